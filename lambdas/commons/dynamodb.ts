@@ -1,0 +1,10 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { tracer } from '#commons/powertools';
+
+// Endpoints come from the SDK's own AWS_ENDPOINT_URL_DYNAMODB variable, which the local runner and
+// the tests set; in AWS it is unset and the regional endpoint is used.
+export const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+export const documentClient = DynamoDBDocumentClient.from(dynamodb, {
+  marshallOptions: { removeUndefinedValues: true },
+});

@@ -1,0 +1,55 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+
+export interface PaymentsDataProps {
+  /** DESTROY for throwaway dev stacks; RETAIN (the default) keeps payment data when a stack is deleted. */
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** The tables: payments (single table, its stream is the outbox), idempotency records, and the simulated processor's own records. */
+export class PaymentsData extends Construct {
+  static readonly OPEN_ITEMS_INDEX = 'open-items';
+
+  readonly paymentsTable: Table;
+  readonly idempotencyTable: Table;
+  readonly processorTable: Table;
+
+  constructor(scope: Construct, id: string, props: PaymentsDataProps) {
+    super(scope, id);
+    const common = {
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.removalPolicy,
+    };
+
+    this.paymentsTable = new Table(this, 'PaymentsTable', {
+      ...common,
+      partitionKey: { name: 'PK', type: AttributeType.STRING },
+      sortKey: { name: 'SK', type: AttributeType.STRING },
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
+    });
+    // Sparse and keys-only: an item is in it only while it is not terminal, so that reconciliation
+    // finds stuck payments and refunds without a scan, and only creation and the terminal write pay
+    // an index write.
+    this.paymentsTable.addGlobalSecondaryIndex({
+      indexName: PaymentsData.OPEN_ITEMS_INDEX,
+      partitionKey: { name: 'openEntity', type: AttributeType.STRING },
+      sortKey: { name: 'createdAt', type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
+
+    this.idempotencyTable = new Table(this, 'IdempotencyTable', {
+      ...common,
+      partitionKey: { name: 'id', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiration',
+    });
+
+    this.processorTable = new Table(this, 'SimulatedProcessorTable', {
+      ...common,
+      partitionKey: { name: 'key', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+    });
+  }
+}
