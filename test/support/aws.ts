@@ -4,9 +4,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createTablesFromTemplate } from '../../lib/local/tables.ts';
-import { TEST_TEMPLATE } from './paths.ts';
+import { testTemplatePath } from './paths.ts';
 
-export const testTemplate = () => JSON.parse(readFileSync(TEST_TEMPLATE, 'utf8'));
+export const testTemplate = () => JSON.parse(readFileSync(testTemplatePath(), 'utf8'));
 
 export const dynamodbClient = () => new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
 export const documentClient = () => DynamoDBDocumentClient.from(dynamodbClient(), { marshallOptions: { removeUndefinedValues: true } });

@@ -2,14 +2,17 @@ import type { TestProject } from 'vitest/node';
 import { startFauxqs } from 'fauxqs';
 import { buildApp } from '../../lib/app.ts';
 import { startDynamoDbLocal } from '../../lib/local/dynamodb-local.ts';
-import { TEST_CDK_OUT } from './paths.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 /**
  * Once per `vitest run`: synthesizes the CDK app (tests read tables, the state machine definitions and
  * the bundled Lambda assets from it) and starts the real local emulators every integration test uses.
  */
 export default async function setup(project: TestProject) {
-  buildApp({ outdir: TEST_CDK_OUT, context: { 'payflow:dev': true } }).app.synth();
+  const cdkOut = mkdtempSync(resolve('cdk.out.test-'));
+  buildApp({ outdir: cdkOut, context: { 'payflow:dev': true } }).app.synth();
+  project.provide('cdkOut', cdkOut);
   const [dynamodbLocal, fauxqs] = await Promise.all([
     startDynamoDbLocal(),
     startFauxqs({ port: 0, logger: false }),
@@ -18,6 +21,7 @@ export default async function setup(project: TestProject) {
   project.provide('sqsEndpoint', fauxqs.address);
   return async () => {
     await Promise.all([dynamodbLocal.stop(), fauxqs.stop()]);
+    rmSync(cdkOut, { recursive: true, force: true });
   };
 }
 
@@ -25,5 +29,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     dynamodbEndpoint: string;
     sqsEndpoint: string;
+    cdkOut: string;
   }
 }

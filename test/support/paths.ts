@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { join } from 'node:path';
+import { inject } from 'vitest';
 
-export const TEST_CDK_OUT = resolve(import.meta.dirname, '../../cdk.out.test');
-export const TEST_TEMPLATE = resolve(TEST_CDK_OUT, 'Payflow.template.json');
+/** The cloud assembly the global setup synthesized for this run (one per run, so parallel runs never share one). */
+export const testCdkOut = (): string => inject('cdkOut');
+export const testTemplatePath = (): string => join(testCdkOut(), 'Payflow.template.json');
