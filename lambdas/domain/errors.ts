@@ -1,0 +1,124 @@
+/**
+ * The API's error vocabulary (CONTRACT "HTTP error shape and codes"). Handlers throw or return an
+ * ApiError; lambdas/commons/http.ts turns it into `{"error":{"type","code","message","param"?}}`.
+ */
+export type ApiErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'idempotency_error'
+  | 'rate_limit_error'
+  | 'api_error';
+
+export type ApiErrorCode =
+  | 'idempotency_key_missing'
+  | 'idempotency_key_invalid'
+  | 'invalid_json'
+  | 'parameter_invalid'
+  | 'parameter_missing'
+  | 'parameter_unknown'
+  | 'body_too_large'
+  | 'invalid_api_key'
+  | 'resource_not_found'
+  | 'idempotency_key_in_use'
+  | 'payment_not_refundable'
+  | 'request_too_large'
+  | 'idempotency_key_reused'
+  | 'refund_exceeds_refundable'
+  | 'rate_limited'
+  | 'internal_error'
+  | 'bad_gateway'
+  | 'gateway_timeout';
+
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
+  constructor(
+    readonly statusCode: number,
+    readonly type: ApiErrorType,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly param?: string,
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+
+  /** The public body: `{"error":{"type","code","message","param"?}}` (param omitted when absent). */
+  toBody(): { error: { type: ApiErrorType; code: ApiErrorCode; message: string; param?: string } } {
+    return {
+      error: {
+        type: this.type,
+        code: this.code,
+        message: this.message,
+        ...(this.param === undefined ? {} : { param: this.param }),
+      },
+    };
+  }
+}
+
+export function isApiError(error: unknown): error is ApiError {
+  return error instanceof ApiError;
+}
+
+// 400 invalid_request_error
+export const idempotencyKeyMissing = () =>
+  new ApiError(400, 'invalid_request_error', 'idempotency_key_missing',
+    'An Idempotency-Key header is required on this request.', IDEMPOTENCY_KEY_HEADER);
+export const idempotencyKeyInvalid = (reason: string) =>
+  new ApiError(400, 'invalid_request_error', 'idempotency_key_invalid',
+    `The Idempotency-Key header is invalid: ${reason}.`, IDEMPOTENCY_KEY_HEADER);
+export const invalidJson = (message = 'The request body is not valid JSON.') =>
+  new ApiError(400, 'invalid_request_error', 'invalid_json', message);
+export const parameterInvalid = (param: string, message: string) =>
+  new ApiError(400, 'invalid_request_error', 'parameter_invalid', message, param);
+export const parameterMissing = (param: string) =>
+  new ApiError(400, 'invalid_request_error', 'parameter_missing', `Missing required parameter: ${param}.`, param);
+export const parameterUnknown = (param: string) =>
+  new ApiError(400, 'invalid_request_error', 'parameter_unknown', `Received unknown parameter: ${param}.`, param);
+export const bodyTooLarge = (limitBytes: number) =>
+  new ApiError(400, 'invalid_request_error', 'body_too_large',
+    `The request body is larger than ${limitBytes} bytes.`);
+
+// 403
+export const invalidApiKey = () =>
+  new ApiError(403, 'authentication_error', 'invalid_api_key', 'A valid API key is required.');
+
+// 404
+export const resourceNotFound = (message = 'No such resource.') =>
+  new ApiError(404, 'invalid_request_error', 'resource_not_found', message);
+
+// 409
+export const idempotencyKeyInUse = (retryAfterSeconds = 1) =>
+  new ApiError(409, 'idempotency_error', 'idempotency_key_in_use',
+    'A request with this Idempotency-Key is still being processed; retry later.', IDEMPOTENCY_KEY_HEADER,
+    { 'Retry-After': String(retryAfterSeconds) });
+export const paymentNotRefundable = (status: string) =>
+  new ApiError(409, 'invalid_request_error', 'payment_not_refundable',
+    `The payment cannot be refunded in status ${status}; only succeeded or partially_refunded payments can.`);
+
+// 413
+export const requestTooLarge = () =>
+  new ApiError(413, 'invalid_request_error', 'request_too_large', 'The request is too large.');
+
+// 422
+export const idempotencyKeyReused = () =>
+  new ApiError(422, 'idempotency_error', 'idempotency_key_reused',
+    'This Idempotency-Key was already used with a different request body.', IDEMPOTENCY_KEY_HEADER);
+export const refundExceedsRefundable = (requested: number, refundable: number) =>
+  new ApiError(422, 'invalid_request_error', 'refund_exceeds_refundable',
+    `The refund amount ${requested} exceeds the amount still refundable (${refundable}).`, 'amount');
+
+// 429
+export const rateLimited = () =>
+  new ApiError(429, 'rate_limit_error', 'rate_limited', 'Too many requests; slow down and retry later.');
+
+// 5xx api_error
+export const internalError = () =>
+  new ApiError(500, 'api_error', 'internal_error', 'An internal error occurred; it is safe to retry with the same Idempotency-Key.');
+export const badGateway = () =>
+  new ApiError(502, 'api_error', 'bad_gateway', 'Bad gateway.');
+export const gatewayTimeout = () =>
+  new ApiError(504, 'api_error', 'gateway_timeout', 'The request timed out; it is safe to retry with the same Idempotency-Key.');

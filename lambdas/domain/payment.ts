@@ -1,0 +1,155 @@
+import type { Currency } from '#domain/money';
+
+/**
+ * A payment and its life cycle (CONTRACT "Payments table" and "Statuses"):
+ * pending → processing → succeeded | failed; succeeded → partially_refunded → refunded.
+ * Every status change is a conditional update on the current status, so it only moves forward.
+ */
+export const PAYMENT_STATUSES = ['pending', 'processing', 'succeeded', 'failed', 'partially_refunded', 'refunded'] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+/** Allowed forward transitions. partially_refunded → partially_refunded is a further partial refund, not a status change. */
+export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
+  pending: ['processing'],
+  processing: ['succeeded', 'failed'],
+  succeeded: ['partially_refunded', 'refunded'],
+  partially_refunded: ['partially_refunded', 'refunded'],
+  failed: [],
+  refunded: [],
+};
+
+/** Statuses in which the saga has nothing left to do (the item leaves the open-items index). */
+export const SAGA_TERMINAL_PAYMENT_STATUSES: readonly PaymentStatus[] = ['succeeded', 'failed', 'partially_refunded', 'refunded'];
+/** Statuses a refund may be requested in. */
+export const REFUNDABLE_PAYMENT_STATUSES: readonly PaymentStatus[] = ['succeeded', 'partially_refunded'];
+
+export function isPaymentStatus(value: unknown): value is PaymentStatus {
+  return typeof value === 'string' && (PAYMENT_STATUSES as readonly string[]).includes(value);
+}
+
+export function canTransition(from: PaymentStatus, to: PaymentStatus): boolean {
+  return PAYMENT_TRANSITIONS[from].includes(to);
+}
+
+/** Statuses from which `to` may be reached: the condition of a conditional status update. */
+export function statusesAllowedBefore(to: PaymentStatus): PaymentStatus[] {
+  return PAYMENT_STATUSES.filter((from) => canTransition(from, to));
+}
+
+export function isSagaTerminal(status: PaymentStatus): boolean {
+  return SAGA_TERMINAL_PAYMENT_STATUSES.includes(status);
+}
+
+/** The payment as the domain sees it (the stored item minus storage keys). Amounts are integer minor units. */
+export interface Payment {
+  id: string;
+  merchantId: string;
+  amount: number;
+  currency: Currency;
+  status: PaymentStatus;
+  source: string;
+  description?: string;
+  metadata?: Record<string, string>;
+  failureCode?: string;
+  /** 0 until the ledger posting of the capture exists. */
+  amountCaptured: number;
+  /** Sum of succeeded refunds. */
+  amountRefunded: number;
+  /** amountCaptured minus every refund reserved (pending or succeeded). */
+  amountRefundable: number;
+  authorizationId?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const PAYMENT_SK = 'PAYMENT';
+export const paymentPartitionKey = (paymentId: string) => `PAYMENT#${paymentId}`;
+export const paymentKey = (paymentId: string): { PK: string; SK: typeof PAYMENT_SK } => ({ PK: paymentPartitionKey(paymentId), SK: PAYMENT_SK });
+
+/** The Payments-table item of a payment (CONTRACT): the payment plus keys, entity, requestHash and the sparse-index marker. */
+export interface PaymentItem extends Payment {
+  PK: string;
+  SK: typeof PAYMENT_SK;
+  entity: 'payment';
+  requestHash: string;
+  /** Present ('payment') while the saga has work to do; removed on a terminal status. */
+  openEntity?: 'payment';
+}
+
+export interface NewPaymentInput {
+  id: string;
+  merchantId: string;
+  amount: number;
+  currency: Currency;
+  source: string;
+  description?: string;
+  metadata?: Record<string, string>;
+  requestHash: string;
+  now: Date;
+}
+
+/** The item a create-payment request writes: pending, nothing captured yet, open for the saga. */
+export function newPaymentItem(input: NewPaymentInput): PaymentItem {
+  const timestamp = input.now.toISOString();
+  return {
+    ...paymentKey(input.id),
+    entity: 'payment',
+    id: input.id,
+    merchantId: input.merchantId,
+    amount: input.amount,
+    currency: input.currency,
+    status: 'pending',
+    source: input.source,
+    ...(input.description === undefined ? {} : { description: input.description }),
+    ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
+    amountCaptured: 0,
+    amountRefunded: 0,
+    amountRefundable: 0,
+    requestHash: input.requestHash,
+    openEntity: 'payment',
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  };
+}
+
+/** What the API returns for a payment (no merchant id, storage keys, request hash or processor references). */
+export interface PaymentView {
+  id: string;
+  object: 'payment';
+  amount: number;
+  currency: Currency;
+  status: PaymentStatus;
+  source: string;
+  description?: string;
+  metadata?: Record<string, string>;
+  failureCode?: string;
+  amountCaptured: number;
+  amountRefunded: number;
+  amountRefundable: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function toPaymentView(payment: Payment): PaymentView {
+  return {
+    id: payment.id,
+    object: 'payment',
+    amount: payment.amount,
+    currency: payment.currency,
+    status: payment.status,
+    source: payment.source,
+    ...(payment.description === undefined ? {} : { description: payment.description }),
+    ...(payment.metadata === undefined ? {} : { metadata: payment.metadata }),
+    ...(payment.failureCode === undefined ? {} : { failureCode: payment.failureCode }),
+    amountCaptured: payment.amountCaptured,
+    amountRefunded: payment.amountRefunded,
+    amountRefundable: payment.amountRefundable,
+    createdAt: payment.createdAt,
+    updatedAt: payment.updatedAt,
+  };
+}
+
+/** Status of a payment once `amountRefunded` of its `amountCaptured` has been refunded. */
+export function statusAfterRefund(amountCaptured: number, amountRefunded: number): 'partially_refunded' | 'refunded' {
+  return amountRefunded >= amountCaptured ? 'refunded' : 'partially_refunded';
+}
