@@ -1,0 +1,91 @@
+import type { Construct } from 'constructs';
+import { z } from 'zod';
+
+/** A throttling tier: one API Gateway usage plan. */
+const TierSchema = z.strictObject({
+  rateLimit: z.number().positive(),
+  burstLimit: z.int().nonnegative(),
+  /** Requests per day; no quota when absent. */
+  dailyQuota: z.int().positive().optional(),
+});
+
+/** A merchant: one API key, attached to its tier's usage plan. */
+const MerchantSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+  tier: z.string().min(1),
+});
+
+export type Tier = z.infer<typeof TierSchema>;
+export type Merchant = z.infer<typeof MerchantSchema>;
+export type SagaType = 'STANDARD' | 'EXPRESS';
+
+export const DEFAULT_MERCHANTS: Merchant[] = [
+  { id: 'merchant-a', tier: 'standard' },
+  { id: 'merchant-b', tier: 'standard' },
+  { id: 'throttle-probe', tier: 'trial' },
+];
+
+export const DEFAULT_TIERS: Record<string, Tier> = {
+  trial: { rateLimit: 1, burstLimit: 2 },
+  standard: { rateLimit: 50, burstLimit: 100 },
+  premium: { rateLimit: 500, burstLimit: 1000 },
+};
+
+export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
+
+export interface PayflowConfig {
+  /** Throwaway stack: tables are destroyed with it. */
+  readonly dev: boolean;
+  readonly sagaType: SagaType;
+  readonly idempotencyTtlSeconds: number;
+  readonly merchants: Merchant[];
+  readonly tiers: Record<string, Tier>;
+}
+
+const ConfigSchema = z
+  .object({
+    dev: z.stringbool().or(z.boolean()).default(false),
+    sagaType: z.enum(['STANDARD', 'EXPRESS']).default('STANDARD'),
+    idempotencyTtlSeconds: z.coerce.number().int().positive().default(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
+    merchants: z.array(MerchantSchema).min(1).default(DEFAULT_MERCHANTS),
+    tiers: z.record(z.string(), TierSchema).default(DEFAULT_TIERS),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    for (const merchant of config.merchants) {
+      if (seen.has(merchant.id)) ctx.addIssue({ code: 'custom', message: `duplicate merchant ${merchant.id}`, path: ['merchants'] });
+      seen.add(merchant.id);
+      if (!config.tiers[merchant.tier]) {
+        ctx.addIssue({ code: 'custom', message: `merchant ${merchant.id} has unknown tier ${merchant.tier}`, path: ['merchants'] });
+      }
+    }
+  });
+
+/** Context values arrive as JSON strings from `cdk -c key=value` and as objects from cdk.json. */
+function contextValue(scope: Construct, key: string): unknown {
+  const value = scope.node.tryGetContext(key);
+  if (typeof value === 'string' && /^\s*[[{]/.test(value)) return JSON.parse(value);
+  return value;
+}
+
+/** Reads the `payflow:*` context keys (see cdk.json), with defaults, and fails synth on a bad value. */
+export function readPayflowConfig(scope: Construct): PayflowConfig {
+  const parsed = ConfigSchema.safeParse({
+    dev: contextValue(scope, 'payflow:dev'),
+    sagaType: contextValue(scope, 'payflow:sagaType'),
+    idempotencyTtlSeconds: contextValue(scope, 'payflow:idempotencyTtlSeconds'),
+    merchants: contextValue(scope, 'payflow:merchants'),
+    tiers: contextValue(scope, 'payflow:tiers'),
+  });
+  if (!parsed.success) throw new Error(`Invalid payflow:* context: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** `merchant-a` -> `MerchantA`: used in construct ids and output names (ApiKeyIdMerchantA). */
+export function pascalCase(id: string): string {
+  return id
+    .split(/[^a-zA-Z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}
