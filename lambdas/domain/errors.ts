@@ -110,6 +110,9 @@ export const idempotencyKeyReused = () =>
 export const refundExceedsRefundable = (requested: number, refundable: number) =>
   new ApiError(422, 'invalid_request_error', 'refund_exceeds_refundable',
     `The refund amount ${requested} exceeds the amount still refundable (${refundable}).`, 'amount');
+export const nothingLeftToRefund = () =>
+  new ApiError(422, 'invalid_request_error', 'refund_exceeds_refundable',
+    'Nothing is left to refund on this payment.', 'amount');
 
 // 429
 export const rateLimited = () =>

@@ -1,6 +1,6 @@
-import type { Currency } from '#domain/money';
+import { isValidAmount, type Currency } from '#domain/money';
 import { REFUNDABLE_PAYMENT_STATUSES, paymentPartitionKey, type Payment } from '#domain/payment';
-import { paymentNotRefundable, refundExceedsRefundable } from '#domain/errors';
+import { nothingLeftToRefund, parameterInvalid, paymentNotRefundable, refundExceedsRefundable } from '#domain/errors';
 
 /** A refund: pending until the refund saga either succeeds or releases the reserved amount (failed). */
 export const REFUND_STATUSES = ['pending', 'succeeded', 'failed'] as const;
@@ -92,9 +92,13 @@ export function resolveRefundAmount(
   requestedAmount: number | undefined,
 ): number {
   if (!isRefundable(payment)) throw paymentNotRefundable(payment.status);
-  const amount = requestedAmount ?? payment.amountRefundable;
-  if (amount <= 0 || amount > payment.amountRefundable) throw refundExceedsRefundable(amount, payment.amountRefundable);
-  return amount;
+  if (requestedAmount === undefined) {
+    if (payment.amountRefundable <= 0) throw nothingLeftToRefund();
+    return payment.amountRefundable;
+  }
+  if (!isValidAmount(requestedAmount)) throw parameterInvalid('amount', 'amount must be a positive integer number of minor units');
+  if (requestedAmount > payment.amountRefundable) throw refundExceedsRefundable(requestedAmount, payment.amountRefundable);
+  return requestedAmount;
 }
 
 export interface RefundView {

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { PAYMENT_STATUSES } from '#domain/payment';
+import { REFUND_STATUSES } from '#domain/refund';
+
+/**
+ * Outbox events (CONTRACT "Outbox events"): a write to the Payments table that changes the status of a
+ * payment or a refund is, by itself, the event. The relay turns its stream record into one of these.
+ */
+export const OUTBOX_EVENT_VERSION = 1;
+
+export const PAYMENT_EVENT_TYPES = PAYMENT_STATUSES.map((status) => `payment.${status === 'pending' ? 'created' : status}` as const);
+export const REFUND_EVENT_TYPES = REFUND_STATUSES.map((status) => `refund.${status === 'pending' ? 'created' : status}` as const);
+export const OUTBOX_EVENT_TYPES = [...PAYMENT_EVENT_TYPES, ...REFUND_EVENT_TYPES] as const;
+export type OutboxEventType = (typeof OUTBOX_EVENT_TYPES)[number];
+
+export interface OutboxEvent {
+  type: OutboxEventType;
+  version: typeof OUTBOX_EVENT_VERSION;
+  /** The stream record's eventID: unique per change, so it is also the queue's deduplication id. */
+  id: string;
+  paymentId: string;
+  refundId?: string;
+  /** updatedAt of the new image: when the change happened, not when it was relayed. */
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
+
+/** A stream record reduced to what the outbox needs; the images are already unmarshalled. */
+export interface ItemChange {
+  eventId: string;
+  eventName: string;
+  oldImage?: Record<string, unknown>;
+  newImage?: Record<string, unknown>;
+}
+
+/** A change that should be an event but cannot be built into one, or a message that is not one. */
+export class MalformedEventError extends Error {
+  override readonly name = 'MalformedEventError';
+}
+
+/** Storage details that are not part of the event's data. */
+const STORAGE_ATTRIBUTES = new Set(['PK', 'SK', 'openEntity', 'requestHash']);
+
+const STATUSES_BY_ENTITY: Readonly<Record<string, readonly string[]>> = {
+  payment: PAYMENT_STATUSES,
+  refund: REFUND_STATUSES,
+};
+
+/** Whether a record can be an event at all: an INSERT or MODIFY of a payment or a refund item. */
+export function isOutboxCandidate(eventName: string, entity: unknown): boolean {
+  return (eventName === 'INSERT' || eventName === 'MODIFY') && (entity === 'payment' || entity === 'refund');
+}
+
+/**
+ * The event a change stands for, or null when it is not one: not an INSERT/MODIFY of a payment or a
+ * refund, or a MODIFY that left the status as it was. Throws MalformedEventError for a payment or
+ * refund item the event cannot be built from.
+ */
+export function toOutboxEvent(change: ItemChange): OutboxEvent | null {
+  const item = change.newImage;
+  if (!item || !isOutboxCandidate(change.eventName, item.entity)) return null;
+  const entity = item.entity as 'payment' | 'refund';
+  if (change.eventName === 'MODIFY' && change.oldImage?.status === item.status) return null;
+
+  const status = item.status;
+  if (typeof status !== 'string' || !STATUSES_BY_ENTITY[entity]!.includes(status)) {
+    throw new MalformedEventError(`${entity} ${String(item.id)} has an unknown status: ${String(status)}`);
+  }
+  const id = requiredString(item, 'id', entity);
+  const occurredAt = requiredString(item, 'updatedAt', entity);
+  if (Number.isNaN(Date.parse(occurredAt))) throw new MalformedEventError(`${entity} ${id} has an invalid updatedAt: ${occurredAt}`);
+  if (!change.eventId) throw new MalformedEventError(`the change of ${entity} ${id} has no event id`);
+
+  const type = `${entity}.${status === 'pending' ? 'created' : status}` as OutboxEventType;
+  const data = Object.fromEntries(Object.entries(item).filter(([key]) => !STORAGE_ATTRIBUTES.has(key)));
+  return entity === 'payment'
+    ? { type, version: OUTBOX_EVENT_VERSION, id: change.eventId, paymentId: id, occurredAt, data }
+    : {
+        type,
+        version: OUTBOX_EVENT_VERSION,
+        id: change.eventId,
+        paymentId: requiredString(item, 'paymentId', entity),
+        refundId: id,
+        occurredAt,
+        data,
+      };
+}
+
+function requiredString(item: Record<string, unknown>, attribute: string, entity: string): string {
+  const value = item[attribute];
+  if (typeof value !== 'string' || value === '') {
+    throw new MalformedEventError(`${entity} ${String(item.id)} has no ${attribute}`);
+  }
+  return value;
+}
+
+/** The envelope a consumer relies on; `data` is passed through as it was published. */
+const outboxEventSchema = z
+  .object({
+    type: z.enum(OUTBOX_EVENT_TYPES),
+    version: z.literal(OUTBOX_EVENT_VERSION),
+    id: z.string().min(1),
+    paymentId: z.string().min(1),
+    refundId: z.string().min(1).optional(),
+    occurredAt: z.string().min(1),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .refine((event) => !event.type.startsWith('refund.') || event.refundId !== undefined, {
+    message: 'a refund event needs a refundId',
+    path: ['refundId'],
+  });
+
+/** Parses a message body into an OutboxEvent; throws MalformedEventError when it is not one. */
+export function parseOutboxEvent(body: string): OutboxEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new MalformedEventError('the message body is not JSON');
+  }
+  const parsed = outboxEventSchema.safeParse(json);
+  if (!parsed.success) throw new MalformedEventError(`the message is not an outbox event: ${z.prettifyError(parsed.error)}`);
+  return parsed.data as OutboxEvent;
+}

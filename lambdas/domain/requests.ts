@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { MAX_AMOUNT, MIN_AMOUNT, SUPPORTED_CURRENCIES } from '#domain/money';
+import { REFUND_REASONS } from '#domain/refund';
+import { idempotencyKeyInvalid, idempotencyKeyMissing } from '#domain/errors';
+
+/** Largest accepted request body, in bytes of its UTF-8 text. */
+export const MAX_BODY_BYTES = 16 * 1024;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+export const MAX_DESCRIPTION_LENGTH = 500;
+export const MAX_METADATA_KEYS = 20;
+export const MAX_METADATA_KEY_LENGTH = 40;
+export const MAX_METADATA_VALUE_LENGTH = 500;
+export const MAX_SOURCE_LENGTH = 64;
+
+const amountMessage = `amount must be an integer number of the currency's minor unit between ${MIN_AMOUNT} and ${MAX_AMOUNT}`;
+const amountSchema = z
+  .int({ error: amountMessage })
+  .min(MIN_AMOUNT, { error: amountMessage })
+  .max(MAX_AMOUNT, { error: amountMessage });
+
+const currencySchema = z.enum(SUPPORTED_CURRENCIES, {
+  error: 'currency must be a supported upper-case ISO 4217 code, e.g. USD',
+});
+
+const sourceMessage = `source must be a token: tok_ followed by lower-case letters, digits or _, at most ${MAX_SOURCE_LENGTH} characters`;
+const sourceSchema = z
+  .string({ error: sourceMessage })
+  .max(MAX_SOURCE_LENGTH, { error: sourceMessage })
+  .regex(/^tok_[a-z0-9_]+$/, { error: sourceMessage });
+
+const descriptionSchema = z
+  .string({ error: `description must be a string of at most ${MAX_DESCRIPTION_LENGTH} characters` })
+  .max(MAX_DESCRIPTION_LENGTH, { error: `description must be at most ${MAX_DESCRIPTION_LENGTH} characters` });
+
+const metadataKeyMessage = `metadata keys must be 1 to ${MAX_METADATA_KEY_LENGTH} characters`;
+const metadataSchema = z
+  .record(
+    z
+      .string()
+      .min(1, { error: metadataKeyMessage })
+      .max(MAX_METADATA_KEY_LENGTH, { error: metadataKeyMessage })
+      // A JSON key "__proto__" would silently vanish from the parsed record; reject it instead.
+      .refine((key) => key !== '__proto__', { error: 'metadata key __proto__ is not allowed' }),
+    z
+      .string({ error: `metadata values must be strings of at most ${MAX_METADATA_VALUE_LENGTH} characters` })
+      .max(MAX_METADATA_VALUE_LENGTH, { error: `metadata values must be at most ${MAX_METADATA_VALUE_LENGTH} characters` }),
+    { error: `metadata must be an object of at most ${MAX_METADATA_KEYS} string key-value pairs` },
+  )
+  .refine((metadata) => Object.keys(metadata).length <= MAX_METADATA_KEYS, {
+    error: `metadata can have at most ${MAX_METADATA_KEYS} keys`,
+  });
+
+/** Body of POST /v1/payments. Strict: an unknown field is an error, never silently ignored. */
+export const createPaymentBodySchema = z.strictObject({
+  amount: amountSchema,
+  currency: currencySchema,
+  source: sourceSchema,
+  description: descriptionSchema.optional(),
+  metadata: metadataSchema.optional(),
+});
+export type CreatePaymentBody = z.infer<typeof createPaymentBodySchema>;
+
+/** Body of POST /v1/payments/{id}/refunds. Without `amount` the whole remaining refundable amount is refunded. */
+export const createRefundBodySchema = z.strictObject({
+  amount: amountSchema.optional(),
+  reason: z.enum(REFUND_REASONS, { error: `reason must be one of ${REFUND_REASONS.join(', ')}` }).optional(),
+  metadata: metadataSchema.optional(),
+});
+export type CreateRefundBody = z.infer<typeof createRefundBodySchema>;
+
+// Printable ASCII (space to tilde), without leading or trailing space.
+const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+
+/**
+ * Validates the Idempotency-Key header value(s). Several different values for the one header are
+ * ambiguous and rejected. Returns the key; throws idempotency_key_missing / idempotency_key_invalid.
+ */
+export function validateIdempotencyKey(values: readonly string[]): string {
+  if (values.length === 0) throw idempotencyKeyMissing();
+  const distinct = [...new Set(values)];
+  if (distinct.length > 1) throw idempotencyKeyInvalid('the header was sent more than once with different values');
+  const key = distinct[0]!;
+  if (key.trim() === '') throw idempotencyKeyInvalid('it is empty');
+  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw idempotencyKeyInvalid(`it is longer than ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    throw idempotencyKeyInvalid('it must be printable ASCII without leading or trailing spaces');
+  }
+  return key;
+}

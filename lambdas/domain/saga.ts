@@ -1,0 +1,90 @@
+/**
+ * The JSON state that flows through the payment and refund sagas (CONTRACT "Sagas"): every task
+ * receives it and returns it merged with its own result. Step Functions adds `error` (and
+ * `compensationError`) when a Catch routes a failure to a compensation.
+ */
+import type { Currency } from '#domain/money';
+import type { PaymentStatus } from '#domain/payment';
+import type { RefundStatus } from '#domain/refund';
+
+/** What a Catch puts at its ResultPath: the error name and its cause (in AWS a JSON string from Lambda). */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+export interface PaymentSagaState {
+  paymentId: string;
+  merchantId?: string;
+  amount?: number;
+  currency?: Currency;
+  source?: string;
+  status?: PaymentStatus;
+  authorizationId?: string;
+  captureId?: string;
+  /** When the capture was confirmed: the posting's timestamp, so a retried PostLedger sends identical parameters. */
+  capturedAt?: string;
+  failureCode?: PaymentFailureCode;
+  error?: CaughtError;
+  compensationError?: CaughtError;
+}
+
+export interface RefundSagaState {
+  paymentId: string;
+  refundId: string;
+  merchantId?: string;
+  amount?: number;
+  currency?: Currency;
+  status?: RefundStatus;
+  processorRefundId?: string;
+  refundedAt?: string;
+  failureCode?: string;
+  error?: CaughtError;
+  compensationError?: CaughtError;
+}
+
+export const PAYMENT_FAILURE_CODES = ['card_declined', 'insufficient_funds', 'processor_unavailable', 'capture_failed', 'ledger_failed'] as const;
+export type PaymentFailureCode = (typeof PAYMENT_FAILURE_CODES)[number];
+
+const isPaymentFailureCode = (value: unknown): value is PaymentFailureCode =>
+  typeof value === 'string' && (PAYMENT_FAILURE_CODES as readonly string[]).includes(value);
+
+/**
+ * The error message inside a Catch's Cause: Lambda errors reach Step Functions as the JSON string
+ * `{"errorType","errorMessage","trace"}`; anything else is taken as the message itself.
+ */
+export function causeMessage(error: CaughtError | undefined): string | undefined {
+  const cause = error?.Cause;
+  if (cause === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed && typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: the cause is the message
+  }
+  return cause;
+}
+
+/**
+ * Why a payment failed: the code the saga set on its way to MarkFailed, else the decline code of a
+ * PaymentDeclined error (its message), else processor_unavailable.
+ */
+export function paymentFailureCode(state: Pick<PaymentSagaState, 'failureCode' | 'error'>): PaymentFailureCode {
+  if (state.failureCode) return state.failureCode;
+  if (state.error?.Error === 'PaymentDeclined') {
+    const code = causeMessage(state.error);
+    return isPaymentFailureCode(code) ? code : 'card_declined';
+  }
+  return 'processor_unavailable';
+}
+
+/** Why a refund failed: the processor's refusal code (RefundFailed's message), else processor_unavailable. */
+export function refundFailureCode(state: Pick<RefundSagaState, 'failureCode' | 'error'>): string {
+  if (state.failureCode) return state.failureCode;
+  if (state.error?.Error === 'RefundFailed') {
+    const code = causeMessage(state.error);
+    if (code && /^[a-z_]{1,64}$/.test(code)) return code;
+    return 'refund_failed';
+  }
+  return 'processor_unavailable';
+}
