@@ -1,0 +1,48 @@
+import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { tracer } from '#commons/powertools';
+import { toLambdaStreamRecord } from '#adapters/stream-record-shape';
+
+// Locally the SDK's own AWS_ENDPOINT_URL_DYNAMODB_STREAMS points this at DynamoDB Local.
+const streams = tracer.captureAWSv3Client(new DynamoDBStreamsClient({}));
+
+export interface StreamRange {
+  streamArn: string;
+  shardId: string;
+  startSequenceNumber: string;
+  endSequenceNumber: string;
+}
+
+/** Consecutive empty GetRecords answers after which an open shard is taken to hold nothing more of the range. */
+const MAX_EMPTY_READS = 10;
+
+/**
+ * Reads the records of one shard from startSequenceNumber to endSequenceNumber (both included), in
+ * the shape Lambda delivers them. Throws the SDK's TrimmedDataAccessException / ResourceNotFoundException
+ * when the stream no longer holds them.
+ */
+export async function readStreamRange(range: StreamRange): Promise<DynamoDBRecord[]> {
+  const end = BigInt(range.endSequenceNumber);
+  const { ShardIterator } = await streams.send(
+    new GetShardIteratorCommand({
+      StreamArn: range.streamArn,
+      ShardId: range.shardId,
+      ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+      SequenceNumber: range.startSequenceNumber,
+    }),
+  );
+  const records: DynamoDBRecord[] = [];
+  let iterator = ShardIterator;
+  let emptyReads = 0;
+  while (iterator && emptyReads < MAX_EMPTY_READS) {
+    const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+    const pageRecords = page.Records ?? [];
+    emptyReads = pageRecords.length === 0 ? emptyReads + 1 : 0;
+    for (const record of pageRecords) {
+      if (BigInt(record.dynamodb?.SequenceNumber ?? '0') > end) return records;
+      records.push(toLambdaStreamRecord(record, range.streamArn));
+    }
+    iterator = page.NextShardIterator;
+  }
+  return records;
+}
