@@ -1,0 +1,75 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { PayflowFunction } from './payflow-function.ts';
+
+export interface ReconciliationProps {
+  readonly paymentsTable: ITable;
+  readonly paymentSaga: IStateMachine;
+  readonly refundSaga: IStateMachine;
+  readonly sagaFailuresQueue: IQueue;
+  /** How long a payment or refund may stay open before it counts as stuck. Default 15 minutes. */
+  readonly stuckAfter?: Duration;
+  /** Default every 5 minutes. */
+  readonly schedule?: Schedule;
+}
+
+/**
+ * Scheduled reconciliation (DESIGN §4): every few minutes, finds payments and refunds open for longer
+ * than `stuckAfter` through the sparse `open-items` index and restarts their saga (idempotent under
+ * the deterministic execution name) or flags them to the saga-failures queue.
+ */
+export class Reconciliation extends Construct {
+  readonly function: PayflowFunction;
+  readonly rule: Rule;
+
+  constructor(scope: Construct, id: string, props: ReconciliationProps) {
+    super(scope, id);
+    const stuckAfter = props.stuckAfter ?? Duration.minutes(15);
+
+    this.function = new PayflowFunction(this, 'Reconcile', {
+      handlerPath: 'reconcile.ts',
+      description: 'Restarts or flags payments and refunds stuck in a non-terminal status',
+      timeout: Duration.seconds(60),
+      environment: {
+        PAYMENTS_TABLE_NAME: props.paymentsTable.tableName,
+        PAYMENT_SAGA_ARN: props.paymentSaga.stateMachineArn,
+        REFUND_SAGA_ARN: props.refundSaga.stateMachineArn,
+        SAGA_FAILURES_QUEUE_URL: props.sagaFailuresQueue.queueUrl,
+        STUCK_AFTER_SECONDS: String(stuckAfter.toSeconds()),
+      },
+    });
+    const fn = this.function;
+
+    props.paymentsTable.grantReadData(fn);
+    fn.acknowledgeIndexGrant(props.paymentsTable);
+    // Handing a case to an operator touches only these attributes (and reads the status it is conditioned on).
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [props.paymentsTable.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['PK', 'SK', 'status', 'openEntity', 'reconciliationFlaggedAt'] },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+        },
+      }),
+    );
+    for (const saga of [props.paymentSaga, props.refundSaga]) {
+      saga.grantStartExecution(fn);
+      saga.grantExecution(fn, 'states:DescribeExecution');
+    }
+    props.sagaFailuresQueue.grantSendMessages(fn);
+
+    // A missed run is made up by the next one: no retries of the scheduled invocation.
+    this.rule = new Rule(this, 'Schedule', {
+      description: 'Reconciles stuck payments and refunds',
+      schedule: props.schedule ?? Schedule.rate(Duration.minutes(5)),
+      targets: [new LambdaFunction(fn, { retryAttempts: 0 })],
+    });
+  }
+}
