@@ -1,5 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { Observability } from './constructs/observability.ts';
+import { PayflowFunction } from './constructs/payflow-function.ts';
 import { PaymentsApi } from './constructs/payments-api.ts';
 import { PaymentsData } from './constructs/payments-data.ts';
 import { pascalCase, readPayflowConfig, type PayflowConfig } from './payflow-config.ts';
@@ -12,19 +14,29 @@ export class PayflowStack extends Stack {
   readonly config: PayflowConfig;
   readonly data: PaymentsData;
   readonly api: PaymentsApi;
+  readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
     const config = readPayflowConfig(this);
     this.config = config;
 
-    this.data = new PaymentsData(this, 'Data', { removalPolicy: config.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN });
+    const removalPolicy = config.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    this.data = new PaymentsData(this, 'Data', { removalPolicy });
     this.api = new PaymentsApi(this, 'Api', {
       paymentsTable: this.data.paymentsTable,
       idempotencyTable: this.data.idempotencyTable,
       idempotencyTtlSeconds: config.idempotencyTtlSeconds,
       merchants: config.merchants,
       tiers: config.tiers,
+    });
+
+    // Last, so that it sees every function the other constructs created.
+    this.observability = new Observability(this, 'Observability', {
+      restApi: this.api.restApi,
+      accessLogGroup: this.api.accessLogGroup,
+      functions: this.node.findAll().filter((c): c is PayflowFunction => c instanceof PayflowFunction),
+      removalPolicy,
     });
 
     this.output('ApiUrl', this.api.restApi.url, 'Base URL of the payments API, ending in /v1/');
@@ -34,6 +46,7 @@ export class PayflowStack extends Stack {
     this.output('PaymentsTableName', this.data.paymentsTable.tableName);
     this.output('IdempotencyTableName', this.data.idempotencyTable.tableName);
     this.output('ProcessorTableName', this.data.processorTable.tableName);
+    this.output('AlarmTopicArn', this.observability.alarmTopic.topicArn);
   }
 
   private output(name: string, value: string, description?: string): void {

@@ -1,0 +1,210 @@
+import { ArnFormat, Duration, Stack, type RemovalPolicy } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { ComparisonOperator, Metric, Stats, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  DefaultDashboardFactory,
+  MonitoringFacade,
+  SnsAlarmActionStrategy,
+  type AlarmWithAnnotation,
+} from 'cdk-monitoring-constructs';
+import { Construct } from 'constructs';
+
+export const METRICS_NAMESPACE = 'Payflow';
+/** Oldest stream record the relay may still be working on before someone should look. */
+export const MAX_RELAY_ITERATOR_AGE = Duration.minutes(5);
+/** API requests answered 429 within 5 minutes before it is worth a look (a single merchant hitting its limit is normal). */
+export const MAX_THROTTLED_REQUESTS_PER_5_MINUTES = 100;
+/** Saga task functions signal declines and transient processor errors by throwing: alarm on a sustained rate, not on one. */
+export const MAX_SAGA_TASK_ERROR_RATE_PERCENT = 50;
+
+export interface ObservabilityProps {
+  readonly restApi: RestApi;
+  /** The API's access log group (JSON, `status` as a number). */
+  readonly accessLogGroup: ILogGroup;
+  /** Functions for which any error is a fault (API handlers, relay, starter, ...): alarm on errors > 0. */
+  readonly functions: readonly IFunction[];
+  /** Functions whose errors are also business signals to a state machine (declines, retries): alarm on a sustained error rate. */
+  readonly sagaTaskFunctions?: readonly IFunction[];
+  /** Stream-triggered functions: alarm on iterator age. */
+  readonly streamConsumers?: readonly IFunction[];
+  /** Every dead-letter queue, by a name for humans: alarm on depth > 0. */
+  readonly deadLetterQueues?: Readonly<Record<string, IQueue>>;
+  /** State machines, by a name for humans: alarm on any failed, timed-out or aborted execution. */
+  readonly stateMachines?: Readonly<Record<string, IStateMachine>>;
+  /** The alarm topic's KMS key: DESTROY for throwaway stacks. */
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Alarms, one dashboard and the SNS topic they notify (KMS-encrypted with a key CloudWatch may use, TLS only).
+ * Alarms fire on: any message in a dead-letter queue, the relay falling behind the stream, a saga
+ * execution failing/timing out/aborting, Lambda faults and throttles, API 5xx, and sustained 429s.
+ */
+export class Observability extends Construct {
+  readonly alarmTopic: Topic;
+  readonly facade: MonitoringFacade;
+  readonly dashboard: Dashboard;
+  /** The custom metric counting API requests answered 429 (from the access log). */
+  readonly throttledRequestsMetric: Metric;
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    const stackName = Stack.of(this).stackName;
+
+    // CloudWatch cannot use the AWS-managed alias/aws/sns key to publish to an encrypted topic: it needs a
+    // customer-managed key whose policy lets it encrypt.
+    const alarmTopicKey = new Key(this, 'AlarmTopicKey', {
+      description: `${stackName} alarm notifications`,
+      enableKeyRotation: true,
+      removalPolicy: props.removalPolicy,
+      pendingWindow: Duration.days(7),
+    });
+    alarmTopicKey.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.alarmTopic = new Topic(this, 'AlarmTopic', {
+      displayName: `${stackName} alarms`,
+      masterKey: alarmTopicKey,
+      enforceSSL: true,
+    });
+    this.alarmTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+          ArnLike: { 'aws:SourceArn': Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        },
+      }),
+    );
+
+    const dashboards = new DefaultDashboardFactory(this, 'Dashboards', {
+      dashboardNamePrefix: stackName,
+      createDashboard: true,
+      createSummaryDashboard: false,
+      createAlarmDashboard: false,
+    });
+    this.facade = new MonitoringFacade(this, 'Monitoring', {
+      alarmFactoryDefaults: {
+        alarmNamePrefix: stackName,
+        actionsEnabled: true,
+        action: new SnsAlarmActionStrategy({ onAlarmTopic: this.alarmTopic }),
+        // Every alarm here is a count that should be zero: one bad datapoint is enough.
+        datapointsToAlarm: 1,
+      },
+      dashboardFactory: dashboards,
+    });
+    this.dashboard = dashboards.dashboard!;
+
+    this.facade.addLargeHeader(`${stackName}: payments API, outbox and saga`);
+
+    this.throttledRequestsMetric = this.throttledRequests(props.accessLogGroup);
+    this.facade.monitorApiGateway({
+      api: props.restApi,
+      apiStage: props.restApi.deploymentStage.stageName,
+      alarmFriendlyName: 'Api',
+      humanReadableName: 'Payments API',
+      add5XXFaultCountAlarm: { Critical: { maxErrorCount: 0 } },
+    });
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'ApiThrottled',
+      humanReadableName: 'Payments API: requests answered 429',
+      metricGroups: [
+        {
+          title: 'Throttled requests (429)',
+          metrics: [
+            {
+              metric: this.throttledRequestsMetric,
+              alarmFriendlyName: 'ApiThrottledRequests',
+              addAlarm: {
+                Warning: {
+                  threshold: MAX_THROTTLED_REQUESTS_PER_5_MINUTES,
+                  comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+                  additionalDescription: 'Sustained throttling: a merchant may need a higher tier, or the API is under attack.',
+                },
+              },
+            },
+          ],
+        },
+      ],
+    });
+
+    for (const [name, queue] of Object.entries(props.deadLetterQueues ?? {})) {
+      this.facade.monitorSqsQueue({
+        queue,
+        alarmFriendlyName: name,
+        humanReadableName: `Dead-letter queue: ${name}`,
+        addQueueMaxSizeAlarm: { Critical: { maxMessageCount: 0 } },
+      });
+    }
+
+    for (const [name, stateMachine] of Object.entries(props.stateMachines ?? {})) {
+      this.facade.monitorStepFunction({
+        stateMachine,
+        alarmFriendlyName: name,
+        humanReadableName: `State machine: ${name}`,
+        addFailedExecutionCountAlarm: { Critical: { maxErrorCount: 0 } },
+        addTimedOutExecutionCountAlarm: { Critical: { maxErrorCount: 0 } },
+        addAbortedExecutionCountAlarm: { Critical: { maxErrorCount: 0 } },
+      });
+    }
+
+    const streamConsumers = new Set(props.streamConsumers ?? []);
+    const sagaTasks = new Set(props.sagaTaskFunctions ?? []);
+    for (const fn of [...props.functions, ...sagaTasks]) {
+      const name = friendlyName(fn);
+      this.facade.monitorLambdaFunction({
+        lambdaFunction: fn,
+        alarmFriendlyName: name,
+        humanReadableName: `Function: ${name}`,
+        ...(sagaTasks.has(fn)
+          ? {
+              // Lambda's Errors averaged over invocations is the error rate (a fraction).
+              addFaultRateAlarm: {
+                Warning: { maxErrorRate: MAX_SAGA_TASK_ERROR_RATE_PERCENT / 100, datapointsToAlarm: 3, evaluationPeriods: 3 },
+              },
+            }
+          : { addFaultCountAlarm: { Critical: { maxErrorCount: 0 } } }),
+        addThrottlesCountAlarm: { Warning: { maxErrorCount: 0 } },
+        ...(streamConsumers.has(fn)
+          ? { addMaxIteratorAgeAlarm: { Critical: { maxAgeInMillis: MAX_RELAY_ITERATOR_AGE.toMilliseconds() } } }
+          : {}),
+      });
+    }
+  }
+
+  /** Every alarm created so far. */
+  get alarms(): AlarmWithAnnotation[] {
+    return this.facade.createdAlarms();
+  }
+
+  /** API Gateway has no 429 metric of its own: count them from the JSON access log. */
+  private throttledRequests(accessLogGroup: ILogGroup): Metric {
+    const filter = new MetricFilter(this, 'ThrottledRequestsFilter', {
+      logGroup: accessLogGroup,
+      filterPattern: FilterPattern.numberValue('$.status', '=', 429),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: 'ApiThrottledRequests',
+      metricValue: '1',
+      defaultValue: 0,
+    });
+    return filter.metric({ statistic: Stats.SUM, period: Duration.minutes(5), label: '429 responses' });
+  }
+}
+
+/** `Payflow/Api/CreatePaymentFunction` -> `ApiCreatePayment`: unique within the stack, stable, readable. */
+function friendlyName(fn: IFunction): string {
+  return fn.node.path
+    .split('/')
+    .slice(1)
+    .join('')
+    .replace(/Function$/, '');
+}
