@@ -24,7 +24,11 @@ export interface PaymentSagaState {
   captureId?: string;
   /** When the capture was confirmed: the posting's timestamp, so a retried PostLedger sends identical parameters. */
   capturedAt?: string;
-  failureCode?: PaymentFailureCode;
+  /** Set by VoidAuthorization. */
+  voided?: boolean;
+  /** Set by RefundCapture: the processor's id of the compensating refund. */
+  processorRefundId?: string;
+  failureCode?: string;
   error?: CaughtError;
   compensationError?: CaughtError;
 }
@@ -70,7 +74,7 @@ export function causeMessage(error: CaughtError | undefined): string | undefined
  * PaymentDeclined error (its message), else processor_unavailable.
  */
 export function paymentFailureCode(state: Pick<PaymentSagaState, 'failureCode' | 'error'>): PaymentFailureCode {
-  if (state.failureCode) return state.failureCode;
+  if (isPaymentFailureCode(state.failureCode)) return state.failureCode;
   if (state.error?.Error === 'PaymentDeclined') {
     const code = causeMessage(state.error);
     return isPaymentFailureCode(code) ? code : 'card_declined';
@@ -87,4 +91,19 @@ export function refundFailureCode(state: Pick<RefundSagaState, 'failureCode' | '
     return 'refund_failed';
   }
   return 'processor_unavailable';
+}
+
+/** Processor idempotency keys (CONTRACT): `<paymentId>:authorize|capture|void|refund`, `<refundId>:refund`. */
+export const processorKey = (reference: string, operation: 'authorize' | 'capture' | 'void' | 'refund') => `${reference}:${operation}`;
+
+/** A saga task got a state without a field an earlier task should have put there: a definition bug, never retried. */
+export class InvalidSagaState extends Error {
+  override readonly name = 'InvalidSagaState';
+}
+
+/** The field of the saga state, which must be present. */
+export function required<T extends object, K extends keyof T>(state: T, field: K): NonNullable<T[K]> {
+  const value = state[field];
+  if (value === undefined || value === null) throw new InvalidSagaState(`Saga state has no ${String(field)}`);
+  return value as NonNullable<T[K]>;
 }

@@ -22,15 +22,17 @@ import { createIntrinsicResolver, LOCAL_ACCOUNT_ID, LOCAL_REGION, type TemplateV
 // ---------------------------------------------------------------------------------------------
 // Template and ARNs
 
+/** The parts of a synthesized template this module reads (structurally compatible with lib/local/template.ts). */
 export interface CfnResource {
   Type: string;
-  Properties?: Record<string, TemplateValue>;
-  Metadata?: Record<string, TemplateValue>;
+  // Arbitrary template JSON.
+  Properties?: Record<string, any>;
+  Metadata?: Record<string, any>;
 }
 
 export interface CfnTemplate {
   Resources: Record<string, CfnResource>;
-  Mappings?: Record<string, Record<string, Record<string, TemplateValue>>>;
+  Mappings?: Record<string, unknown>;
 }
 
 export interface LocalIdentity {
@@ -200,7 +202,7 @@ export function loadStateMachine(logicalId: string, environment: StateMachineEnv
   const resolve = createIntrinsicResolver({
     ref,
     getAtt,
-    mappings: template.Mappings,
+    mappings: template.Mappings as Record<string, Record<string, Record<string, TemplateValue>>> | undefined,
     pseudoParameters: { 'AWS::Region': identity.region, 'AWS::AccountId': identity.accountId },
   });
   const properties = resource.Properties ?? {};

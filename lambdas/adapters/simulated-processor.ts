@@ -1,0 +1,312 @@
+/**
+ * A processor in "test mode" (DESIGN §5): it keeps its own idempotency records in the processor
+ * table (one item per idempotency key, `expiresAt` TTL 7 days), so the same key always yields the
+ * same outcome, and test tokens drive its behaviour:
+ *
+ * | source | behaviour |
+ * | tok_success | every operation succeeds |
+ * | tok_decline / tok_insufficient_funds | authorize declines (PaymentDeclined card_declined / insufficient_funds) |
+ * | tok_capture_fail | authorize succeeds, capture fails (CaptureFailed) |
+ * | tok_refund_fail | authorize and capture succeed, refunds fail (RefundFailed refund_declined) |
+ * | tok_flaky | the first 2 calls of every key throw ProcessorUnavailable, then it behaves like tok_success |
+ * | tok_timeout | the first call of every key does the work, records it, then throws ProcessorTimeout; a retry returns the recorded result |
+ * | anything else | authorize declines (card_declined), as a test-mode processor rejects unknown tokens |
+ *
+ * Like a processor whose object ids come from the request, object ids derive from the key's
+ * reference (keys are `<reference>:<operation>`, CONTRACT): authorization `auth_<ref>`, capture
+ * `cap_<ref>`. That lets capture, void and refund find the authorization and capture they act on.
+ */
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  CaptureFailed,
+  PaymentDeclined,
+  ProcessorIdempotencyMismatch,
+  ProcessorTimeout,
+  ProcessorUnavailable,
+  RefundFailed,
+  type AuthorizeRequest,
+  type CaptureRequest,
+  type PaymentProcessor,
+  type RefundRequest,
+  type VoidRequest,
+} from '#adapters/processor';
+import { requiredEnv } from '#commons/env';
+
+export const TEST_TOKENS = [
+  'tok_success',
+  'tok_decline',
+  'tok_insufficient_funds',
+  'tok_capture_fail',
+  'tok_refund_fail',
+  'tok_flaky',
+  'tok_timeout',
+] as const;
+
+const RECORD_TTL_SECONDS = 7 * 24 * 60 * 60;
+const FLAKY_FAILURES_PER_KEY = 2;
+
+export type ProcessorOperation = 'authorize' | 'capture' | 'void' | 'refund';
+
+/** One idempotency record of the simulated processor: the outcome of the first call with `key`. */
+export interface ProcessorRecord {
+  key: string;
+  operation: ProcessorOperation;
+  /** The key without its `:<operation>` suffix: the payment id, or the refund id for refunds. */
+  reference: string;
+  outcome: 'succeeded' | 'failed';
+  failureCode?: string;
+  /** The error name the failure is reported with. */
+  failureType?: 'PaymentDeclined' | 'CaptureFailed' | 'RefundFailed';
+  source: string;
+  amount?: number;
+  currency?: string;
+  authorizationId?: string;
+  captureId?: string;
+  refundId?: string;
+  /** On a void: the capture it reversed, if the authorization had been captured. */
+  reversedCaptureId?: string;
+  /** On a capture: the total refunded so far. */
+  refundedAmount?: number;
+  createdAt: string;
+  expiresAt: number;
+}
+
+export interface SimulatedProcessorOptions {
+  readonly tableName: string;
+  readonly client: DynamoDBDocumentClient;
+  readonly now?: () => Date;
+}
+
+export function referenceOf(key: string): string {
+  const separator = key.lastIndexOf(':');
+  return separator > 0 ? key.slice(0, separator) : key;
+}
+
+const authorizationIdFor = (reference: string) => `auth_${reference}`;
+const captureIdFor = (reference: string) => `cap_${reference}`;
+const referenceOfObjectId = (id: string) => id.slice(id.indexOf('_') + 1);
+const keyFor = (reference: string, operation: ProcessorOperation) => `${reference}:${operation}`;
+
+export class SimulatedProcessor implements PaymentProcessor {
+  private readonly tableName: string;
+  private readonly client: DynamoDBDocumentClient;
+  private readonly now: () => Date;
+
+  constructor(options: SimulatedProcessorOptions) {
+    this.tableName = options.tableName;
+    this.client = options.client;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async authorize(request: AuthorizeRequest): Promise<{ authorizationId: string }> {
+    await this.failIfFlaky(request.source, request.key);
+    const reference = referenceOf(request.key);
+    const declineCode =
+      request.source === 'tok_decline' ? 'card_declined'
+      : request.source === 'tok_insufficient_funds' ? 'insufficient_funds'
+      : (TEST_TOKENS as readonly string[]).includes(request.source) ? undefined
+      : 'card_declined';
+    const record = await this.record(
+      {
+        key: request.key,
+        operation: 'authorize',
+        reference,
+        source: request.source,
+        amount: request.amount,
+        currency: request.currency,
+        ...(declineCode
+          ? { outcome: 'failed', failureType: 'PaymentDeclined', failureCode: declineCode }
+          : { outcome: 'succeeded', authorizationId: authorizationIdFor(reference) }),
+      },
+      (existing) => existing.amount === request.amount && existing.currency === request.currency && existing.source === request.source,
+    );
+    return { authorizationId: this.resultOf(record).authorizationId! };
+  }
+
+  async capture(request: CaptureRequest): Promise<{ captureId: string }> {
+    const reference = referenceOfObjectId(request.authorizationId);
+    const [authorization, voided] = await Promise.all([this.get(keyFor(reference, 'authorize')), this.get(keyFor(reference, 'void'))]);
+    const source = authorization?.source ?? 'unknown';
+    await this.failIfFlaky(source, request.key);
+    const failureCode =
+      authorization?.outcome !== 'succeeded' || authorization.authorizationId !== request.authorizationId ? 'authorization_not_found'
+      : voided ? 'authorization_voided'
+      : request.amount > (authorization.amount ?? 0) ? 'amount_exceeds_authorized'
+      : source === 'tok_capture_fail' ? 'capture_failed'
+      : undefined;
+    const record = await this.record(
+      {
+        key: request.key,
+        operation: 'capture',
+        reference,
+        source,
+        amount: request.amount,
+        authorizationId: request.authorizationId,
+        ...(failureCode
+          ? { outcome: 'failed', failureType: 'CaptureFailed', failureCode }
+          : { outcome: 'succeeded', captureId: captureIdFor(reference), refundedAmount: 0 }),
+      },
+      (existing) => existing.amount === request.amount && existing.authorizationId === request.authorizationId,
+    );
+    return { captureId: this.resultOf(record).captureId! };
+  }
+
+  async void(request: VoidRequest): Promise<{ voided: true }> {
+    const reference = request.authorizationId ? referenceOfObjectId(request.authorizationId) : referenceOf(request.key);
+    const [authorization, capture] = await Promise.all([this.get(keyFor(reference, 'authorize')), this.get(keyFor(reference, 'capture'))]);
+    await this.failIfFlaky(authorization?.source ?? 'unknown', request.key);
+    await this.record(
+      {
+        key: request.key,
+        operation: 'void',
+        reference,
+        source: authorization?.source ?? 'unknown',
+        outcome: 'succeeded',
+        ...(authorization?.authorizationId ? { authorizationId: authorization.authorizationId } : {}),
+        ...(capture?.outcome === 'succeeded' ? { reversedCaptureId: capture.captureId } : {}),
+      },
+      () => true,
+    );
+    return { voided: true };
+  }
+
+  async refund(request: RefundRequest): Promise<{ refundId: string }> {
+    const chargeReference = request.captureId ? referenceOfObjectId(request.captureId) : request.paymentId;
+    if (!chargeReference) throw new ProcessorIdempotencyMismatch('A refund needs a captureId or a paymentId');
+    const captureKey = keyFor(chargeReference, 'capture');
+    const [capture, voided] = await Promise.all([this.get(captureKey), this.get(keyFor(chargeReference, 'void'))]);
+    const source = capture?.source ?? 'unknown';
+    await this.failIfFlaky(source, request.key);
+    const reference = referenceOf(request.key);
+    const draft: Omit<ProcessorRecord, 'createdAt' | 'expiresAt'> = {
+      key: request.key,
+      operation: 'refund',
+      reference,
+      source,
+      amount: request.amount,
+      outcome: 'succeeded',
+      ...(capture?.captureId ? { captureId: capture.captureId } : {}),
+      refundId: `rfnd_${reference}`,
+    };
+    const refusal =
+      capture?.outcome !== 'succeeded' || voided?.reversedCaptureId ? 'charge_not_captured'
+      : source === 'tok_refund_fail' ? 'refund_declined'
+      : undefined;
+    const sameRequest = (existing: ProcessorRecord) => existing.amount === request.amount;
+    if (refusal) return { refundId: this.resultOf(await this.record(this.failedRefund(draft, refusal), sameRequest)).refundId! };
+
+    // The refund record and the capture's refunded total move together, so refunds never exceed the capture.
+    const item = this.stamp(draft);
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'key' } } },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { key: captureKey },
+                UpdateExpression: 'ADD refundedAmount :amount',
+                ConditionExpression: 'refundedAmount <= :limit',
+                ExpressionAttributeValues: { ':amount': request.amount, ':limit': (capture?.amount ?? 0) - request.amount },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [refundReason] = error.CancellationReasons ?? [];
+      if (refundReason?.Code === 'ConditionalCheckFailed') {
+        const existing = await this.get(request.key);
+        if (!existing) throw error;
+        return { refundId: this.resultOf(this.replay(existing, sameRequest)).refundId! };
+      }
+      return { refundId: this.resultOf(await this.record(this.failedRefund(draft, 'amount_exceeds_captured'), sameRequest)).refundId! };
+    }
+    if (source === 'tok_timeout') throw new ProcessorTimeout();
+    return { refundId: item.refundId! };
+  }
+
+  private failedRefund(draft: Omit<ProcessorRecord, 'createdAt' | 'expiresAt'>, failureCode: string): Omit<ProcessorRecord, 'createdAt' | 'expiresAt'> {
+    const { refundId: _refundId, ...rest } = draft;
+    return { ...rest, outcome: 'failed', failureType: 'RefundFailed', failureCode };
+  }
+
+  /** tok_flaky: the first calls of each key fail before anything happens. */
+  private async failIfFlaky(source: string, key: string): Promise<void> {
+    if (source !== 'tok_flaky') return;
+    const { Attributes } = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { key: `${key}#calls` },
+        UpdateExpression: 'ADD calls :one SET expiresAt = if_not_exists(expiresAt, :expiresAt)',
+        ExpressionAttributeValues: { ':one': 1, ':expiresAt': this.expiresAt() },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    if ((Attributes?.calls as number) <= FLAKY_FAILURES_PER_KEY) throw new ProcessorUnavailable();
+  }
+
+  /**
+   * Records the outcome of the first call with this key, or replays the recorded one. A fresh
+   * record of a tok_timeout source is the ambiguous case: the work is done, the caller hears a timeout.
+   */
+  private async record(draft: Omit<ProcessorRecord, 'createdAt' | 'expiresAt'>, sameRequest: (existing: ProcessorRecord) => boolean): Promise<ProcessorRecord> {
+    const item = this.stamp(draft);
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#key)',
+          ExpressionAttributeNames: { '#key': 'key' },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = await this.get(draft.key);
+      if (!existing) throw error;
+      return this.replay(existing, sameRequest);
+    }
+    if (draft.source === 'tok_timeout') throw new ProcessorTimeout();
+    return item;
+  }
+
+  private replay(existing: ProcessorRecord, sameRequest: (existing: ProcessorRecord) => boolean): ProcessorRecord {
+    if (!sameRequest(existing)) throw new ProcessorIdempotencyMismatch(`Key ${existing.key} was used with different parameters`);
+    return existing;
+  }
+
+  /** The result of a recorded outcome: the record itself when it succeeded, its error when it failed. */
+  private resultOf(record: ProcessorRecord): ProcessorRecord {
+    if (record.outcome === 'succeeded') return record;
+    switch (record.failureType) {
+      case 'PaymentDeclined':
+        throw new PaymentDeclined(record.failureCode === 'insufficient_funds' ? 'insufficient_funds' : 'card_declined');
+      case 'RefundFailed':
+        throw new RefundFailed(record.failureCode);
+      default:
+        throw new CaptureFailed(record.failureCode);
+    }
+  }
+
+  private stamp(draft: Omit<ProcessorRecord, 'createdAt' | 'expiresAt'>): ProcessorRecord {
+    return { ...draft, createdAt: this.now().toISOString(), expiresAt: this.expiresAt() };
+  }
+
+  private expiresAt(): number {
+    return Math.floor(this.now().getTime() / 1000) + RECORD_TTL_SECONDS;
+  }
+
+  private async get(key: string): Promise<ProcessorRecord | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { key }, ConsistentRead: true }));
+    return Item as ProcessorRecord | undefined;
+  }
+}
+
+/** The processor a function talks to: the simulated one, on the table named by PROCESSOR_TABLE_NAME. */
+export function processorFromEnvironment(client: DynamoDBDocumentClient): PaymentProcessor {
+  return new SimulatedProcessor({ tableName: requiredEnv('PROCESSOR_TABLE_NAME'), client });
+}
