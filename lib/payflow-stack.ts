@@ -4,6 +4,7 @@ import { Observability } from './constructs/observability.ts';
 import { PayflowFunction } from './constructs/payflow-function.ts';
 import { PaymentsApi } from './constructs/payments-api.ts';
 import { PaymentsData } from './constructs/payments-data.ts';
+import { PaymentSaga } from './constructs/payment-saga.ts';
 import { pascalCase, readPayflowConfig, type PayflowConfig } from './payflow-config.ts';
 
 /**
@@ -23,6 +24,7 @@ export class PayflowStack extends Stack {
 
     const removalPolicy = config.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     this.data = new PaymentsData(this, 'Data', { removalPolicy });
+    new PaymentSaga(this, 'Saga', { paymentsTable: this.data.paymentsTable, processorTable: this.data.processorTable, sagaType: config.sagaType });
     this.api = new PaymentsApi(this, 'Api', {
       paymentsTable: this.data.paymentsTable,
       idempotencyTable: this.data.idempotencyTable,

@@ -93,6 +93,3 @@ export class ProcessorTimeout extends Error {
 export class ProcessorIdempotencyMismatch extends Error {
   override readonly name = 'ProcessorIdempotencyMismatch';
 }
-
-/** Error names the saga retries (with backoff and full jitter). */
-export const TRANSIENT_PROCESSOR_ERRORS = ['ProcessorUnavailable', 'ProcessorTimeout'] as const;

@@ -59,15 +59,6 @@ export class TransactionConflict extends Error {
   override readonly name = 'TransactionConflict';
 }
 
-/** Error names of the Payments table worth retrying (the SDK's own retries were exhausted). */
-export const TRANSIENT_TABLE_ERRORS = [
-  'TransactionConflict',
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-] as const;
-
 export interface SagaRepositoryOptions {
   readonly tableName: string;
   readonly client: DynamoDBDocumentClient;

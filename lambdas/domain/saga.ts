@@ -47,6 +47,21 @@ export interface RefundSagaState {
   compensationError?: CaughtError;
 }
 
+/**
+ * Error names the sagas retry with backoff and full jitter. Processor: nothing happened
+ * (ProcessorUnavailable) or the outcome is unknown and a retry with the same key reveals it
+ * (ProcessorTimeout). Payments table: transient refusals left after the SDK's own retries.
+ * Everything else is permanent and goes to a Catch.
+ */
+export const RETRYABLE_PROCESSOR_ERRORS = ['ProcessorUnavailable', 'ProcessorTimeout'] as const;
+export const RETRYABLE_TABLE_ERRORS = [
+  'TransactionConflict',
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+] as const;
+
 export const PAYMENT_FAILURE_CODES = ['card_declined', 'insufficient_funds', 'processor_unavailable', 'capture_failed', 'ledger_failed'] as const;
 export type PaymentFailureCode = (typeof PAYMENT_FAILURE_CODES)[number];
 

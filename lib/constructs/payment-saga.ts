@@ -1,0 +1,203 @@
+import { Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Errors,
+  Fail,
+  JitterType,
+  JsonPath,
+  LogLevel,
+  Pass,
+  Result,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  type IChainable,
+  type INextable,
+  type RetryProps,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke, SqsSendMessage } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { RETRYABLE_PROCESSOR_ERRORS, RETRYABLE_TABLE_ERRORS } from '../../lambdas/domain/saga.ts';
+import { PayflowFunction } from './payflow-function.ts';
+
+export interface PaymentSagaProps {
+  readonly paymentsTable: ITable;
+  readonly processorTable: ITable;
+  /** STANDARD (default in the app: exactly-once start by name, 90-day history) or EXPRESS (cheaper; same correctness because every task is idempotent). */
+  readonly sagaType: 'STANDARD' | 'EXPRESS';
+}
+
+/** Transient errors: back off exponentially with full jitter (1 s, 2 s, 4 s caps; 4 retries). */
+const TRANSIENT_RETRY: Omit<RetryProps, 'errors'> = { interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 4, jitterStrategy: JitterType.FULL };
+/** Compensations retry anything three times before the case goes to the saga-failures queue. */
+const COMPENSATION_RETRY: RetryProps = { errors: [Errors.ALL], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: JitterType.FULL };
+const SAGA_TIMEOUT = Duration.minutes(5);
+
+/**
+ * The payment and refund sagas (DESIGN §4, CONTRACT "Sagas"): one small Lambda function per task,
+ * Step Functions for the order, retries and compensations, and a saga-failures queue for cases a
+ * compensation could not settle. A business failure (decline, capture refused, refund refused) ends
+ * in a Succeed state after the payment or refund is marked failed: the execution did its job. Only a
+ * case that needs an operator ends FAILED, in `CompensationFailed`, after landing in the queue.
+ */
+export class PaymentSaga extends Construct {
+  readonly paymentSaga: StateMachine;
+  readonly refundSaga: StateMachine;
+  readonly sagaFailuresQueue: Queue;
+  readonly functions: PayflowFunction[] = [];
+
+  constructor(scope: Construct, id: string, props: PaymentSagaProps) {
+    super(scope, id);
+    const { paymentsTable, processorTable } = props;
+
+    this.sagaFailuresQueue = new Queue(this, 'SagaFailuresQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.sagaFailuresQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the sagas: what lands here waits for an operator, with a 14-day retention.',
+    });
+
+    const fn = (name: string, handler: string, description: string, access: { payments?: 'read' | 'readWrite'; processor?: boolean }) => {
+      const environment: Record<string, string> = {};
+      if (access.payments) environment.PAYMENTS_TABLE_NAME = paymentsTable.tableName;
+      if (access.processor) environment.PROCESSOR_TABLE_NAME = processorTable.tableName;
+      const created = new PayflowFunction(this, name, { handlerPath: `saga/${handler}.ts`, description, environment });
+      if (access.payments === 'readWrite') paymentsTable.grantReadWriteData(created);
+      if (access.payments === 'read') paymentsTable.grantReadData(created);
+      if (access.payments) created.acknowledgeIndexGrant(paymentsTable);
+      if (access.processor) processorTable.grantReadWriteData(created);
+      this.functions.push(created);
+      return created;
+    };
+
+    const markProcessingFn = fn('MarkProcessingFunction', 'mark-processing', 'Payment saga: pending -> processing', { payments: 'readWrite' });
+    const authorizeFn = fn('AuthorizeFunction', 'authorize', 'Payment saga: authorize at the processor', { processor: true });
+    const captureFn = fn('CaptureFunction', 'capture', 'Payment saga: capture at the processor', { processor: true });
+    const postLedgerFn = fn('PostLedgerFunction', 'post-ledger', 'Payment saga: capture posting + succeeded, one transaction', { payments: 'readWrite' });
+    const voidAuthorizationFn = fn('VoidAuthorizationFunction', 'void-authorization', 'Payment saga compensation: void the authorization', { processor: true });
+    const refundCaptureFn = fn('RefundCaptureFunction', 'refund-capture', 'Payment saga compensation: refund the capture', { processor: true });
+    const markFailedFn = fn('MarkFailedFunction', 'mark-failed', 'Payment saga: processing -> failed', { payments: 'readWrite' });
+    const refundAtProcessorFn = fn('RefundAtProcessorFunction', 'refund-at-processor', 'Refund saga: refund at the processor', { payments: 'read', processor: true });
+    const postRefundLedgerFn = fn('PostRefundLedgerFunction', 'post-refund-ledger', 'Refund saga: refund posting + succeeded, one transaction', { payments: 'readWrite' });
+    const releaseRefundFn = fn('ReleaseRefundFunction', 'release-refund', 'Refund saga compensation: refund failed, amount refundable again', { payments: 'readWrite' });
+
+    // Payment saga ------------------------------------------------------------------------------
+    const payment = new Construct(this, 'PaymentSagaStates');
+    const paymentFailure = this.failureExit(payment, 'payment');
+    const compensation = (stateName: string, lambdaFunction: PayflowFunction) =>
+      task(payment, stateName, lambdaFunction).addRetry(COMPENSATION_RETRY).addCatch(paymentFailure, { errors: [Errors.ALL], resultPath: '$.compensationError' });
+
+    const markFailed = compensation('MarkFailed', markFailedFn);
+    markFailed.next(new Succeed(payment, 'PaymentFailed', { comment: 'The payment is failed with its failure code; nothing was charged or it was given back.' }));
+    const voidAuthorization = compensation('VoidAuthorization', voidAuthorizationFn).next(markFailed);
+    const refundCapture = compensation('RefundCapture', refundCaptureFn).next(markFailed);
+    const failWith = (stateName: string, failureCode: string, then: IChainable & INextable) =>
+      new Pass(payment, stateName, { result: Result.fromString(failureCode), resultPath: '$.failureCode' }).next(then);
+
+    const authorize = task(payment, 'Authorize', authorizeFn)
+      .addRetry({ errors: [...RETRYABLE_PROCESSOR_ERRORS], ...TRANSIENT_RETRY })
+      .addCatch(markFailed, { errors: ['PaymentDeclined'], resultPath: '$.error' })
+      .addCatch(failWith('AuthorizationUnavailable', 'processor_unavailable', voidAuthorization), { errors: [Errors.ALL], resultPath: '$.error' });
+    const capture = task(payment, 'Capture', captureFn)
+      .addRetry({ errors: [...RETRYABLE_PROCESSOR_ERRORS], ...TRANSIENT_RETRY })
+      .addCatch(failWith('CaptureRefused', 'capture_failed', voidAuthorization), { errors: ['CaptureFailed'], resultPath: '$.error' })
+      .addCatch(failWith('CaptureUnavailable', 'processor_unavailable', voidAuthorization), { errors: [Errors.ALL], resultPath: '$.error' });
+    const postLedger = task(payment, 'PostLedger', postLedgerFn)
+      .addRetry({ errors: [...RETRYABLE_TABLE_ERRORS], ...TRANSIENT_RETRY })
+      .addCatch(failWith('LedgerRefused', 'ledger_failed', refundCapture), { errors: [Errors.ALL], resultPath: '$.error' });
+    const markProcessing = task(payment, 'MarkProcessing', markProcessingFn).addRetry({ errors: [...RETRYABLE_TABLE_ERRORS], ...TRANSIENT_RETRY });
+
+    const paymentDefinition = markProcessing.next(
+      new Choice(payment, 'CheckPaymentStatus', { comment: 'A payment past processing (a duplicate or late start) has nothing left to do.' })
+        .when(
+          Condition.stringEquals('$.status', 'processing'),
+          authorize.next(capture).next(postLedger).next(new Succeed(payment, 'PaymentSucceeded')),
+        )
+        .otherwise(new Succeed(payment, 'Done')),
+    );
+    this.paymentSaga = this.stateMachine('PaymentSaga', paymentDefinition, props.sagaType);
+
+    // Refund saga -------------------------------------------------------------------------------
+    const refund = new Construct(this, 'RefundSagaStates');
+    const refundFailure = this.failureExit(refund, 'refund');
+    const releaseRefund = task(refund, 'ReleaseRefund', releaseRefundFn)
+      .addRetry(COMPENSATION_RETRY)
+      .addCatch(refundFailure, { errors: [Errors.ALL], resultPath: '$.compensationError' })
+      .next(new Succeed(refund, 'RefundReleased', { comment: 'The refund is failed and its amount is refundable again.' }));
+    const refundAtProcessor = task(refund, 'RefundAtProcessor', refundAtProcessorFn)
+      .addRetry({ errors: [...RETRYABLE_PROCESSOR_ERRORS], ...TRANSIENT_RETRY })
+      .addRetry({ errors: [...RETRYABLE_TABLE_ERRORS], ...TRANSIENT_RETRY })
+      // Refused, or unavailable every time: no money moved, so the reservation is released.
+      .addCatch(releaseRefund, { errors: ['RefundFailed', 'ProcessorUnavailable'], resultPath: '$.error' })
+      // A timeout on every attempt leaves the outcome unknown: releasing could refund twice, so an operator decides.
+      .addCatch(refundFailure, { errors: [Errors.ALL], resultPath: '$.error' });
+    const postRefundLedger = task(refund, 'PostRefundLedger', postRefundLedgerFn)
+      .addRetry({ errors: [...RETRYABLE_TABLE_ERRORS], ...TRANSIENT_RETRY })
+      // The money went back but the ledger refused it: releasing would allow refunding it again.
+      .addCatch(refundFailure, { errors: [Errors.ALL], resultPath: '$.error' });
+
+    const refundDefinition = refundAtProcessor.next(
+      new Choice(refund, 'CheckRefundStatus', { comment: 'A refund no longer pending (a duplicate or late start) has nothing left to do.' })
+        .when(Condition.stringEquals('$.status', 'pending'), postRefundLedger.next(new Succeed(refund, 'RefundSucceeded')))
+        .otherwise(new Succeed(refund, 'Done')),
+    );
+    this.refundSaga = this.stateMachine('RefundSaga', refundDefinition, props.sagaType);
+  }
+
+  /** SendToSagaFailures (the whole state, its error and where it happened) → CompensationFailed. */
+  private failureExit(scope: Construct, saga: 'payment' | 'refund'): SqsSendMessage {
+    const send = new SqsSendMessage(scope, 'SendToSagaFailures', {
+      queue: this.sagaFailuresQueue,
+      messageBody: TaskInput.fromObject({
+        saga,
+        executionArn: JsonPath.executionId,
+        executionName: JsonPath.executionName,
+        stateMachineArn: JsonPath.stateMachineId,
+        failedAt: JsonPath.stateEnteredTime,
+        state: JsonPath.entirePayload,
+      }),
+      resultPath: JsonPath.DISCARD,
+    });
+    send.addRetry({ errors: [Errors.ALL], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: JitterType.FULL });
+    send.next(new Fail(scope, 'CompensationFailed', { error: 'CompensationFailed', cause: `The ${saga} saga could not settle the case; it is in the saga-failures queue.` }));
+    return send;
+  }
+
+  private stateMachine(id: string, definition: IChainable, sagaType: 'STANDARD' | 'EXPRESS'): StateMachine {
+    const logGroup = new LogGroup(this, `${id}Logs`, { retention: RetentionDays.ONE_MONTH });
+    const stateMachine = new StateMachine(this, id, {
+      definitionBody: DefinitionBody.fromChainable(definition),
+      stateMachineType: sagaType === 'EXPRESS' ? StateMachineType.EXPRESS : StateMachineType.STANDARD,
+      timeout: SAGA_TIMEOUT,
+      tracingEnabled: true,
+      // Execution data would carry the payment source into the logs: keep it out.
+      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
+    });
+    Validations.of(stateMachine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Step Functions log delivery (logs:CreateLogDelivery and friends) and X-Ray support no resource-level permissions.',
+    });
+    for (const lambdaFunction of this.functions) {
+      const logicalId = Stack.of(this).resolve(Stack.of(this).getLogicalId(lambdaFunction.node.defaultChild as CfnElement));
+      Validations.of(stateMachine.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+        reason: 'lambda:InvokeFunction on the saga functions and their versions (CDK grants the unqualified ARN and :*).',
+      });
+    }
+    return stateMachine;
+  }
+}
+
+/** A Lambda task: default LambdaInvoke (Invoke response at $), the function's result selected with $.Payload. */
+function task(scope: Construct, stateName: string, lambdaFunction: PayflowFunction): LambdaInvoke {
+  return new LambdaInvoke(scope, stateName, { lambdaFunction, outputPath: '$.Payload' });
+}
