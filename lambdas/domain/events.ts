@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { PAYMENT_STATUSES } from '#domain/payment';
 import { REFUND_STATUSES } from '#domain/refund';
 
@@ -95,20 +95,23 @@ function requiredString(item: Record<string, unknown>, attribute: string, entity
 }
 
 /** The envelope a consumer relies on; `data` is passed through as it was published. */
+const nonEmpty = () => z.string().check(z.minLength(1));
 const outboxEventSchema = z
   .object({
     type: z.enum(OUTBOX_EVENT_TYPES),
     version: z.literal(OUTBOX_EVENT_VERSION),
-    id: z.string().min(1),
-    paymentId: z.string().min(1),
-    refundId: z.string().min(1).optional(),
-    occurredAt: z.string().min(1),
+    id: nonEmpty(),
+    paymentId: nonEmpty(),
+    refundId: z.optional(nonEmpty()),
+    occurredAt: nonEmpty(),
     data: z.record(z.string(), z.unknown()),
   })
-  .refine((event) => !event.type.startsWith('refund.') || event.refundId !== undefined, {
-    message: 'a refund event needs a refundId',
-    path: ['refundId'],
-  });
+  .check(
+    z.refine((event) => !event.type.startsWith('refund.') || event.refundId !== undefined, {
+      message: 'a refund event needs a refundId',
+      path: ['refundId'],
+    }),
+  );
 
 /** Parses a message body into an OutboxEvent; throws MalformedEventError when it is not one. */
 export function parseOutboxEvent(body: string): OutboxEvent {

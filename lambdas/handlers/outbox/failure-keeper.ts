@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, DynamoDBRecord, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { requiredEnv } from '#commons/env';
 import { logger, metrics } from '#commons/powertools';
 import { isOutboxCandidate } from '#domain/events';
@@ -22,15 +22,17 @@ import { sendMessages, type OutgoingMessage } from '#adapters/queue-publisher';
  */
 const deadLetterQueueUrl = requiredEnv('RELAY_DEAD_LETTER_QUEUE_URL');
 
+const sequenceNumber = () => z.string().check(z.regex(/^\d+$/));
+/** The on-failure invocation record of a stream mapping: metadata plus the pointer into the stream. */
 const failureRecordSchema = z.object({
-  requestContext: z.object({ condition: z.string().optional(), functionArn: z.string().optional() }).loose().optional(),
-  timestamp: z.string().optional(),
+  requestContext: z.optional(z.looseObject({ condition: z.optional(z.string()) })),
+  timestamp: z.optional(z.string()),
   DDBStreamBatchInfo: z.object({
-    shardId: z.string().min(1),
-    startSequenceNumber: z.string().regex(/^\d+$/),
-    endSequenceNumber: z.string().regex(/^\d+$/),
-    streamArn: z.string().min(1),
-    batchSize: z.number().optional(),
+    shardId: z.string().check(z.minLength(1)),
+    startSequenceNumber: sequenceNumber(),
+    endSequenceNumber: sequenceNumber(),
+    streamArn: z.string().check(z.minLength(1)),
+    batchSize: z.optional(z.number()),
   }),
 });
 
