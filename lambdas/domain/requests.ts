@@ -33,14 +33,9 @@ const descriptionSchema = z
   .max(MAX_DESCRIPTION_LENGTH, { error: `description must be at most ${MAX_DESCRIPTION_LENGTH} characters` });
 
 const metadataKeyMessage = `metadata keys must be 1 to ${MAX_METADATA_KEY_LENGTH} characters`;
-const metadataSchema = z
+const metadataRecordSchema = z
   .record(
-    z
-      .string()
-      .min(1, { error: metadataKeyMessage })
-      .max(MAX_METADATA_KEY_LENGTH, { error: metadataKeyMessage })
-      // A JSON key "__proto__" would silently vanish from the parsed record; reject it instead.
-      .refine((key) => key !== '__proto__', { error: 'metadata key __proto__ is not allowed' }),
+    z.string().min(1, { error: metadataKeyMessage }).max(MAX_METADATA_KEY_LENGTH, { error: metadataKeyMessage }),
     z
       .string({ error: `metadata values must be strings of at most ${MAX_METADATA_VALUE_LENGTH} characters` })
       .max(MAX_METADATA_VALUE_LENGTH, { error: `metadata values must be at most ${MAX_METADATA_VALUE_LENGTH} characters` }),
@@ -49,6 +44,14 @@ const metadataSchema = z
   .refine((metadata) => Object.keys(metadata).length <= MAX_METADATA_KEYS, {
     error: `metadata can have at most ${MAX_METADATA_KEYS} keys`,
   });
+// zod's record skips a "__proto__" key, which would silently drop it: reject it before the record parses.
+const metadataSchema = z
+  .unknown()
+  .refine((value) => !(typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')), {
+    error: 'metadata key __proto__ is not allowed',
+    path: ['__proto__'],
+  })
+  .pipe(metadataRecordSchema);
 
 /** Body of POST /v1/payments. Strict: an unknown field is an error, never silently ignored. */
 export const createPaymentBodySchema = z.strictObject({
