@@ -100,8 +100,39 @@ export interface LocalStateMachine {
   readonly type: 'STANDARD' | 'EXPRESS';
   /** The resolved ASL definition that runs. */
   readonly definition: StateMachineDefinition;
-  /** Starts one execution; `context` fills `$$` (Execution.Id/Name, StateMachine.Id/Name). */
-  run(input: unknown, execution: { executionArn: string; name: string }): { result: Promise<unknown>; abort(): void };
+  /** Starts one execution; `$$` holds Execution.Id/Name and StateMachine.Id/Name. */
+  run(input: unknown, execution: { executionArn: string; name: string }): { result: Promise<unknown>; abort(): void; events: AsyncIterable<RawExecutionEvent> };
+}
+
+/** An event of aws-local-stepfunctions' execution log (its type is not exported). */
+interface RawExecutionEvent {
+  type: string;
+  timestamp: number;
+  state?: { name: string; type: string };
+  retry?: { attempt: number };
+  Error?: string;
+  Cause?: unknown;
+}
+
+/** A step of an execution's history: which state was entered, exited, failed, retried or caught. */
+export interface ExecutionEvent {
+  readonly type: string;
+  readonly timestamp: number;
+  readonly stateName?: string;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly retryAttempt?: number;
+}
+
+function toExecutionEvent(event: RawExecutionEvent): ExecutionEvent {
+  return {
+    type: event.type,
+    timestamp: event.timestamp,
+    ...(event.state ? { stateName: event.state.name } : {}),
+    ...(event.Error !== undefined ? { error: event.Error } : {}),
+    ...(event.Cause !== undefined ? { cause: event.Cause instanceof Error ? event.Cause.message : String(event.Cause) } : {}),
+    ...(event.retry ? { retryAttempt: event.retry.attempt } : {}),
+  };
 }
 
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
@@ -273,7 +304,7 @@ export function loadStateMachine(logicalId: string, environment: StateMachineEnv
           StateMachine: { Id: arn, Name: name },
         },
       });
-      return { result: running.result, abort: running.abort };
+      return { result: running.result, abort: running.abort, events: running.eventLogs as AsyncIterable<RawExecutionEvent> };
     },
   };
 }
@@ -301,6 +332,8 @@ export interface ExecutionRecord {
   output?: string;
   error?: string;
   cause?: string;
+  /** The execution's history so far (states entered, exited, failed, retried, caught). */
+  readonly events: ExecutionEvent[];
   /** Settles when the execution stops (never rejects). */
   readonly done: Promise<ExecutionRecord>;
 }
@@ -366,14 +399,17 @@ export class LocalStepFunctions {
       throw new StepFunctionsApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
 
-    const { result, abort } = machine.run(parsedInput, { executionArn, name });
-    const record = { executionArn, stateMachineArn: machine.arn, name, input, startDate: new Date(), status: 'RUNNING' } as ExecutionRecord;
+    const { result, abort, events } = machine.run(parsedInput, { executionArn, name });
+    const record = { executionArn, stateMachineArn: machine.arn, name, input, startDate: new Date(), status: 'RUNNING', events: [] as ExecutionEvent[] } as ExecutionRecord;
+    const historyRecorded = (async () => {
+      for await (const event of events) record.events.push(toExecutionEvent(event));
+    })();
     const finish = (status: ExecutionStatus, fields: Partial<ExecutionRecord> = {}): ExecutionRecord => {
       Object.assign(record, { status, stopDate: new Date(), ...fields });
       this.aborts.delete(executionArn);
       return record;
     };
-    const done = result.then(
+    const settled = result.then(
       (output) => (this.aborted.has(executionArn) ? finish('ABORTED') : finish('SUCCEEDED', { output: JSON.stringify(output) })),
       (error: unknown) => {
         const cause = error instanceof ExecutionError && error.cause instanceof Error ? error.cause : error;
@@ -382,6 +418,7 @@ export class LocalStepFunctions {
         return finish('FAILED', { error: 'States.Runtime', cause: String(cause) });
       },
     );
+    const done = Promise.all([settled, historyRecorded.catch(() => undefined)]).then(() => record);
     Object.assign(record, { done });
     this.executions.set(executionArn, record);
     this.aborts.set(executionArn, abort);
