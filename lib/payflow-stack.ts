@@ -1,19 +1,25 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Observability } from './constructs/observability.ts';
+import { Outbox } from './constructs/outbox.ts';
 import { PayflowFunction } from './constructs/payflow-function.ts';
+import { PaymentSaga } from './constructs/payment-saga.ts';
 import { PaymentsApi } from './constructs/payments-api.ts';
 import { PaymentsData } from './constructs/payments-data.ts';
-import { PaymentSaga } from './constructs/payment-saga.ts';
+import { Reconciliation } from './constructs/reconciliation.ts';
 import { pascalCase, readPayflowConfig, type PayflowConfig } from './payflow-config.ts';
 
 /**
- * The whole Payflow deployment. Its outputs are the interface of a deployed stack: the acceptance suite
- * reads them from `cdk deploy --outputs-file` (and the local runner writes the same names).
+ * The whole Payflow deployment (DESIGN §1): tables, the payments API, the sagas, the outbox that starts
+ * them, reconciliation, and the alarms over all of it. Its outputs are the interface of a deployed stack:
+ * the acceptance suite reads them from `cdk deploy --outputs-file` (the local runner writes the same names).
  */
 export class PayflowStack extends Stack {
   readonly config: PayflowConfig;
   readonly data: PaymentsData;
+  readonly saga: PaymentSaga;
+  readonly outbox: Outbox;
+  readonly reconciliation: Reconciliation;
   readonly api: PaymentsApi;
   readonly observability: Observability;
 
@@ -21,23 +27,37 @@ export class PayflowStack extends Stack {
     super(scope, id, props);
     const config = readPayflowConfig(this);
     this.config = config;
-
     const removalPolicy = config.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
     this.data = new PaymentsData(this, 'Data', { removalPolicy });
-    new PaymentSaga(this, 'Saga', { paymentsTable: this.data.paymentsTable, processorTable: this.data.processorTable, sagaType: config.sagaType });
+    const { paymentsTable, idempotencyTable, processorTable } = this.data;
+    this.saga = new PaymentSaga(this, 'Saga', { paymentsTable, processorTable, sagaType: config.sagaType });
+    const { paymentSaga, refundSaga, sagaFailuresQueue } = this.saga;
+    this.outbox = new Outbox(this, 'Outbox', { paymentsTable, paymentSaga, refundSaga });
+    this.reconciliation = new Reconciliation(this, 'Reconciliation', { paymentsTable, paymentSaga, refundSaga, sagaFailuresQueue });
     this.api = new PaymentsApi(this, 'Api', {
-      paymentsTable: this.data.paymentsTable,
-      idempotencyTable: this.data.idempotencyTable,
+      paymentsTable,
+      idempotencyTable,
       idempotencyTtlSeconds: config.idempotencyTtlSeconds,
       merchants: config.merchants,
       tiers: config.tiers,
     });
 
-    // Last, so that it sees every function the other constructs created.
+    const sagaTasks = new Set<PayflowFunction>(this.saga.functions);
     this.observability = new Observability(this, 'Observability', {
       restApi: this.api.restApi,
       accessLogGroup: this.api.accessLogGroup,
-      functions: this.node.findAll().filter((c): c is PayflowFunction => c instanceof PayflowFunction),
+      // Every function of the stack, found rather than listed, so that a new one cannot go unwatched.
+      functions: this.node.findAll().filter((c): c is PayflowFunction => c instanceof PayflowFunction && !sagaTasks.has(c)),
+      sagaTaskFunctions: [...sagaTasks],
+      streamConsumers: [this.outbox.relay],
+      deadLetterQueues: {
+        EventsDlq: this.outbox.eventsDlq,
+        RelayDeadLetterQueue: this.outbox.relayDeadLetterQueue,
+        RelayFailureQueue: this.outbox.relayFailureQueue,
+        SagaFailuresQueue: sagaFailuresQueue,
+      },
+      stateMachines: { PaymentSaga: paymentSaga, RefundSaga: refundSaga },
       removalPolicy,
     });
 
@@ -45,10 +65,17 @@ export class PayflowStack extends Stack {
     for (const [merchantId, key] of Object.entries(this.api.apiKeys)) {
       this.output(`ApiKeyId${pascalCase(merchantId)}`, key.keyId, `API key id of merchant ${merchantId} (its value: aws apigateway get-api-key --include-value)`);
     }
-    this.output('PaymentsTableName', this.data.paymentsTable.tableName);
-    this.output('IdempotencyTableName', this.data.idempotencyTable.tableName);
-    this.output('ProcessorTableName', this.data.processorTable.tableName);
-    this.output('AlarmTopicArn', this.observability.alarmTopic.topicArn);
+    this.output('PaymentsTableName', paymentsTable.tableName);
+    this.output('IdempotencyTableName', idempotencyTable.tableName);
+    this.output('ProcessorTableName', processorTable.tableName);
+    this.output('EventsQueueUrl', this.outbox.eventsQueue.queueUrl);
+    this.output('EventsDlqUrl', this.outbox.eventsDlq.queueUrl);
+    this.output('RelayDeadLetterQueueUrl', this.outbox.relayDeadLetterQueue.queueUrl, 'Stream records the relay could not publish, kept whole for replay');
+    this.output('RelayFailureQueueUrl', this.outbox.relayFailureQueue.queueUrl);
+    this.output('SagaFailuresQueueUrl', sagaFailuresQueue.queueUrl, 'Saga cases a compensation could not settle: an operator acts on them');
+    this.output('PaymentSagaArn', paymentSaga.stateMachineArn);
+    this.output('RefundSagaArn', refundSaga.stateMachineArn);
+    this.output('AlarmTopicArn', this.observability.alarmTopic.topicArn, 'Subscribe to receive alarms');
   }
 
   private output(name: string, value: string, description?: string): void {

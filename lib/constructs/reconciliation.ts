@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -62,6 +62,11 @@ export class Reconciliation extends Construct {
     for (const saga of [props.paymentSaga, props.refundSaga]) {
       saga.grantStartExecution(fn);
       saga.grantExecution(fn, 'states:DescribeExecution');
+      const stateMachine = JSON.stringify(Stack.of(this).resolve(saga.stateMachineArn));
+      Validations.of(fn.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",${stateMachine}]}]}:*]`,
+        reason: 'DescribeExecution of this state machine\'s executions: their names (payment-<id>, refund-<id>) are only known at run time.',
+      });
     }
     props.sagaFailuresQueue.grantSendMessages(fn);
 
