@@ -1,0 +1,311 @@
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type { Readable } from 'node:stream';
+import type { InvokeMessage, SerializedLambdaError, WorkerInit, WorkerMessage } from './lambda-worker.ts';
+
+const WORKER_FILE = new URL('./lambda-worker.ts', import.meta.url);
+/** The project's own dependencies stand in for the packages the Lambda runtime provides (the AWS SDK). */
+const RUNTIME_MODULES_FROM = new URL('../../package.json', import.meta.url).href;
+/** Lambda gives a function's init phase (importing the bundle) 10 s. */
+const INIT_TIMEOUT_MS = 10_000;
+
+/** A function as the runner deploys it: what the template says, resolved to local values. */
+export interface LocalFunction {
+  logicalId: string;
+  functionName: string;
+  arn: string;
+  /** The bundled module, e.g. `<cdk.out>/asset.<hash>/index.mjs`. */
+  entryFile: string;
+  handlerExport: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  /** The function's environment (template variables plus the runner's endpoints and credentials). */
+  environment: Record<string, string>;
+  /** How many invocations may run at once (one execution environment each); more wait for a free one. */
+  maxConcurrency: number;
+}
+
+/** A function error, as the Invoke API reports it (`FunctionError: Unhandled` with this payload). */
+export class LambdaFunctionError extends Error {
+  readonly errorType: string;
+  readonly errorMessage: string;
+  readonly trace: string[];
+
+  constructor(error: SerializedLambdaError) {
+    super(error.errorMessage);
+    this.name = error.errorType;
+    this.errorType = error.errorType;
+    this.errorMessage = error.errorMessage;
+    this.trace = error.trace;
+  }
+
+  /** The invocation's response payload, as a caller of Invoke would read it. */
+  toPayload(): SerializedLambdaError {
+    return { errorType: this.errorType, errorMessage: this.errorMessage, trace: this.trace };
+  }
+}
+
+export type FunctionLogSink = (functionName: string, line: string) => void;
+
+interface Environment {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+  readonly logStreamName: string;
+  pending?: { id: number; resolve: (payload: unknown) => void; reject: (error: LambdaFunctionError) => void };
+  dead: boolean;
+}
+
+/** A function's execution environments: reused one invocation at a time, created on demand, discarded on a crash or timeout. */
+class FunctionPool {
+  private readonly idle: Environment[] = [];
+  private readonly all = new Set<Environment>();
+  private readonly waiting: Array<(environment: Environment) => void> = [];
+  private nextId = 0;
+  private stopped = false;
+
+  constructor(
+    readonly fn: LocalFunction,
+    private readonly logSink: FunctionLogSink,
+  ) {}
+
+  async invoke(event: unknown): Promise<unknown> {
+    const environment = await this.acquire();
+    let discard = false;
+    try {
+      await environment.ready;
+      return await this.run(environment, event);
+    } catch (error) {
+      discard = environment.dead || (error instanceof LambdaFunctionError && error.errorType.startsWith('Runtime.'));
+      throw error;
+    } finally {
+      this.release(environment, discard || environment.dead);
+    }
+  }
+
+  /** Starts one environment ahead of the first invocation, so that the first request does not pay the import. */
+  async warm(): Promise<void> {
+    if (this.all.size > 0) return;
+    const environment = this.create();
+    this.idle.push(environment);
+    await environment.ready.catch(() => this.release(environment, true, false));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.all].map((environment) => this.discard(environment)));
+  }
+
+  private acquire(): Promise<Environment> {
+    if (this.stopped) return Promise.reject(new LambdaFunctionError({ errorType: 'Runtime.Stopped', errorMessage: 'the local runner is stopping', trace: [] }));
+    const idle = this.idle.pop();
+    if (idle) return Promise.resolve(idle);
+    if (this.all.size < this.fn.maxConcurrency) return Promise.resolve(this.create());
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(environment: Environment, discard: boolean, reuse = true): void {
+    if (discard || this.stopped) {
+      void this.discard(environment);
+      const index = this.idle.indexOf(environment);
+      if (index >= 0) this.idle.splice(index, 1);
+      if (!reuse || this.stopped) return;
+      const next = this.waiting.shift();
+      if (next) next(this.create());
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next) next(environment);
+    else this.idle.push(environment);
+  }
+
+  private create(): Environment {
+    const { fn } = this;
+    const logStreamName = `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${randomUUID().replaceAll('-', '')}`;
+    const worker = new Worker(WORKER_FILE, {
+      env: {
+        ...fn.environment,
+        AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.functionName}`,
+        AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
+        _HANDLER: `index.${fn.handlerExport}`,
+        TZ: ':UTC',
+      },
+      workerData: { entryFile: fn.entryFile, handlerExport: fn.handlerExport, runtimeModulesFrom: RUNTIME_MODULES_FROM } satisfies WorkerInit,
+      // A clean Node.js, as in Lambda: no loaders or flags inherited from the runner's process.
+      execArgv: [],
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(64, fn.memoryMb) },
+    });
+    pipeLines(worker.stdout, (line) => this.logSink(fn.functionName, line));
+    pipeLines(worker.stderr, (line) => this.logSink(fn.functionName, line));
+
+    let settleReady!: { resolve: () => void; reject: (error: LambdaFunctionError) => void };
+    const ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }));
+    ready.catch(() => undefined);
+    const environment: Environment = { worker, ready, logStreamName, dead: false };
+    const initTimer = setTimeout(() => {
+      environment.dead = true;
+      settleReady.reject(new LambdaFunctionError({ errorType: 'Runtime.InitTimeout', errorMessage: `init of ${fn.functionName} took more than ${INIT_TIMEOUT_MS / 1000} s`, trace: [] }));
+      void worker.terminate();
+    }, INIT_TIMEOUT_MS);
+
+    worker.on('message', (message: WorkerMessage) => {
+      switch (message.type) {
+        case 'ready':
+          clearTimeout(initTimer);
+          settleReady.resolve();
+          break;
+        case 'init-error':
+          clearTimeout(initTimer);
+          environment.dead = true;
+          settleReady.reject(new LambdaFunctionError(message.error));
+          break;
+        case 'result':
+        case 'error': {
+          const pending = environment.pending;
+          if (!pending || pending.id !== message.id) return;
+          environment.pending = undefined;
+          if (message.type === 'result') pending.resolve(JSON.parse(message.payload));
+          else pending.reject(new LambdaFunctionError(message.error));
+        }
+      }
+    });
+    const crashed = (error: SerializedLambdaError) => {
+      clearTimeout(initTimer);
+      environment.dead = true;
+      settleReady.reject(new LambdaFunctionError(error));
+      environment.pending?.reject(new LambdaFunctionError(error));
+      environment.pending = undefined;
+    };
+    worker.on('error', (error) =>
+      crashed({
+        errorType: (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'Runtime.OutOfMemory' : 'Runtime.ExitError',
+        errorMessage: `${fn.functionName}: ${error.message}`,
+        trace: (error.stack ?? '').split('\n'),
+      }),
+    );
+    worker.on('exit', (code) => crashed({ errorType: 'Runtime.ExitError', errorMessage: `${fn.functionName}: the runtime exited with code ${code}`, trace: [] }));
+    this.all.add(environment);
+    return environment;
+  }
+
+  private run(environment: Environment, event: unknown): Promise<unknown> {
+    const { fn } = this;
+    const id = ++this.nextId;
+    const awsRequestId = randomUUID();
+    const deadlineMs = Date.now() + fn.timeoutSeconds * 1000;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // Lambda stops a timed-out invocation by freezing and recycling its environment.
+        environment.dead = true;
+        environment.pending = undefined;
+        void environment.worker.terminate();
+        reject(
+          new LambdaFunctionError({
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `${awsRequestId} Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`,
+            trace: [],
+          }),
+        );
+      }, fn.timeoutSeconds * 1000);
+      environment.pending = {
+        id,
+        resolve: (payload) => {
+          clearTimeout(timer);
+          resolve(payload);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const message: InvokeMessage = {
+        type: 'invoke',
+        id,
+        event: JSON.stringify(event ?? null),
+        context: {
+          awsRequestId,
+          functionName: fn.functionName,
+          functionVersion: '$LATEST',
+          invokedFunctionArn: fn.arn,
+          memoryLimitInMB: String(fn.memoryMb),
+          logGroupName: `/aws/lambda/${fn.functionName}`,
+          logStreamName: environment.logStreamName,
+          deadlineMs,
+        },
+      };
+      environment.worker.postMessage(message);
+    });
+  }
+
+  private async discard(environment: Environment): Promise<void> {
+    this.all.delete(environment);
+    environment.dead = true;
+    await environment.worker.terminate();
+  }
+}
+
+function pipeLines(stream: Readable | null | undefined, onLine: (line: string) => void): void {
+  if (!stream) return;
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline = buffered.indexOf('\n');
+    while (newline >= 0) {
+      onLine(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+      newline = buffered.indexOf('\n');
+    }
+  });
+  stream.on('end', () => buffered && onLine(buffered));
+}
+
+/** Runs the stack's functions in-process, each invocation in an execution environment of its own function. */
+export class LocalLambdaRuntime {
+  private readonly pools = new Map<string, FunctionPool>();
+  private readonly byReference = new Map<string, FunctionPool>();
+
+  constructor(functions: readonly LocalFunction[], options: { logSink?: FunctionLogSink } = {}) {
+    const logSink = options.logSink ?? (() => undefined);
+    for (const fn of functions) {
+      const pool = new FunctionPool(fn, logSink);
+      this.pools.set(fn.logicalId, pool);
+      for (const reference of [fn.logicalId, fn.functionName, fn.arn]) this.byReference.set(reference, pool);
+    }
+  }
+
+  get functions(): LocalFunction[] {
+    return [...this.pools.values()].map((pool) => pool.fn);
+  }
+
+  /** The function a logical id, function name or ARN (optionally qualified with `:$LATEST`) refers to. */
+  find(reference: string): LocalFunction | undefined {
+    return this.pool(reference)?.fn;
+  }
+
+  /** Invokes synchronously (RequestResponse). Resolves with the JSON result; rejects with a LambdaFunctionError. */
+  invoke(reference: string, event: unknown): Promise<unknown> {
+    const pool = this.pool(reference);
+    if (!pool) {
+      return Promise.reject(new LambdaFunctionError({ errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${reference}`, trace: [] }));
+    }
+    return pool.invoke(event);
+  }
+
+  /** Starts one execution environment per function (the init phase of every bundle) and waits for them. */
+  async warm(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.warm()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.stop()));
+  }
+
+  private pool(reference: string): FunctionPool | undefined {
+    return this.byReference.get(reference) ?? this.byReference.get(reference.replace(/:(\$LATEST|\d+)$/, ''));
+  }
+}
