@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type { ZodMiniType, output } from 'zod/mini';
+import type { $ZodIssue } from 'zod/v4/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metrics, tracer } from '#commons/powertools';
 import {
@@ -111,11 +112,11 @@ export interface ParseBodyOptions {
  * parameter_unknown / parameter_missing / parameter_invalid with `param` naming the field path.
  * Returns zod's normalized output (absent optional fields stay absent).
  */
-export function parseJsonBody<Schema extends z.ZodType>(
+export function parseJsonBody<Schema extends ZodMiniType>(
   event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded' | 'headers' | 'multiValueHeaders'>,
   schema: Schema,
   options: ParseBodyOptions = {},
-): z.output<Schema> {
+): output<Schema> {
   const contentType = headerValue(event, 'content-type');
   const text = bodyText(event);
   if (text !== undefined && contentType !== undefined && !isJsonMediaType(contentType)) {
@@ -140,7 +141,7 @@ export function parseJsonBody<Schema extends z.ZodType>(
   return result.data;
 }
 
-type Issue = z.core.$ZodIssue;
+type Issue = $ZodIssue;
 
 /** Turns zod issues into one 400: unknown fields first, then missing, then invalid, each naming its field path. */
 export function apiErrorFromIssues(issues: readonly Issue[], input: unknown): ApiError {

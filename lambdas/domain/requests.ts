@@ -1,7 +1,11 @@
-import { z } from 'zod';
+// zod/mini: the same validation as classic zod in a fraction of the bundle (classic pulls every locale in).
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
 import { MAX_AMOUNT, MIN_AMOUNT, SUPPORTED_CURRENCIES } from '#domain/money';
 import { REFUND_REASONS } from '#domain/refund';
 import { idempotencyKeyInvalid, idempotencyKeyMissing } from '#domain/errors';
+
+z.config(en());
 
 /** Largest accepted request body, in bytes of its UTF-8 text. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -15,8 +19,7 @@ export const MAX_SOURCE_LENGTH = 64;
 const amountMessage = `amount must be an integer number of the currency's minor unit between ${MIN_AMOUNT} and ${MAX_AMOUNT}`;
 const amountSchema = z
   .int({ error: amountMessage })
-  .min(MIN_AMOUNT, { error: amountMessage })
-  .max(MAX_AMOUNT, { error: amountMessage });
+  .check(z.minimum(MIN_AMOUNT, { error: amountMessage }), z.maximum(MAX_AMOUNT, { error: amountMessage }));
 
 const currencySchema = z.enum(SUPPORTED_CURRENCIES, {
   error: 'currency must be a supported upper-case ISO 4217 code, e.g. USD',
@@ -25,51 +28,50 @@ const currencySchema = z.enum(SUPPORTED_CURRENCIES, {
 const sourceMessage = `source must be a token: tok_ followed by lower-case letters, digits or _, at most ${MAX_SOURCE_LENGTH} characters`;
 const sourceSchema = z
   .string({ error: sourceMessage })
-  .max(MAX_SOURCE_LENGTH, { error: sourceMessage })
-  .regex(/^tok_[a-z0-9_]+$/, { error: sourceMessage });
+  .check(z.maxLength(MAX_SOURCE_LENGTH, { error: sourceMessage }), z.regex(/^tok_[a-z0-9_]+$/, { error: sourceMessage }));
 
 const descriptionSchema = z
   .string({ error: `description must be a string of at most ${MAX_DESCRIPTION_LENGTH} characters` })
-  .max(MAX_DESCRIPTION_LENGTH, { error: `description must be at most ${MAX_DESCRIPTION_LENGTH} characters` });
+  .check(z.maxLength(MAX_DESCRIPTION_LENGTH, { error: `description must be at most ${MAX_DESCRIPTION_LENGTH} characters` }));
 
 const metadataKeyMessage = `metadata keys must be 1 to ${MAX_METADATA_KEY_LENGTH} characters`;
 const metadataRecordSchema = z
   .record(
-    z.string().min(1, { error: metadataKeyMessage }).max(MAX_METADATA_KEY_LENGTH, { error: metadataKeyMessage }),
+    z.string().check(z.minLength(1, { error: metadataKeyMessage }), z.maxLength(MAX_METADATA_KEY_LENGTH, { error: metadataKeyMessage })),
     z
       .string({ error: `metadata values must be strings of at most ${MAX_METADATA_VALUE_LENGTH} characters` })
-      .max(MAX_METADATA_VALUE_LENGTH, { error: `metadata values must be at most ${MAX_METADATA_VALUE_LENGTH} characters` }),
+      .check(z.maxLength(MAX_METADATA_VALUE_LENGTH, { error: `metadata values must be at most ${MAX_METADATA_VALUE_LENGTH} characters` })),
     { error: `metadata must be an object of at most ${MAX_METADATA_KEYS} string key-value pairs` },
   )
-  .refine((metadata) => Object.keys(metadata).length <= MAX_METADATA_KEYS, {
+  .check(z.refine((metadata) => Object.keys(metadata).length <= MAX_METADATA_KEYS, {
     error: `metadata can have at most ${MAX_METADATA_KEYS} keys`,
-  });
+  }));
 // zod's record skips a "__proto__" key, which would silently drop it: reject it before the record parses.
-const metadataSchema = z
-  .unknown()
-  .refine((value) => !(typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')), {
+const metadataSchema = z.pipe(
+  z.unknown().check(z.refine((value) => !(typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')), {
     error: 'metadata key __proto__ is not allowed',
     path: ['__proto__'],
-  })
-  .pipe(metadataRecordSchema);
+  })),
+  metadataRecordSchema,
+);
 
 /** Body of POST /v1/payments. Strict: an unknown field is an error, never silently ignored. */
 export const createPaymentBodySchema = z.strictObject({
   amount: amountSchema,
   currency: currencySchema,
   source: sourceSchema,
-  description: descriptionSchema.optional(),
-  metadata: metadataSchema.optional(),
+  description: z.optional(descriptionSchema),
+  metadata: z.optional(metadataSchema),
 });
-export type CreatePaymentBody = z.infer<typeof createPaymentBodySchema>;
+export type CreatePaymentBody = z.output<typeof createPaymentBodySchema>;
 
 /** Body of POST /v1/payments/{id}/refunds. Without `amount` the whole remaining refundable amount is refunded. */
 export const createRefundBodySchema = z.strictObject({
-  amount: amountSchema.optional(),
-  reason: z.enum(REFUND_REASONS, { error: `reason must be one of ${REFUND_REASONS.join(', ')}` }).optional(),
-  metadata: metadataSchema.optional(),
+  amount: z.optional(amountSchema),
+  reason: z.optional(z.enum(REFUND_REASONS, { error: `reason must be one of ${REFUND_REASONS.join(', ')}` })),
+  metadata: z.optional(metadataSchema),
 });
-export type CreateRefundBody = z.infer<typeof createRefundBodySchema>;
+export type CreateRefundBody = z.output<typeof createRefundBodySchema>;
 
 // Printable ASCII (space to tilde), without leading or trailing space.
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
