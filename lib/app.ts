@@ -11,8 +11,9 @@ export function buildApp(options: { outdir?: string; context?: Record<string, un
     // The CLI sets this; tests and the local runner read each function's bundle path from it.
     context: { 'aws:cdk:enable-asset-metadata': true, ...options.context },
   });
+  // Environment-agnostic (no env): the stack does no lookups, so one template deploys to any account and
+  // region (and to LocalStack), and ARNs stay `AWS::Region`/`AWS::AccountId` references.
   const stack = new PayflowStack(app, STACK_NAME, {
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: 'Payflow: idempotent payments API, outbox and saga',
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
