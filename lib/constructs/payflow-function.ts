@@ -52,6 +52,9 @@ export class PayflowFunction extends NodejsFunction {
         // Some dependencies still call require(); ESM bundles need it defined.
         banner: "import { createRequire as __payflowCreateRequire } from 'module'; const require = __payflowCreateRequire(import.meta.url);",
         metafile: false,
+        // The SDK is bundled, not taken from the runtime: the versions package-lock.json pins are the
+        // ones that run, tree-shaken, and the bundle runs the same locally as in Lambda.
+        externalModules: [],
         ...bundling,
       },
     });
