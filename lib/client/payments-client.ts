@@ -1,0 +1,235 @@
+/**
+ * A small client for the Payflow API (v1) that retries the way the API is designed to be retried:
+ *
+ * - one Idempotency-Key per logical operation, generated once and sent unchanged on every retry, so
+ *   that a retried POST can never create a second payment or refund;
+ * - retries on network errors, 409 (the same key still in progress), 429 and 5xx, with exponential
+ *   backoff and full jitter (a random pause between 0 and min(maxDelay, baseDelay * 2^retry)),
+ *   never sooner than the server's Retry-After;
+ * - any other 4xx is thrown at once as a PaymentsApiError (status, type, code, param).
+ *
+ *   const client = new PaymentsClient({ baseUrl: 'http://127.0.0.1:3000/v1/', apiKey });
+ *   const payment = await client.createPayment({ amount: 1000, currency: 'USD', source: 'tok_success' });
+ */
+import { randomUUID } from 'node:crypto';
+import type { ApiErrorCode, ApiErrorType } from '#domain/errors';
+import type { PaymentView } from '#domain/payment';
+import type { RefundView } from '#domain/refund';
+import type { CreatePaymentBody, CreateRefundBody } from '#domain/requests';
+
+export type Payment = PaymentView;
+export type Refund = RefundView;
+export type CreatePaymentParams = CreatePaymentBody;
+export type CreateRefundParams = CreateRefundBody;
+
+export interface RetryPolicy {
+  /** Retries after the first attempt (0 = never retry). */
+  maxRetries: number;
+  /** Cap of the first pause; each retry doubles it. */
+  baseDelayMs: number;
+  /** Largest pause from backoff. */
+  maxDelayMs: number;
+  /** Largest Retry-After honoured; a longer one ends the retries. */
+  maxRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 4, baseDelayMs: 200, maxDelayMs: 5_000, maxRetryAfterMs: 30_000 };
+
+export interface PaymentsClientOptions {
+  /** The API's base URL, e.g. `https://<api>.execute-api.<region>.amazonaws.com/v1/` (with or without the trailing slash). */
+  baseUrl: string;
+  apiKey: string;
+  retry?: Partial<RetryPolicy>;
+  /** Per-attempt timeout (default 30 s, just above API Gateway's 29 s). */
+  timeoutMs?: number;
+  /** Source of randomness for the jitter, in [0, 1) (default Math.random). */
+  random?: () => number;
+  /** New idempotency keys (default: random UUIDs). */
+  newIdempotencyKey?: () => string;
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface RequestOptions {
+  /** The key of this logical operation; give the same one to retry an operation across processes. */
+  idempotencyKey?: string;
+  retry?: Partial<RetryPolicy>;
+  signal?: AbortSignal;
+}
+
+export interface ApiResponse<T> {
+  status: number;
+  headers: Headers;
+  /** The body as received. */
+  text: string;
+  body: T;
+  /** `Idempotent-Replayed: true`: the answer is the stored result of an earlier identical request. */
+  replayed: boolean;
+  requestId?: string;
+  /** Attempts made (1 when the first one answered). */
+  attempts: number;
+}
+
+/** An error answer of the API, in its error shape `{"error":{"type","code","message","param"?}}`. */
+export class PaymentsApiError extends Error {
+  override readonly name = 'PaymentsApiError';
+  readonly status: number;
+  readonly type: ApiErrorType | string;
+  readonly code: ApiErrorCode | string;
+  readonly param?: string;
+  readonly requestId?: string;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly attempts: number;
+
+  constructor(status: number, headers: Headers, text: string, attempts: number) {
+    const error = parseErrorBody(text);
+    super(error?.message ?? `HTTP ${status}: ${text.slice(0, 200)}`);
+    this.status = status;
+    this.type = error?.type ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+    this.code = error?.code ?? `http_${status}`;
+    this.param = error?.param;
+    this.requestId = headers.get('x-amzn-requestid') ?? undefined;
+    this.headers = headers;
+    this.text = text;
+    this.attempts = attempts;
+  }
+}
+
+/** No answer at all (connection refused or reset, timeout) after every retry. */
+export class PaymentsConnectionError extends Error {
+  override readonly name = 'PaymentsConnectionError';
+  constructor(
+    message: string,
+    readonly attempts: number,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function parseErrorBody(text: string): { type?: string; code?: string; message?: string; param?: string } | undefined {
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown; message?: unknown };
+    if (parsed.error && typeof parsed.error === 'object') return parsed.error as { type?: string; code?: string; message?: string; param?: string };
+    if (typeof parsed.message === 'string') return { message: parsed.message };
+  } catch {
+    // Not JSON: the status alone describes it.
+  }
+  return undefined;
+}
+
+const isRetryableStatus = (status: number) => status === 409 || status === 429 || status >= 500;
+
+/** Retry-After in ms (seconds or an HTTP date), if the response has one. */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+  const value = headers.get('retry-after');
+  if (value === null || value.trim() === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** The full-jitter pause before retry number `retry` (0-based). */
+export function backoffDelayMs(retry: number, policy: RetryPolicy, random: () => number): number {
+  return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class PaymentsClient {
+  private readonly baseUrl: string;
+  private readonly apiKey: string;
+  private readonly policy: RetryPolicy;
+  private readonly timeoutMs: number;
+  private readonly random: () => number;
+  private readonly newIdempotencyKey: () => string;
+  private readonly fetch: typeof globalThis.fetch;
+
+  constructor(options: PaymentsClientOptions) {
+    this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
+    this.apiKey = options.apiKey;
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.random = options.random ?? Math.random;
+    this.newIdempotencyKey = options.newIdempotencyKey ?? randomUUID;
+    this.fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /** POST /payments: creates a payment (status `pending`; the saga takes it to a terminal status). */
+  async createPayment(params: CreatePaymentParams, options: RequestOptions = {}): Promise<Payment> {
+    return (await this.send<Payment>('POST', 'payments', { ...options, body: params, idempotencyKey: options.idempotencyKey ?? this.newIdempotencyKey() })).body;
+  }
+
+  /** GET /payments/{id}. Another merchant's payment is a 404. */
+  async getPayment(paymentId: string, options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<Payment> {
+    return (await this.send<Payment>('GET', `payments/${encodeURIComponent(paymentId)}`, options)).body;
+  }
+
+  /** POST /payments/{id}/refunds: without `amount`, refunds whatever is still refundable. */
+  async createRefund(paymentId: string, params: CreateRefundParams = {}, options: RequestOptions = {}): Promise<Refund> {
+    const path = `payments/${encodeURIComponent(paymentId)}/refunds`;
+    return (await this.send<Refund>('POST', path, { ...options, body: params, idempotencyKey: options.idempotencyKey ?? this.newIdempotencyKey() })).body;
+  }
+
+  /**
+   * One logical request, retried per the policy with the same idempotency key. Resolves with a 2xx
+   * answer; rejects with PaymentsApiError (an error answer that is not retried, or the last one) or
+   * PaymentsConnectionError (no answer).
+   */
+  async send<T>(method: string, path: string, options: RequestOptions & { body?: unknown } = {}): Promise<ApiResponse<T>> {
+    const policy = { ...this.policy, ...options.retry };
+    const url = new URL(path.replace(/^\//, ''), this.baseUrl);
+    const headers: Record<string, string> = { 'x-api-key': this.apiKey, accept: 'application/json' };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    if (options.idempotencyKey !== undefined) headers['Idempotency-Key'] = options.idempotencyKey;
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+
+    for (let attempt = 1; ; attempt++) {
+      const retry = attempt - 1;
+      let response: Response;
+      let text: string;
+      try {
+        const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(this.timeoutMs)]) : AbortSignal.timeout(this.timeoutMs);
+        response = await this.fetch(url, { method, headers, body, signal });
+        text = await response.text();
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        if (retry >= policy.maxRetries) {
+          throw new PaymentsConnectionError(`${method} ${url.pathname}: no answer after ${attempt} attempt(s): ${String(error)}`, attempt, { cause: error });
+        }
+        await sleep(backoffDelayMs(retry, policy, this.random), options.signal);
+        continue;
+      }
+
+      if (response.ok) {
+        return {
+          status: response.status,
+          headers: response.headers,
+          text,
+          body: (text ? JSON.parse(text) : undefined) as T,
+          replayed: response.headers.get('idempotent-replayed') === 'true',
+          requestId: response.headers.get('x-amzn-requestid') ?? undefined,
+          attempts: attempt,
+        };
+      }
+      const error = new PaymentsApiError(response.status, response.headers, text, attempt);
+      if (!isRetryableStatus(response.status) || retry >= policy.maxRetries) throw error;
+      const serverDelay = retryAfterMs(response.headers);
+      if (serverDelay !== undefined && serverDelay > policy.maxRetryAfterMs) throw error;
+      await sleep(Math.max(serverDelay ?? 0, backoffDelayMs(retry, policy, this.random)), options.signal);
+    }
+  }
+}
