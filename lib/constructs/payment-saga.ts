@@ -162,7 +162,6 @@ export class PaymentSaga extends Construct {
         executionArn: JsonPath.executionId,
         executionName: JsonPath.executionName,
         stateMachineArn: JsonPath.stateMachineId,
-        failedAt: JsonPath.stateEnteredTime,
         state: JsonPath.entirePayload,
       }),
       resultPath: JsonPath.DISCARD,

@@ -1,0 +1,242 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createSagaHarness, statesEntered, type SagaHarness } from './saga-harness.ts';
+
+// The synthesized PaymentSaga definition on aws-local-stepfunctions; every task is the real bundled
+// handler on DynamoDB Local; saga failures go to a real fauxqs queue (see saga-harness.ts).
+let saga: SagaHarness;
+beforeAll(async () => {
+  saga = await createSagaHarness();
+});
+
+const retries = (execution: { events: readonly { type: string; stateName?: string }[] }, stateName: string) =>
+  execution.events.filter((event) => event.type === 'StateRetried' && event.stateName === stateName).length;
+
+describe('PaymentSaga: tok_success', () => {
+  it('authorizes, captures, posts one balanced posting and ends succeeded', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_success', amount: 4200 });
+    const execution = await saga.runPaymentSaga(payment.id);
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(statesEntered(execution)).toEqual(['MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'Capture', 'PostLedger', 'PaymentSucceeded']);
+    const stored = await saga.payment(payment.id);
+    expect(stored).toMatchObject({ status: 'succeeded', amountCaptured: 4200, amountRefundable: 4200, amountRefunded: 0, authorizationId: `auth_${payment.id}` });
+    const postings = await saga.postings(payment.id);
+    expect(postings).toHaveLength(1);
+    expect(postings[0]!.lines).toEqual([
+      { account: 'processor_clearing', amount: 4200 },
+      { account: 'merchant:merchant-a', amount: -4200 },
+    ]);
+    await saga.assertInvariants(payment.id);
+  });
+});
+
+describe('PaymentSaga: tok_decline', () => {
+  it('marks the payment failed with card_declined and never captures', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_decline' });
+    const execution = await saga.runPaymentSaga(payment.id);
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(statesEntered(execution)).toEqual(['MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'MarkFailed', 'PaymentFailed']);
+    expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'card_declined', amountCaptured: 0 });
+    const records = await saga.processorRecords(payment.id);
+    expect(records.map((record) => [record.operation, record.outcome])).toEqual([['authorize', 'failed']]);
+    await saga.assertInvariants(payment.id);
+  });
+});
+
+describe('PaymentSaga: tok_insufficient_funds', () => {
+  it('marks the payment failed with insufficient_funds', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_insufficient_funds' });
+    const execution = await saga.runPaymentSaga(payment.id);
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'insufficient_funds' });
+    expect((await saga.processorRecords(payment.id)).some((record) => record.operation === 'capture')).toBe(false);
+    await saga.assertInvariants(payment.id);
+  });
+});
+
+describe('PaymentSaga: tok_capture_fail', () => {
+  it('voids the authorization, then marks the payment failed with capture_failed', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_capture_fail' });
+    const execution = await saga.runPaymentSaga(payment.id);
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(statesEntered(execution)).toEqual([
+      'MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'Capture', 'CaptureRefused', 'VoidAuthorization', 'MarkFailed', 'PaymentFailed',
+    ]);
+    expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'capture_failed' });
+    const records = await saga.processorRecords(payment.id);
+    expect(records.find((record) => record.operation === 'void')).toMatchObject({ outcome: 'succeeded', authorizationId: `auth_${payment.id}` });
+    expect(records.find((record) => record.operation === 'capture')).toMatchObject({ outcome: 'failed', failureCode: 'capture_failed' });
+    await saga.assertInvariants(payment.id);
+  });
+});
+
+describe('PaymentSaga: ledger failure', () => {
+  it('refunds the capture, then marks the payment failed with ledger_failed and posts nothing', async () => {
+    // Fault injection: PostLedger's function runs with a Payments table that does not exist, so its
+    // TransactWriteItems really fails (ResourceNotFoundException) after a real capture.
+    const restore = await saga.injectFault('PostLedger', { PAYMENTS_TABLE_NAME: 'missing-payments-table' });
+    try {
+      const payment = await saga.seedPayment({ source: 'tok_success', amount: 1999 });
+      const execution = await saga.runPaymentSaga(payment.id);
+
+      expect(execution.status).toBe('SUCCEEDED');
+      expect(statesEntered(execution)).toEqual([
+        'MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'Capture', 'PostLedger', 'LedgerRefused', 'RefundCapture', 'MarkFailed', 'PaymentFailed',
+      ]);
+      expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'ledger_failed', amountCaptured: 0 });
+      expect(await saga.postings(payment.id)).toEqual([]);
+      const refund = (await saga.processorRecords(payment.id)).find((record) => record.operation === 'refund');
+      expect(refund).toMatchObject({ outcome: 'succeeded', amount: 1999, key: `${payment.id}:refund` });
+      await saga.assertInvariants(payment.id);
+    } finally {
+      restore();
+    }
+  });
+});
+
+describe('PaymentSaga: tok_flaky', () => {
+  it('retries the transient errors and succeeds with exactly one authorization and one capture', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_flaky' });
+    const execution = await saga.runPaymentSaga(payment.id);
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(retries(execution, 'Authorize')).toBe(2);
+    expect(retries(execution, 'Capture')).toBe(2);
+    expect(await saga.payment(payment.id)).toMatchObject({ status: 'succeeded' });
+    const records = await saga.processorRecords(payment.id);
+    expect(records.filter((record) => record.operation === 'authorize')).toHaveLength(1);
+    expect(records.filter((record) => record.operation === 'capture')).toHaveLength(1);
+    await saga.assertInvariants(payment.id);
+  });
+});
+
+describe('PaymentSaga: tok_timeout', () => {
+  it('retries after the ambiguous timeouts and succeeds with exactly one authorization and one capture', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_timeout' });
+    const execution = await saga.runPaymentSaga(payment.id);
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(retries(execution, 'Authorize')).toBe(1);
+    expect(retries(execution, 'Capture')).toBe(1);
+    expect(await saga.payment(payment.id)).toMatchObject({ status: 'succeeded' });
+    const records = await saga.processorRecords(payment.id);
+    expect(records.filter((record) => record.operation === 'authorize')).toHaveLength(1);
+    expect(records.filter((record) => record.operation === 'capture')).toHaveLength(1);
+    await saga.assertInvariants(payment.id);
+  });
+});
+
+describe('PaymentSaga: processor unavailable for good', () => {
+  it('voids whatever the authorize call may have created and marks the payment failed with processor_unavailable', async () => {
+    // Fault injection: Authorize's function runs with a processor table that does not exist, so every
+    // attempt really fails before the processor records anything.
+    const restore = await saga.injectFault('Authorize', { PROCESSOR_TABLE_NAME: 'missing-processor-table' });
+    try {
+      const payment = await saga.seedPayment({ source: 'tok_success' });
+      const execution = await saga.runPaymentSaga(payment.id);
+
+      expect(execution.status).toBe('SUCCEEDED');
+      expect(statesEntered(execution)).toEqual([
+        'MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'AuthorizationUnavailable', 'VoidAuthorization', 'MarkFailed', 'PaymentFailed',
+      ]);
+      expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'processor_unavailable' });
+      await saga.assertInvariants(payment.id);
+    } finally {
+      restore();
+    }
+  });
+});
+
+describe('PaymentSaga: a compensation that fails for good', () => {
+  it('lands the case with everything needed in the saga-failures queue and ends in CompensationFailed', async () => {
+    // Fault injection: VoidAuthorization's function runs with a processor table that does not exist,
+    // so the compensation fails on every retry.
+    const restore = await saga.injectFault('VoidAuthorization', { PROCESSOR_TABLE_NAME: 'missing-processor-table' });
+    try {
+      const payment = await saga.seedPayment({ source: 'tok_capture_fail', amount: 777 });
+      const execution = await saga.runPaymentSaga(payment.id);
+
+      expect(execution.status).toBe('FAILED');
+      expect({ error: execution.error, cause: execution.cause }).toEqual({ error: 'CompensationFailed', cause: expect.stringContaining('saga-failures queue') });
+      expect(retries(execution, 'VoidAuthorization')).toBe(3);
+      expect(statesEntered(execution).slice(-2)).toEqual(['SendToSagaFailures', 'CompensationFailed']);
+
+      const [message, ...others] = await saga.drainSagaFailures();
+      expect(others).toEqual([]);
+      expect(message).toMatchObject({
+        saga: 'payment',
+        executionArn: execution.executionArn,
+        executionName: `payment-${payment.id}`,
+        stateMachineArn: saga.paymentSaga.arn,
+        state: {
+          paymentId: payment.id,
+          merchantId: 'merchant-a',
+          amount: 777,
+          currency: 'USD',
+          authorizationId: `auth_${payment.id}`,
+          failureCode: 'capture_failed',
+          error: { Error: 'CaptureFailed' },
+          compensationError: { Error: 'ResourceNotFoundException' },
+        },
+      });
+      // Not settled: the payment stays processing (and in the open-items index) for an operator or reconciliation.
+      expect(await saga.payment(payment.id)).toMatchObject({ status: 'processing', openEntity: 'payment' });
+    } finally {
+      restore();
+    }
+  });
+});
+
+describe('PaymentSaga: duplicate delivery', () => {
+  it('a second run after success changes nothing', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_success' });
+    await saga.runPaymentSaga(payment.id);
+    const [before, recordsBefore] = await Promise.all([saga.payment(payment.id), saga.processorRecords(payment.id)]);
+
+    const second = await saga.runPaymentSaga(payment.id, `payment-${payment.id}-again`);
+
+    expect(second.status).toBe('SUCCEEDED');
+    expect(statesEntered(second)).toEqual(['MarkProcessing', 'CheckPaymentStatus', 'Done']);
+    expect(await saga.payment(payment.id)).toEqual(before);
+    expect(await saga.processorRecords(payment.id)).toHaveLength(recordsBefore.length);
+    expect(await saga.postings(payment.id)).toHaveLength(1);
+    await saga.assertInvariants(payment.id);
+  });
+
+  it('a second run after a decline changes nothing', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_decline' });
+    await saga.runPaymentSaga(payment.id);
+    const before = await saga.payment(payment.id);
+
+    const second = await saga.runPaymentSaga(payment.id, `payment-${payment.id}-again`);
+
+    expect(statesEntered(second)).toEqual(['MarkProcessing', 'CheckPaymentStatus', 'Done']);
+    expect(await saga.payment(payment.id)).toEqual(before);
+    await saga.assertInvariants(payment.id);
+  });
+
+  it('two executions at once (Express has no exactly-once start) still charge once and post once', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_success', amount: 5100 });
+    const executions = await Promise.all([
+      saga.runPaymentSaga(payment.id, `payment-${payment.id}-a`),
+      saga.runPaymentSaga(payment.id, `payment-${payment.id}-b`),
+    ]);
+
+    expect(executions.map((execution) => execution.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(await saga.payment(payment.id)).toMatchObject({ status: 'succeeded', amountCaptured: 5100 });
+    expect(await saga.postings(payment.id)).toHaveLength(1);
+    await saga.assertInvariants(payment.id);
+  });
+
+  it('starting the Standard execution again under its name is refused while the first one ran once', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_success' });
+    await saga.runPaymentSaga(payment.id);
+    expect(() =>
+      saga.stepFunctions.startExecution({ stateMachineArn: saga.paymentSaga.arn, name: `payment-${payment.id}`, input: JSON.stringify({ paymentId: payment.id }) }),
+    ).toThrow(expect.objectContaining({ name: 'ExecutionAlreadyExists' }));
+    await saga.assertInvariants(payment.id);
+  });
+});
