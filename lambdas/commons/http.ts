@@ -149,7 +149,7 @@ export function apiErrorFromIssues(issues: readonly Issue[], input: unknown): Ap
   if (unknownKeys && unknownKeys.code === 'unrecognized_keys') {
     return parameterUnknown(fieldPath([...unknownKeys.path, unknownKeys.keys[0] ?? '']));
   }
-  const missing = issues.find((issue) => issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined);
+  const missing = issues.find((issue) => issue.path.length > 0 && valueAt(input, issue.path) === undefined);
   if (missing) return parameterMissing(fieldPath(missing.path));
   const issue = issues[0];
   if (!issue) return parameterInvalid('', 'The request body is invalid.');

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { apiEvent, lambdaContext } from '../../support/api-events.ts';
+import { interceptDynamoDb, postPayment, setUpApi, toResponse, validPayment, type ApiUnderTest, type Response } from './helpers.ts';
+
+let api: ApiUnderTest;
+let interception: ReturnType<typeof interceptDynamoDb> | undefined;
+
+beforeAll(async () => {
+  api = await setUpApi();
+});
+
+afterEach(() => {
+  interception?.stop();
+  interception = undefined;
+});
+
+const newKey = () => `key-${randomUUID()}`;
+
+function expectBadRequest(response: Response, code: string, param?: string) {
+  expect(response.statusCode, response.rawBody).toBe(400);
+  expect(response.headers['Content-Type']).toBe('application/json');
+  expect(response.json).toEqual({
+    error: { type: 'invalid_request_error', code, message: expect.any(String), ...(param === undefined ? {} : { param }) },
+  });
+}
+
+describe('malformed or odd bodies are 400 with a clear code, and never reach DynamoDB', () => {
+  it.each([
+    ['malformed JSON', '{"amount": 100,', 'invalid_json'],
+    ['a trailing comma', '{"amount":100,"currency":"USD","source":"tok_success",}', 'invalid_json'],
+    ['an empty body', '', 'invalid_json'],
+    ['whitespace only', '   \n ', 'invalid_json'],
+    ['a JSON array', '[{"amount":100,"currency":"USD","source":"tok_success"}]', 'invalid_json'],
+    ['JSON null', 'null', 'invalid_json'],
+    ['a JSON number', '2500', 'invalid_json'],
+    ['a JSON string', '"hello"', 'invalid_json'],
+    ['base64 text sent as if it were JSON', Buffer.from(JSON.stringify(validPayment())).toString('base64'), 'invalid_json'],
+    ['a byte-order mark', `\uFEFF${JSON.stringify(validPayment())}`, 'invalid_json'],
+  ])('%s', async (_, body, code) => {
+    interception = interceptDynamoDb(api.handlerDynamoDb);
+    expectBadRequest(await postPayment(api, { key: newKey(), body }), code);
+    expect(interception.calls).toEqual([]);
+  });
+
+  it('no body at all → invalid_json', async () => {
+    expectBadRequest(await postPayment(api, { key: newKey(), body: null }), 'invalid_json');
+  });
+
+  it('a body over 16 KB → body_too_large', async () => {
+    const body = JSON.stringify(validPayment()).replace('{', `{${' '.repeat(16 * 1024)}`);
+    expectBadRequest(await postPayment(api, { key: newKey(), body }), 'body_too_large');
+  });
+
+  it('a multi-byte body is measured in bytes, not characters', async () => {
+    const body = JSON.stringify(validPayment({ description: 'é'.repeat(400) })).replace('{', `{${' '.repeat(15_500)}`);
+    expect(body.length).toBeLessThan(16 * 1024);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(16 * 1024);
+    expectBadRequest(await postPayment(api, { key: newKey(), body }), 'body_too_large');
+  });
+
+  it('a form-encoded body → invalid_json', async () => {
+    const response = await postPayment(api, {
+      key: newKey(),
+      body: 'amount=2500&currency=USD&source=tok_success',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
+    expectBadRequest(response, 'invalid_json');
+  });
+
+  it('valid JSON with a non-JSON Content-Type → invalid_json', async () => {
+    const response = await postPayment(api, { key: newKey(), headers: { 'Content-Type': 'text/plain' } });
+    expectBadRequest(response, 'invalid_json');
+  });
+
+  it('a body API Gateway base64-encoded (isBase64Encoded) is decoded', async () => {
+    const body = Buffer.from(JSON.stringify(validPayment())).toString('base64');
+    const response = await postPayment(api, { key: newKey(), body, isBase64Encoded: true });
+    expect(response.statusCode).toBe(201);
+  });
+
+  it('an isBase64Encoded body that is not base64, or not UTF-8, → invalid_json', async () => {
+    expectBadRequest(await postPayment(api, { key: newKey(), body: '{"amount":1}', isBase64Encoded: true }), 'invalid_json');
+    const notUtf8 = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('base64');
+    expectBadRequest(await postPayment(api, { key: newKey(), body: notUtf8, isBase64Encoded: true }), 'invalid_json');
+  });
+});
+
+describe('fields are validated strictly, with param naming the field path', () => {
+  it.each([
+    ['an unknown field', 'parameter_unknown', 'capture', validPayment({ capture: false })],
+    ['__proto__ as a field', 'parameter_unknown', '__proto__', JSON.stringify(validPayment()).replace('{', '{"__proto__":{"admin":true},')],
+    ['a missing amount', 'parameter_missing', 'amount', { currency: 'USD', source: 'tok_success' }],
+    ['a missing currency', 'parameter_missing', 'currency', { amount: 100, source: 'tok_success' }],
+    ['a missing source', 'parameter_missing', 'source', { amount: 100, currency: 'USD' }],
+    ['a float amount', 'parameter_invalid', 'amount', validPayment({ amount: 25.5 })],
+    ['an amount as a string', 'parameter_invalid', 'amount', validPayment({ amount: '2500' })],
+    ['a negative amount', 'parameter_invalid', 'amount', validPayment({ amount: -1 })],
+    ['a zero amount', 'parameter_invalid', 'amount', validPayment({ amount: 0 })],
+    ['an amount over 99 999 999', 'parameter_invalid', 'amount', validPayment({ amount: 100_000_000 })],
+    ['an amount of 1e400 (Infinity)', 'parameter_invalid', 'amount', JSON.stringify(validPayment()).replace('2500', '1e400')],
+    ['a null amount', 'parameter_invalid', 'amount', validPayment({ amount: null })],
+    ['a lower-case currency', 'parameter_invalid', 'currency', validPayment({ currency: 'usd' })],
+    ['an unknown currency', 'parameter_invalid', 'currency', validPayment({ currency: 'XYZ' })],
+    ['a card number as source', 'parameter_invalid', 'source', validPayment({ source: '4242424242424242' })],
+    ['a source over 64 characters', 'parameter_invalid', 'source', validPayment({ source: `tok_${'a'.repeat(61)}` })],
+    ['a description over 500 characters', 'parameter_invalid', 'description', validPayment({ description: 'd'.repeat(501) })],
+    ['21 metadata pairs', 'parameter_invalid', 'metadata', validPayment({ metadata: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) })],
+    ['a metadata key over 40 characters', 'parameter_invalid', `metadata.${'k'.repeat(41)}`, validPayment({ metadata: { ['k'.repeat(41)]: 'v' } })],
+    ['a metadata value that is not a string', 'parameter_invalid', 'metadata.tier', validPayment({ metadata: { tier: 3 } })],
+    ['a metadata value over 500 characters', 'parameter_invalid', 'metadata.note', validPayment({ metadata: { note: 'n'.repeat(501) } })],
+    ['metadata as an array', 'parameter_invalid', 'metadata', validPayment({ metadata: ['a'] })],
+  ])('%s → %s (param %s)', async (_, code, param, body) => {
+    interception = interceptDynamoDb(api.handlerDynamoDb);
+    expectBadRequest(await postPayment(api, { key: newKey(), body }), code, param);
+    expect(interception.calls).toEqual([]);
+  });
+
+  it('the message explains the rule and never echoes the body', async () => {
+    const response = await postPayment(api, { key: newKey(), body: validPayment({ source: 'tok_SECRET_VALUE' }) });
+    expect(response.json.error.message).toMatch(/tok_/);
+    expect(response.rawBody).not.toContain('SECRET_VALUE');
+  });
+});
+
+describe('property: arbitrary bodies and headers never produce a 5xx from create-payment', () => {
+  const headerName = fc.oneof(
+    fc.constantFrom('Idempotency-Key', 'idempotency-key', 'IDEMPOTENCY-KEY', 'Content-Type', 'content-type', 'X-Other'),
+    fc.string({ maxLength: 20 }),
+  );
+  const headerValue = fc.oneof(fc.string({ maxLength: 300 }), fc.uuid(), fc.constantFrom('application/json', 'text/plain', ''));
+  const plausibleBody = fc.record(
+    {
+      amount: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null), fc.integer({ min: 1, max: 99_999_999 })),
+      currency: fc.oneof(fc.constantFrom('USD', 'EUR', 'JPY', 'usd', 'XXX'), fc.string()),
+      source: fc.oneof(fc.constantFrom('tok_success', 'tok_decline'), fc.string()),
+      description: fc.oneof(fc.string({ maxLength: 600 }), fc.jsonValue()),
+      metadata: fc.oneof(fc.dictionary(fc.string({ maxLength: 45 }), fc.string({ maxLength: 20 }), { maxKeys: 25 }), fc.jsonValue()),
+      extra: fc.jsonValue(),
+    },
+    { requiredKeys: [] },
+  );
+  const body = fc.oneof(
+    plausibleBody.map((value) => JSON.stringify(value)),
+    fc.jsonValue().map((value) => JSON.stringify(value)),
+    fc.string({ maxLength: 200 }),
+    fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
+    fc.constant(null),
+  );
+
+  it('holds for 300 generated requests', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        body,
+        fc.dictionary(headerName, headerValue, { maxKeys: 5 }),
+        fc.boolean(),
+        fc.option(fc.string({ maxLength: 40 }), { nil: null }),
+        async (requestBody, headers, isBase64Encoded, apiKeyId) => {
+          const event = apiEvent({ method: 'POST', resource: '/v1/payments', headers, body: requestBody, isBase64Encoded, apiKeyId });
+          const response = toResponse(await api.createPayment(event, lambdaContext()));
+          expect(response.statusCode).toBeLessThan(500);
+          expect(response.headers['Content-Type']).toBe('application/json');
+          if (response.statusCode >= 400) {
+            expect(Object.keys(response.json.error).sort()).toEqual(
+              expect.arrayContaining(['code', 'message', 'type']),
+            );
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
