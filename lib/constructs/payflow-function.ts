@@ -55,6 +55,9 @@ export class PayflowFunction extends NodejsFunction {
         // The SDK is bundled, not taken from the runtime: the versions package-lock.json pins are the
         // ones that run, tree-shaken, and the bundle runs the same locally as in Lambda.
         externalModules: [],
+        esbuildArgs: {
+          '--alias:@aws-sdk/credential-provider-node': resolve(PROJECT_ROOT, 'lambdas/commons/lambda-credentials.ts'),
+        },
         ...bundling,
       },
     });

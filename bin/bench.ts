@@ -1,0 +1,293 @@
+/**
+ * `npm run bench`: prints the figures DESIGN §9 budgets — bundle sizes, import times, DynamoDB calls
+ * and write units per request and per succeeded payment, handler latency — and the cost per million
+ * payments at AWS list prices, itemized, for the Standard and the Express saga. Everything runs on
+ * this machine: the synthesized stack's bundled functions, DynamoDB Local behind a metering proxy,
+ * the synthesized state machine on aws-local-stepfunctions.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { buildApp, STACK_NAME } from '../lib/app.ts';
+import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
+import { startDynamoDbMeter, type MeteredCall } from '../lib/local/dynamodb-meter.ts';
+import { createIntrinsicResolver, type TemplateValue } from '../lib/local/intrinsics.ts';
+import { loadStateMachine, type CfnTemplate } from '../lib/local/step-functions.ts';
+import { createTablesFromTemplate } from '../lib/local/tables.ts';
+import { apiEvent, lambdaContext } from '../test/support/api-events.ts';
+
+const realWrite = process.stdout.write.bind(process.stdout);
+const print = (line = '') => void realWrite(`${line}\n`);
+const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+const IMPORT_RUNS = 5;
+
+/** AWS list prices, us-east-1, on-demand, first pricing tier (USD). */
+const PRICE = {
+  apiGatewayRestPerMillion: 3.5,
+  lambdaRequestPerMillion: 0.2,
+  lambdaArmGbSecond: 0.0000133334,
+  dynamodbWriteUnitPerMillion: 0.625,
+  dynamodbReadUnitPerMillion: 0.125,
+  sqsFifoRequestPerMillion: 0.5,
+  sfnStandardTransitionPerThousand: 0.025,
+  sfnExpressRequestPerMillion: 1.0,
+  sfnExpressGbSecond: 0.00001667,
+  logsIngestionPerGb: 0.5,
+  xrayTracePerMillion: 5.0,
+};
+
+interface FunctionResource {
+  logicalId: string;
+  assetDir: string;
+  memoryMb: number;
+  environment: Record<string, TemplateValue>;
+}
+
+const outdir = mkdtempSync(join(tmpdir(), 'payflow-bench-'));
+const cleanups: Array<() => Promise<void> | void> = [() => rmSync(outdir, { recursive: true, force: true })];
+
+try {
+  print('Synthesizing the stack ...');
+  buildApp({ outdir, context: { 'payflow:dev': true } }).app.synth();
+  const template = JSON.parse(readFileSync(join(outdir, `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
+  const functions = functionResources(template);
+
+  printBundles(functions);
+
+  const ddb = await startDynamoDbLocal();
+  cleanups.push(() => ddb.stop());
+  const meter = await startDynamoDbMeter(ddb.endpoint);
+  cleanups.push(() => meter.stop());
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: meter.endpoint,
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+  });
+  const setupClient = new DynamoDBClient({ endpoint: ddb.endpoint });
+  await createTablesFromTemplate(setupClient, template, (logicalId) => logicalId);
+  setupClient.destroy();
+  const resolve = createIntrinsicResolver({ ref: (id) => id, getAtt: (id, attribute) => `${id}.${attribute}` });
+  for (const fn of functions) {
+    for (const [name, value] of Object.entries(fn.environment)) {
+      if (!name.startsWith('POWERTOOLS_')) process.env[name] = String(resolve(value));
+    }
+  }
+
+  const handlers = new Map<string, (event: unknown, context: Context) => Promise<unknown>>();
+  const handlerOf = async (logicalId: string) => {
+    if (!handlers.has(logicalId)) {
+      const fn = functions.find((f) => f.logicalId === logicalId)!;
+      handlers.set(logicalId, (await import(pathToFileURL(join(fn.assetDir, 'index.mjs')).href)).handler);
+    }
+    return handlers.get(logicalId)!;
+  };
+  const createPaymentId = functions.find((f) => /CreatePayment/i.test(f.logicalId))?.logicalId;
+  if (!createPaymentId) throw new Error('No create-payment function in the template');
+  const createPayment = await handlerOf(createPaymentId);
+
+  const logs = captureStdout();
+  const post = (key: string, body: unknown) =>
+    createPayment(apiEvent({ method: 'POST', resource: '/payments', headers: { 'Idempotency-Key': key }, body, apiKeyId: 'bench-merchant' }), lambdaContext()) as Promise<{ statusCode: number; body: string }>;
+  const paymentBody = { amount: 2500, currency: 'EUR', source: 'tok_success', description: 'bench' };
+
+  meter.reset();
+  logs.reset();
+  const first = await post('bench-accounting', paymentBody);
+  if (first.statusCode !== 201) throw new Error(`create-payment answered ${first.statusCode}: ${first.body}`);
+  const firstCalls = [...meter.calls];
+  const apiLogBytes = logs.bytes();
+  meter.reset();
+  await post('bench-accounting', paymentBody);
+  const replayCalls = [...meter.calls];
+
+  const paymentId = (JSON.parse(first.body) as { id: string }).id;
+  const sagaId = Object.keys(template.Resources).find((id) => template.Resources[id]!.Type === 'AWS::StepFunctions::StateMachine' && /PaymentSaga/.test(id) && !/Refund/.test(id));
+  if (!sagaId) throw new Error('No payment saga state machine in the template');
+  const taskDurations: number[] = [];
+  const saga = loadStateMachine(sagaId, {
+    template,
+    invokeLambda: async (logicalId, payload) => {
+      const started = performance.now();
+      try {
+        return await (await handlerOf(logicalId))(payload, lambdaContext({ functionName: logicalId }));
+      } finally {
+        taskDurations.push(performance.now() - started);
+      }
+    },
+    queueUrls: Object.fromEntries(Object.keys(template.Resources).filter((id) => template.Resources[id]!.Type === 'AWS::SQS::Queue').map((id) => [id, `http://unused/${id}`])),
+  });
+  meter.reset();
+  logs.reset();
+  const execution = saga.run({ paymentId }, { executionArn: `arn:aws:states:us-east-1:000000000000:execution:bench:${paymentId}`, name: `payment-${paymentId}` });
+  const transitions = countTransitions(execution.events);
+  const output = (await execution.result) as { status?: string };
+  const sagaCalls = [...meter.calls];
+  const sagaLogBytes = logs.bytes();
+  if (output.status !== 'succeeded') throw new Error(`The saga ended with ${JSON.stringify(output)}`);
+  const stateTransitions = await transitions;
+
+  printCalls('First POST /v1/payments', firstCalls);
+  printCalls('Replay of that POST', replayCalls);
+  printCalls(`Payment saga, happy path (${taskDurations.length} Lambda tasks, ${stateTransitions} state transitions)`, sagaCalls);
+  const paymentWrites = sumUnits([...firstCalls, ...sagaCalls], 'writeUnits');
+  const totalWrites = Object.values(paymentWrites).reduce((a, b) => a + b, 0);
+  const ownWrites = Object.entries(paymentWrites).filter(([table]) => !/Processor/.test(table)).reduce((a, [, units]) => a + units, 0);
+  print(`\nWrite units per succeeded payment: ${totalWrites} in all; ${ownWrites} on Payflow's own tables, ${totalWrites - ownWrites} on the simulated processor's (budget: 10)`);
+
+  const latency = await measureLatency(post, paymentBody);
+  print(`\nHandler latency, create-payment in-process on DynamoDB Local (${LATENCY_SAMPLES} sequential requests each):`);
+  print(`  first request  p50 ${latency.first.p50.toFixed(1)} ms  p95 ${latency.first.p95.toFixed(1)} ms  p99 ${latency.first.p99.toFixed(1)} ms`);
+  print(`  replay         p50 ${latency.replay.p50.toFixed(1)} ms  p95 ${latency.replay.p95.toFixed(1)} ms  p99 ${latency.replay.p99.toFixed(1)} ms`);
+
+  logs.restore();
+  printCost({
+    writeUnits: totalWrites,
+    readUnits: Object.values(sumUnits([...firstCalls, ...sagaCalls], 'readUnits')).reduce((a, b) => a + b, 0),
+    sagaTasks: taskDurations.length,
+    stateTransitions,
+    apiMs: latency.first.p50,
+    taskMs: taskDurations.reduce((a, b) => a + b, 0) / Math.max(1, taskDurations.length),
+    logBytes: apiLogBytes + sagaLogBytes,
+    memoryMb: functions[0]?.memoryMb ?? 256,
+  });
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+}
+
+function functionResources(template: CfnTemplate): FunctionResource[] {
+  return Object.entries(template.Resources)
+    .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function' && resource.Metadata?.['aws:asset:path'])
+    .map(([logicalId, resource]) => {
+      const properties = (resource.Properties ?? {}) as { MemorySize?: number; Environment?: { Variables?: Record<string, TemplateValue> } };
+      return {
+        logicalId,
+        assetDir: join(outdir, String(resource.Metadata!['aws:asset:path'])),
+        memoryMb: properties.MemorySize ?? 128,
+        environment: properties.Environment?.Variables ?? {},
+      };
+    });
+}
+
+function printBundles(functions: FunctionResource[]) {
+  print(`\nFunction bundles (minified ESM; budget ≤ 500 KB, import ≤ 100 ms; import = median of ${IMPORT_RUNS} fresh Node processes):`);
+  const rows = functions.map((fn) => {
+    const file = join(fn.assetDir, 'index.mjs');
+    const env = { ...process.env, AWS_REGION: 'us-east-1', ...Object.fromEntries(Object.entries(fn.environment).map(([name, value]) => [name, typeof value === 'string' ? value : 'bench'])) };
+    const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+    const times = Array.from({ length: IMPORT_RUNS }, () => {
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
+      if (run.status !== 0) throw new Error(`Importing ${fn.logicalId} failed: ${run.stderr.slice(-2000)}`);
+      return Number(run.stdout);
+    }).sort((a, b) => a - b);
+    return { name: fn.logicalId, kb: statSync(file).size / 1024, importMs: times[Math.floor(IMPORT_RUNS / 2)]! };
+  });
+  for (const row of rows.sort((a, b) => b.kb - a.kb)) {
+    print(`  ${row.name.padEnd(56)} ${row.kb.toFixed(0).padStart(5)} KB  ${row.importMs.toFixed(1).padStart(6)} ms`);
+  }
+}
+
+function printCalls(title: string, calls: MeteredCall[]) {
+  print(`\n${title}: ${calls.length} DynamoDB calls`);
+  for (const call of calls) {
+    const units = [...Object.entries(call.writeUnits).map(([t, u]) => `${u} WCU ${t}`), ...Object.entries(call.readUnits).map(([t, u]) => `${u} RCU ${t}`)];
+    print(`  ${call.operation.padEnd(20)} ${units.join(', ')}`);
+  }
+}
+
+function sumUnits(calls: MeteredCall[], kind: 'writeUnits' | 'readUnits'): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const call of calls) for (const [table, units] of Object.entries(call[kind])) sums[table] = (sums[table] ?? 0) + units;
+  return sums;
+}
+
+async function countTransitions(events: AsyncIterable<{ type: string }>): Promise<number> {
+  let entered = 0;
+  for await (const event of events) if (event.type === 'StateEntered') entered += 1;
+  return entered;
+}
+
+/** Counts (and swallows) what the handlers log, as CloudWatch Logs would ingest it. */
+function captureStdout() {
+  let bytes = 0;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    return true;
+  }) as typeof process.stdout.write;
+  return { bytes: () => bytes, reset: () => void (bytes = 0), restore: () => void (process.stdout.write = realWrite) };
+}
+
+async function measureLatency(post: (key: string, body: unknown) => Promise<unknown>, body: unknown) {
+  const first: number[] = [];
+  const replay: number[] = [];
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const key = `bench-latency-${i}`;
+    let started = performance.now();
+    await post(key, body);
+    first.push(performance.now() - started);
+    started = performance.now();
+    await post(key, body);
+    replay.push(performance.now() - started);
+  }
+  return { first: percentiles(first), replay: percentiles(replay) };
+}
+
+function percentiles(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return { p50: at(50), p95: at(95), p99: at(99) };
+}
+
+interface CostInputs {
+  writeUnits: number;
+  readUnits: number;
+  sagaTasks: number;
+  stateTransitions: number;
+  apiMs: number;
+  taskMs: number;
+  logBytes: number;
+  memoryMb: number;
+}
+
+function printCost(inputs: CostInputs) {
+  const million = 1_000_000;
+  // Stream records per payment (created, processing, succeeded), relayed and started in batches;
+  // 10 per batch is an assumption for steady load, not a measurement.
+  const eventsPerPayment = 3;
+  const recordsPerBatch = 10;
+  // Lambda's own START/END/REPORT lines in JSON format, about 250 bytes each.
+  const invocations = 1 + inputs.sagaTasks + (2 * eventsPerPayment) / recordsPerBatch;
+  const logBytes = inputs.logBytes + invocations * 3 * 250;
+  const gbSeconds = (ms: number) => (Math.max(1, Math.ceil(ms)) / 1000) * (inputs.memoryMb / 1024);
+  const common: Array<[string, number, string]> = [
+    ['API Gateway REST request', PRICE.apiGatewayRestPerMillion, '1 request'],
+    ['Lambda requests', invocations * PRICE.lambdaRequestPerMillion, `${invocations.toFixed(1)} invocations (API 1, saga tasks ${inputs.sagaTasks}, relay + starter ${((2 * eventsPerPayment) / recordsPerBatch).toFixed(1)})`],
+    ['Lambda compute (arm64)', (gbSeconds(inputs.apiMs) + inputs.sagaTasks * gbSeconds(inputs.taskMs)) * million * PRICE.lambdaArmGbSecond, `${inputs.memoryMb} MB; API ${inputs.apiMs.toFixed(0)} ms, tasks ${inputs.taskMs.toFixed(0)} ms each (measured here)`],
+    ['DynamoDB writes (on-demand)', inputs.writeUnits * PRICE.dynamodbWriteUnitPerMillion, `${inputs.writeUnits} write units (measured)`],
+    ['DynamoDB reads (on-demand)', inputs.readUnits * PRICE.dynamodbReadUnitPerMillion, `${inputs.readUnits} read units (measured)`],
+    ['SQS FIFO requests', ((3 * eventsPerPayment) / recordsPerBatch) * PRICE.sqsFifoRequestPerMillion, `send, receive, delete of ${eventsPerPayment} events in batches of ${recordsPerBatch}`],
+    ['CloudWatch Logs ingestion', (logBytes * million / 1024 ** 3) * PRICE.logsIngestionPerGb, `${(logBytes / 1024).toFixed(1)} KB of logs per payment (measured + platform lines)`],
+    ['X-Ray traces', 0.05 * PRICE.xrayTracePerMillion, 'default sampling ≈ 5% of requests traced'],
+  ];
+  const standard: Array<[string, number, string]> = [
+    ['Step Functions Standard', ((inputs.stateTransitions * million) / 1000) * PRICE.sfnStandardTransitionPerThousand, `${inputs.stateTransitions} state transitions (counted)`],
+  ];
+  const sagaSeconds = (inputs.sagaTasks * inputs.taskMs) / 1000;
+  const billedSeconds = Math.ceil(sagaSeconds * 10) / 10;
+  const express: Array<[string, number, string]> = [
+    ['Step Functions Express', PRICE.sfnExpressRequestPerMillion + billedSeconds * (64 / 1024) * million * PRICE.sfnExpressGbSecond, `1 request + ${billedSeconds.toFixed(1)} s at 64 MB`],
+  ];
+  for (const [title, sagaLine] of [['Standard', standard], ['Express', express]] as const) {
+    const lines = [...common, ...sagaLine];
+    const total = lines.reduce((sum, [, cost]) => sum + cost, 0);
+    print(`\nCost per million succeeded payments, ${title} saga (USD, us-east-1 list prices):`);
+    for (const [item, cost, basis] of lines) print(`  ${item.padEnd(30)} ${cost.toFixed(2).padStart(8)}   ${basis}`);
+    print(`  ${'total'.padEnd(30)} ${total.toFixed(2).padStart(8)}`);
+  }
+}
