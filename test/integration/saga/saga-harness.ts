@@ -61,7 +61,8 @@ const asset = (template: CfnTemplate, logicalId: string) => {
   return pathToFileURL(join(testCdkOut(), path, 'index.mjs')).href;
 };
 
-export async function createSagaHarness(): Promise<SagaHarness> {
+/** One harness per test file: the bundles read the environment once, when first imported. */
+export async function createSagaHarness(options: { retryIntervalMs?: number } = {}): Promise<SagaHarness> {
   const template = testTemplate() as CfnTemplate;
   const tables = await createTestTables();
   Object.assign(process.env, tables);
@@ -92,7 +93,7 @@ export async function createSagaHarness(): Promise<SagaHarness> {
     invokeLambda,
     sqsClient: sqs,
     queueUrls: { [queueLogicalId]: sagaFailuresQueueUrl! },
-    retryIntervalOverrides: 1,
+    retryIntervalOverrides: options.retryIntervalMs ?? 1,
   });
   const stepFunctions = new LocalStepFunctions(machines);
   const paymentSaga = machines.find((machine) => machine.logicalId.includes('PaymentSaga'))!;

@@ -1,0 +1,238 @@
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PaymentSaga } from '../../lib/constructs/payment-saga.ts';
+import { PaymentsData } from '../../lib/constructs/payments-data.ts';
+import { createIntrinsicResolver, type TemplateValue } from '../../lib/local/intrinsics.ts';
+
+type Resource = { Type: string; Properties: Record<string, any> };
+type AslState = Record<string, any>;
+
+interface Synthesized {
+  stack: Stack;
+  saga: PaymentSaga;
+  data: PaymentsData;
+  resources: Record<string, Resource>;
+}
+
+/** The construct in a stack of its own, without bundling (these tests read the template, not the bundles). */
+function synthesize(sagaType: 'STANDARD' | 'EXPRESS'): Synthesized {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'SagaTest');
+  const data = new PaymentsData(stack, 'Data', { removalPolicy: RemovalPolicy.DESTROY });
+  const saga = new PaymentSaga(stack, 'Saga', { paymentsTable: data.paymentsTable, processorTable: data.processorTable, sagaType });
+  return { stack, saga, data, resources: Template.fromStack(stack).toJSON().Resources };
+}
+
+let standard: Synthesized;
+let express: Synthesized;
+beforeAll(() => {
+  standard = synthesize('STANDARD');
+  express = synthesize('EXPRESS');
+}, 120_000);
+
+const logicalIdOf = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(construct.node.defaultChild as never);
+const ofType = (s: Synthesized, type: string) => Object.entries(s.resources).filter(([, resource]) => resource.Type === type);
+
+/** The ASL of a state machine: its DefinitionString with the tokens resolved to placeholders. */
+function definitionOf(s: Synthesized, stateMachine: { node: { defaultChild?: unknown } }): { StartAt: string; States: Record<string, AslState> } {
+  const resolve = createIntrinsicResolver({ ref: (id) => `ref:${id}`, getAtt: (id, attribute) => `${id}.${attribute}` });
+  const text = resolve(s.resources[logicalIdOf(s, stateMachine)]!.Properties.DefinitionString as TemplateValue);
+  return JSON.parse(text as string);
+}
+
+const retrierFor = (state: AslState, error: string) => (state.Retry as AslState[]).find((retrier) => retrier.ErrorEquals.includes(error));
+const catcherFor = (state: AslState, error: string) => (state.Catch as AslState[]).find((catcher) => catcher.ErrorEquals.includes(error));
+
+describe('PaymentSaga states (CONTRACT "Sagas")', () => {
+  let states: Record<string, AslState>;
+  beforeAll(() => {
+    states = definitionOf(standard, standard.saga.paymentSaga).States;
+  });
+
+  it('has the contract states, starting at MarkProcessing', () => {
+    expect(definitionOf(standard, standard.saga.paymentSaga).StartAt).toBe('MarkProcessing');
+    for (const name of ['MarkProcessing', 'Authorize', 'Capture', 'PostLedger', 'VoidAuthorization', 'RefundCapture', 'MarkFailed', 'SendToSagaFailures', 'CompensationFailed']) {
+      expect(states, name).toHaveProperty(name);
+    }
+    expect(states.CompensationFailed).toMatchObject({ Type: 'Fail', Error: 'CompensationFailed' });
+  });
+
+  it('every Lambda task is a default LambdaInvoke selecting $.Payload', () => {
+    const lambdaTasks = Object.values(states).filter((state) => state.Resource === 'arn:aws:states:::lambda:invoke');
+    expect(lambdaTasks).toHaveLength(7);
+    for (const state of lambdaTasks) expect(state).toMatchObject({ OutputPath: '$.Payload', Parameters: { 'Payload.$': '$' } });
+  });
+
+  it('a terminal payment (duplicate or late start) skips to Done', () => {
+    expect(states.MarkProcessing!.Next).toBe('CheckPaymentStatus');
+    expect(states.CheckPaymentStatus).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.status', StringEquals: 'processing', Next: 'Authorize' }], Default: 'Done' });
+  });
+
+  it.each(['Authorize', 'Capture'])('%s retries only transient processor errors, with backoff and full jitter', (name) => {
+    expect(retrierFor(states[name]!, 'ProcessorUnavailable')).toEqual({
+      ErrorEquals: ['ProcessorUnavailable', 'ProcessorTimeout'],
+      IntervalSeconds: 1,
+      BackoffRate: 2,
+      MaxAttempts: 4,
+      JitterStrategy: 'FULL',
+    });
+    expect(retrierFor(states[name]!, 'States.ALL')).toBeUndefined();
+    expect(retrierFor(states[name]!, 'PaymentDeclined')).toBeUndefined();
+  });
+
+  it('a decline goes straight to MarkFailed; other authorize errors void first', () => {
+    expect(catcherFor(states.Authorize!, 'PaymentDeclined')).toEqual({ ErrorEquals: ['PaymentDeclined'], ResultPath: '$.error', Next: 'MarkFailed' });
+    const other = catcherFor(states.Authorize!, 'States.ALL')!;
+    expect(states[other.Next]).toMatchObject({ Type: 'Pass', Result: 'processor_unavailable', ResultPath: '$.failureCode', Next: 'VoidAuthorization' });
+  });
+
+  it('a capture failure voids the authorization, then marks the payment failed (capture_failed)', () => {
+    const refused = catcherFor(states.Capture!, 'CaptureFailed')!;
+    expect(states[refused.Next]).toMatchObject({ Result: 'capture_failed', Next: 'VoidAuthorization' });
+    expect(states.VoidAuthorization!.Next).toBe('MarkFailed');
+  });
+
+  it('a ledger failure refunds the capture, then marks the payment failed (ledger_failed)', () => {
+    const refused = catcherFor(states.PostLedger!, 'States.ALL')!;
+    expect(states[refused.Next]).toMatchObject({ Result: 'ledger_failed', Next: 'RefundCapture' });
+    expect(states.RefundCapture!.Next).toBe('MarkFailed');
+  });
+
+  it.each(['VoidAuthorization', 'RefundCapture', 'MarkFailed'])('compensation %s retries anything 3 times, then goes to SendToSagaFailures', (name) => {
+    expect(retrierFor(states[name]!, 'States.ALL')).toMatchObject({ MaxAttempts: 3, JitterStrategy: 'FULL', BackoffRate: 2 });
+    expect(catcherFor(states[name]!, 'States.ALL')).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.compensationError', Next: 'SendToSagaFailures' });
+  });
+
+  it('SendToSagaFailures sends the whole state and where it failed to the saga-failures queue, then CompensationFailed', () => {
+    expect(states.SendToSagaFailures).toMatchObject({
+      Resource: 'arn:aws:states:::sqs:sendMessage',
+      Parameters: {
+        QueueUrl: `ref:${logicalIdOf(standard, standard.saga.sagaFailuresQueue)}`,
+        MessageBody: { saga: 'payment', 'executionArn.$': '$$.Execution.Id', 'state.$': '$' },
+      },
+      ResultPath: null,
+      Next: 'CompensationFailed',
+    });
+  });
+});
+
+describe('RefundSaga states (CONTRACT "Sagas")', () => {
+  let states: Record<string, AslState>;
+  beforeAll(() => {
+    states = definitionOf(standard, standard.saga.refundSaga).States;
+  });
+
+  it('RefundAtProcessor → PostRefundLedger → RefundSucceeded; processor refusal → ReleaseRefund', () => {
+    expect(definitionOf(standard, standard.saga.refundSaga).StartAt).toBe('RefundAtProcessor');
+    expect(states.CheckRefundStatus).toMatchObject({ Choices: [{ Variable: '$.status', StringEquals: 'pending', Next: 'PostRefundLedger' }], Default: 'Done' });
+    expect(states.PostRefundLedger!.Next).toBe('RefundSucceeded');
+    expect(catcherFor(states.RefundAtProcessor!, 'RefundFailed')).toMatchObject({ ErrorEquals: ['RefundFailed', 'ProcessorUnavailable'], Next: 'ReleaseRefund' });
+    expect(retrierFor(states.ReleaseRefund!, 'States.ALL')).toMatchObject({ MaxAttempts: 3 });
+  });
+
+  it('an unknown refund outcome or a refused refund posting goes to an operator, never to a release', () => {
+    expect(catcherFor(states.RefundAtProcessor!, 'States.ALL')!.Next).toBe('SendToSagaFailures');
+    expect(catcherFor(states.PostRefundLedger!, 'States.ALL')!.Next).toBe('SendToSagaFailures');
+    expect(states.CompensationFailed).toMatchObject({ Type: 'Fail', Error: 'CompensationFailed' });
+  });
+});
+
+describe('state machines', () => {
+  it('are Standard by default, Express when configured', () => {
+    const types = (s: Synthesized) => ofType(s, 'AWS::StepFunctions::StateMachine').map(([, machine]) => machine.Properties.StateMachineType);
+    expect(types(standard)).toEqual(['STANDARD', 'STANDARD']);
+    expect(types(express)).toEqual(['EXPRESS', 'EXPRESS']);
+  });
+
+  it('log every event without execution data (keeps payment sources out) and are traced', () => {
+    for (const s of [standard, express]) {
+      for (const [, machine] of ofType(s, 'AWS::StepFunctions::StateMachine')) {
+        expect(machine.Properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
+        expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
+      }
+    }
+  });
+});
+
+describe('saga-failures queue', () => {
+  it('is encrypted (SQS managed), keeps messages 14 days and refuses anything but TLS', () => {
+    const queueId = logicalIdOf(standard, standard.saga.sagaFailuresQueue);
+    expect(standard.resources[queueId]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    const policies = ofType(standard, 'AWS::SQS::QueuePolicy').filter(([, policy]) => policy.Properties.Queues.some((queue: any) => queue.Ref === queueId));
+    expect(policies).toHaveLength(1);
+    expect(policies[0]![1].Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+  });
+});
+
+describe('least privilege', () => {
+  /** The table logical ids a function's role may touch with DynamoDB actions, and whether it may write. */
+  function tableAccessOf(s: Synthesized, fn: { role?: { node: { defaultChild?: unknown } } }) {
+    const roleId = s.stack.getLogicalId(fn.role!.node.defaultChild as never);
+    const statements = ofType(s, 'AWS::IAM::Policy')
+      .filter(([, policy]) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
+      .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>);
+    const access: Record<string, 'read' | 'write'> = {};
+    for (const statement of statements) {
+      const actions = [statement.Action].flat() as string[];
+      if (!actions.some((action) => action.startsWith('dynamodb:'))) continue;
+      for (const resource of [statement.Resource].flat()) {
+        const table = JSON.stringify(resource).match(/"(Data\w+?Table\w*?)"/)?.[1];
+        if (!table) continue;
+        const writes = actions.some((action) => /dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/.test(action));
+        access[table] = writes || access[table] === 'write' ? 'write' : 'read';
+      }
+    }
+    return access;
+  }
+
+  it('each function gets only the table access its task needs', () => {
+    const s = standard;
+    const payments = logicalIdOf(s, s.data.paymentsTable);
+    const processor = logicalIdOf(s, s.data.processorTable);
+    const byName = Object.fromEntries(s.saga.functions.map((fn) => [fn.node.id, tableAccessOf(s, fn)]));
+    expect(byName).toEqual({
+      MarkProcessingFunction: { [payments]: 'write' },
+      AuthorizeFunction: { [processor]: 'write' },
+      CaptureFunction: { [processor]: 'write' },
+      PostLedgerFunction: { [payments]: 'write' },
+      VoidAuthorizationFunction: { [processor]: 'write' },
+      RefundCaptureFunction: { [processor]: 'write' },
+      MarkFailedFunction: { [payments]: 'write' },
+      RefundAtProcessorFunction: { [payments]: 'read', [processor]: 'write' },
+      PostRefundLedgerFunction: { [payments]: 'write' },
+      ReleaseRefundFunction: { [payments]: 'write' },
+    });
+  });
+
+  it('each function is told only the tables it may use', () => {
+    for (const fn of standard.saga.functions) {
+      const variables = standard.resources[logicalIdOf(standard, fn)]!.Properties.Environment.Variables;
+      const access = tableAccessOf(standard, fn);
+      expect('PAYMENTS_TABLE_NAME' in variables, fn.node.id).toBe(logicalIdOf(standard, standard.data.paymentsTable) in access);
+      expect('PROCESSOR_TABLE_NAME' in variables, fn.node.id).toBe(logicalIdOf(standard, standard.data.processorTable) in access);
+    }
+  });
+
+  it('the state machines may invoke only their own functions and send only to the saga-failures queue', () => {
+    const s = standard;
+    const ids = new Set(s.saga.functions.map((fn) => logicalIdOf(s, fn)));
+    const queueId = logicalIdOf(s, s.saga.sagaFailuresQueue);
+    for (const machine of [s.saga.paymentSaga, s.saga.refundSaga]) {
+      const roleId = s.stack.getLogicalId(machine.role.node.defaultChild as never);
+      const statements = ofType(s, 'AWS::IAM::Policy')
+        .filter(([, policy]) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
+        .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>);
+      for (const statement of statements) {
+        const actions = [statement.Action].flat() as string[];
+        const text = JSON.stringify(statement.Resource);
+        if (actions.includes('lambda:InvokeFunction')) {
+          for (const match of text.matchAll(/"(Saga\w+Function\w+)"/g)) expect(ids.has(match[1]!)).toBe(true);
+        }
+        if (actions.includes('sqs:SendMessage')) expect(text).toContain(queueId);
+      }
+    }
+  });
+});
