@@ -185,6 +185,7 @@ export function apiHandler(operation: string, handle: ApiGatewayHandler): ApiGat
     tracer.annotateColdStart();
     tracer.addServiceNameAnnotation();
     tracer.putAnnotation('operation', operation);
+    metrics.captureColdStartMetric(context.functionName);
     try {
       return await handle(event, context);
     } catch (error) {

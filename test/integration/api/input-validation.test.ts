@@ -135,7 +135,7 @@ describe('property: arbitrary bodies and headers never produce a 5xx from create
       amount: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null), fc.integer({ min: 1, max: 99_999_999 })),
       currency: fc.oneof(fc.constantFrom('USD', 'EUR', 'JPY', 'usd', 'XXX'), fc.string()),
       source: fc.oneof(fc.constantFrom('tok_success', 'tok_decline'), fc.string()),
-      description: fc.oneof(fc.string({ maxLength: 600 }), fc.jsonValue()),
+      description: fc.oneof(fc.string({ maxLength: 600, unit: 'binary' }), fc.jsonValue()),
       metadata: fc.oneof(fc.dictionary(fc.string({ maxLength: 45 }), fc.string({ maxLength: 20 }), { maxKeys: 25 }), fc.jsonValue()),
       extra: fc.jsonValue(),
     },
@@ -169,6 +169,37 @@ describe('property: arbitrary bodies and headers never produce a 5xx from create
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('property: any valid body is accepted, stored and read back unchanged', () => {
+  const validBody = fc.record(
+    {
+      amount: fc.integer({ min: 1, max: 99_999_999 }),
+      currency: fc.constantFrom('USD', 'EUR', 'JPY', 'GBP', 'BHD', 'KRW'),
+      source: fc.stringMatching(/^tok_[a-z0-9_]{1,60}$/),
+      description: fc.string({ maxLength: 500, unit: 'grapheme' }).filter((d) => d.length <= 500),
+      metadata: fc.dictionary(
+        fc.string({ minLength: 1, maxLength: 40 }).filter((k) => k !== '__proto__'),
+        fc.string({ maxLength: 500 }),
+        { maxKeys: 20 },
+      ),
+    },
+    { requiredKeys: ['amount', 'currency', 'source'] },
+  ).filter((body) => Buffer.byteLength(JSON.stringify(body)) <= 16 * 1024);
+
+  it('holds for 40 generated payments', async () => {
+    await fc.assert(
+      fc.asyncProperty(validBody, async (body) => {
+        const created = await postPayment(api, { key: newKey(), body });
+        expect(created.statusCode, created.rawBody).toBe(201);
+        expect(created.json).toMatchObject(body);
+        const event = apiEvent({ method: 'GET', resource: '/v1/payments/{id}', pathParameters: { id: created.json.id }, apiKeyId: 'merchant-a' });
+        const fetched = toResponse(await api.getPayment(event, lambdaContext()));
+        expect(fetched.json).toEqual(created.json);
+      }),
+      { numRuns: 40 },
     );
   });
 });
