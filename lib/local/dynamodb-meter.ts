@@ -1,6 +1,6 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 
-/** Capacity DynamoDB reported for one call, by table (indexes folded into their table). */
+/** Capacity DynamoDB reported for one call, by table and by `<table>/<index>`. */
 export interface MeteredCall {
   operation: string;
   writeUnits: Record<string, number>;
@@ -72,9 +72,11 @@ function meter(operation: string, output: { ConsumedCapacity?: ConsumedCapacity 
   const readUnits: Record<string, number> = {};
   const consumed = output.ConsumedCapacity === undefined ? [] : [output.ConsumedCapacity].flat();
   const units = WRITES.has(operation) ? writeUnits : readUnits;
+  const add = (name: string, value = 0) => void (units[name] = (units[name] ?? 0) + value);
   for (const capacity of consumed) {
     const table = capacity.TableName ?? '?';
-    units[table] = (units[table] ?? 0) + (capacity.CapacityUnits ?? 0);
+    add(table, capacity.Table?.CapacityUnits ?? capacity.CapacityUnits);
+    for (const [index, indexCapacity] of Object.entries(capacity.GlobalSecondaryIndexes ?? {})) add(`${table}/${index}`, indexCapacity.CapacityUnits);
   }
   return { operation, writeUnits, readUnits };
 }
