@@ -1,0 +1,292 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { DynamoDBRecord, DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
+import { latestStreamArn, startStreamPoller, type StreamPoller } from '../../../lib/local/stream-poller.ts';
+import { startSqsPoller, type SqsPoller } from '../../../lib/local/sqs-poller.ts';
+import { dynamodbClient, documentClient, sqsClient } from '../../support/aws.ts';
+import {
+  PaymentsTable,
+  createQueue,
+  createTestTables,
+  drainQueue,
+  importBundledHandler,
+  mappingOf,
+  queueAttributesOf,
+  type Handler,
+} from './harness.ts';
+
+const pollers: Array<StreamPoller | SqsPoller> = [];
+afterEach(async () => {
+  await Promise.all(pollers.splice(0).map((poller) => poller.stop()));
+});
+
+/**
+ * The relay behind a local stream mapping configured with the synthesized mapping's properties
+ * (filters, batch size, window, retries, bisect, partial responses, on-failure destination), and the
+ * failure keeper behind a local SQS mapping on the failure queue.
+ */
+async function relayRig(options: { eventsQueueAttributes?: Record<string, string> } = {}) {
+  const tables = await createTestTables();
+  const paymentsTableName = tables.PAYMENTS_TABLE_NAME!;
+  const eventsQueueUrl = await createQueue('payment-events', { ...queueAttributesOf('OutboxEventsQueue'), ...options.eventsQueueAttributes });
+  const deadLetterQueueUrl = await createQueue('relay-dead-letters');
+  const failureQueueUrl = await createQueue('relay-failures');
+  const env = {
+    ...tables,
+    EVENTS_QUEUE_URL: eventsQueueUrl,
+    RELAY_DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl,
+    AWS_ENDPOINT_URL_DYNAMODB_STREAMS: process.env.AWS_ENDPOINT_URL_DYNAMODB!,
+  };
+  const relay = await importBundledHandler<DynamoDBStreamEvent>('OutboxRelay', env);
+  const keeper = await importBundledHandler<SQSEvent>('OutboxFailureKeeper', env);
+  const streamArn = await latestStreamArn(dynamodbClient(), paymentsTableName);
+  const invocations: DynamoDBStreamEvent[] = [];
+  const responses: unknown[] = [];
+  const streamPoller = startStreamPoller({
+    streamArn,
+    mapping: mappingOf('OutboxRelay'),
+    invoke: async (event) => {
+      invocations.push(event);
+      const response = await relay(event);
+      responses.push(response);
+      return response;
+    },
+    resolveDestination: () => failureQueueUrl,
+    pollIntervalMs: 50,
+  });
+  const keeperPoller = startSqsPoller({ queueUrl: failureQueueUrl, mapping: mappingOf('OutboxFailureKeeper'), invoke: keeper });
+  pollers.push(streamPoller, keeperPoller);
+  return {
+    table: new PaymentsTable(paymentsTableName),
+    tables,
+    relay: relay as Handler<DynamoDBStreamEvent>,
+    keeper,
+    streamArn,
+    streamPoller,
+    invocations,
+    responses,
+    eventsQueueUrl,
+    deadLetterQueueUrl,
+  };
+}
+
+const relayedRecords = (invocations: DynamoDBStreamEvent[]) => invocations.flatMap((event) => event.Records);
+
+describe('Outbox events: every status change of a payment or refund is one versioned event on the FIFO queue', () => {
+  it('relays payment.created → processing → succeeded, in order within each payment, grouped by payment and deduplicated by eventID', async () => {
+    const rig = await relayRig();
+    const payments = [await rig.table.createPayment(), await rig.table.createPayment(), await rig.table.createPayment()];
+    for (const payment of payments) await rig.table.setStatus(payment, 'processing');
+    for (const payment of payments) await rig.table.setStatus(payment, 'succeeded', { amountCaptured: 2500 }, ['openEntity']);
+
+    const messages = await drainQueue(rig.eventsQueueUrl, 9);
+    expect(messages).toHaveLength(9);
+    for (const payment of payments) {
+      const own = messages.filter((message) => message.groupId === payment.id);
+      expect(own.map((message) => message.body.type)).toEqual(['payment.created', 'payment.processing', 'payment.succeeded']);
+      for (const message of own) {
+        expect(message.body).toMatchObject({ version: 1, paymentId: payment.id, data: { id: payment.id, merchantId: 'merchant-a', amount: 2500 } });
+        expect(message.deduplicationId).toBe(message.body.id);
+        expect(message.body.occurredAt).toBe(message.body.data.updatedAt);
+        expect(message.body.data).not.toHaveProperty('PK');
+        expect(message.body.data).not.toHaveProperty('requestHash');
+        expect(message.body.data).not.toHaveProperty('openEntity');
+      }
+    }
+    const streamEventIds = relayedRecords(rig.invocations).map((record) => record.eventID);
+    expect(new Set(messages.map((message) => message.body.id))).toEqual(new Set(streamEventIds));
+  });
+
+  it('relays refund events in their payment’s group, after the payment events written before them', async () => {
+    const rig = await relayRig();
+    const payment = await rig.table.createPayment();
+    await rig.table.setStatus(payment, 'processing');
+    await rig.table.setStatus(payment, 'succeeded', { amountCaptured: 2500, amountRefundable: 2500 }, ['openEntity']);
+    const refund = await rig.table.createRefund(payment, 1000);
+    await rig.table.setStatus(refund, 'succeeded', {}, ['openEntity']);
+    await rig.table.setStatus(payment, 'partially_refunded', { amountRefunded: 1000 });
+
+    const messages = await drainQueue(rig.eventsQueueUrl, 6);
+    expect(messages.map((message) => message.body.type)).toEqual([
+      'payment.created',
+      'payment.processing',
+      'payment.succeeded',
+      'refund.created',
+      'refund.succeeded',
+      'payment.partially_refunded',
+    ]);
+    expect(new Set(messages.map((message) => message.groupId))).toEqual(new Set([payment.id]));
+    expect(messages[3]!.body).toMatchObject({ paymentId: payment.id, refundId: refund.id, data: { amount: 1000, status: 'pending' } });
+  });
+});
+
+describe('Outbox events: only INSERT/MODIFY of payment|refund where status changed are events', () => {
+  it('does not publish postings, deletions or updates that keep the status; the mapping filter drops postings and REMOVEs before the relay', async () => {
+    const rig = await relayRig();
+    const payment = await rig.table.createPayment();
+    const posting = { PK: payment.PK, SK: 'POSTING#capture', entity: 'posting', paymentId: payment.id, lines: [], createdAt: new Date().toISOString() };
+    await rig.table.put(posting);
+    await rig.table.update(payment, { description: 'same status, new description' });
+    await documentClient().send(new DeleteCommand({ TableName: rig.tables.PAYMENTS_TABLE_NAME, Key: { PK: posting.PK, SK: posting.SK } }));
+    await rig.table.setStatus(payment, 'processing');
+
+    const messages = await drainQueue(rig.eventsQueueUrl, 2, { settleMs: 1_500 });
+    expect(messages.map((message) => message.body.type)).toEqual(['payment.created', 'payment.processing']);
+
+    const seen = relayedRecords(rig.invocations);
+    expect(seen.map((record) => record.eventName)).toEqual(['INSERT', 'MODIFY', 'MODIFY']);
+    expect(seen.every((record) => record.dynamodb?.NewImage?.entity?.S === 'payment')).toBe(true);
+    expect(rig.streamPoller.stats.filteredOut).toBe(2);
+  });
+});
+
+describe('Outbox events: MessageDeduplicationId = eventID', () => {
+  it('a stream record delivered twice produces one message', async () => {
+    const rig = await relayRig();
+    await rig.table.createPayment();
+    const [first] = await drainQueue(rig.eventsQueueUrl, 1, { settleMs: 0 });
+    expect(rig.invocations).toHaveLength(1);
+
+    // Lambda delivers a batch again after a retry: the relay sends the same record again, SQS drops it.
+    const redelivery = await rig.relay(rig.invocations[0]!);
+    expect(redelivery).toEqual({ batchItemFailures: [] });
+    const again = await drainQueue(rig.eventsQueueUrl, 0, { settleMs: 1_500 });
+    expect(again).toEqual([]);
+    expect(first!.body.id).toBe(rig.invocations[0]!.Records[0]!.eventID);
+  });
+});
+
+describe('Outbox relay: a poison record does not block its shard', () => {
+  it('sends the full record to the relay dead-letter queue, reports it done, and relays the records after it', async () => {
+    const rig = await relayRig();
+    const before = await rig.table.createPayment();
+    const poison = { ...(await rig.table.createPayment()), status: 'teleported' };
+    await rig.table.put(poison);
+    const after = await rig.table.createPayment();
+    await rig.table.setStatus(before, 'processing');
+
+    const events = await drainQueue(rig.eventsQueueUrl, 4);
+    expect(events.map((message) => [message.groupId, message.body.type])).toEqual(
+      expect.arrayContaining([
+        [before.id, 'payment.created'],
+        [poison.id, 'payment.created'],
+        [after.id, 'payment.created'],
+        [before.id, 'payment.processing'],
+      ]),
+    );
+    expect(events.filter((message) => message.groupId === before.id).map((message) => message.body.type)).toEqual(['payment.created', 'payment.processing']);
+
+    const [dead] = await drainQueue(rig.deadLetterQueueUrl, 1);
+    const record = dead!.body as DynamoDBRecord;
+    expect(dead!.attributes).toMatchObject({ origin: 'outbox-relay', reason: expect.stringMatching(/MalformedEventError: .*unknown status: teleported/) });
+    expect(record).toMatchObject({
+      eventName: 'MODIFY',
+      eventSource: 'aws:dynamodb',
+      eventSourceARN: rig.streamArn,
+      dynamodb: {
+        Keys: { PK: { S: poison.PK }, SK: { S: 'PAYMENT' } },
+        NewImage: { id: { S: poison.id }, status: { S: 'teleported' }, amount: { N: '2500' }, requestHash: { S: poison.requestHash } },
+        OldImage: { status: { S: 'pending' } },
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
+      },
+    });
+    expect(record.eventID).toBeTruthy();
+    expect(record.dynamodb?.SequenceNumber).toMatch(/^\d+$/);
+    expect(rig.streamPoller.stats.failedInvocations).toBe(0);
+    expect(rig.responses.every((response) => JSON.stringify(response) === '{"batchItemFailures":[]}')).toBe(true);
+  });
+});
+
+describe('Outbox relay: a record that cannot be published', () => {
+  it('holds back the later records of its payment, retries a bounded number of times, then the failure keeper keeps the full records for replay', async () => {
+    // Fault injection: the test queue accepts at most 1 KiB per message, so an event carrying a long
+    // description is refused by SQS (the template's queue has the default size limit).
+    const rig = await relayRig({ eventsQueueAttributes: { MaximumMessageSize: '1024' } });
+    const mapping = mappingOf('OutboxRelay');
+    const stuck = await rig.table.createPayment();
+    await rig.table.setStatus(stuck, 'processing', { description: 'x'.repeat(1500) });
+    await rig.table.setStatus(stuck, 'failed', { failureCode: 'card_declined' }, ['description', 'openEntity']);
+    const other = await rig.table.createPayment();
+
+    const events = await drainQueue(rig.eventsQueueUrl, 2, { settleMs: 2_000 });
+    expect(events.map((message) => [message.groupId, message.body.type])).toEqual(
+      expect.arrayContaining([
+        [stuck.id, 'payment.created'],
+        [other.id, 'payment.created'],
+      ]),
+    );
+    // payment.failed was publishable, but it must not overtake the refused payment.processing.
+    expect(events.map((message) => message.body.type)).not.toContain('payment.failed');
+
+    const kept = await drainQueue(rig.deadLetterQueueUrl, 2, { settleMs: 1_500 });
+    expect(rig.streamPoller.stats.failedInvocations).toBe(mapping.MaximumRetryAttempts! + 1);
+    expect(rig.streamPoller.stats.failureRecordsSent).toBe(1);
+    for (const message of kept) {
+      expect(message.attributes).toMatchObject({ origin: 'outbox-failure-keeper', reason: 'RetryAttemptsExhausted' });
+      expect(message.body).toMatchObject({ eventSourceARN: rig.streamArn, dynamodb: { NewImage: expect.any(Object), SequenceNumber: expect.stringMatching(/^\d+$/) } });
+    }
+    const keptOfStuck = kept.filter((message) => message.body.dynamodb.NewImage.id.S === stuck.id);
+    expect(keptOfStuck.map((message) => message.body.dynamodb.NewImage.status.S)).toEqual(['processing', 'failed']);
+    expect(keptOfStuck[0]!.body.dynamodb.NewImage.description.S).toHaveLength(1500);
+
+    // The operator fixes the cause and replays the kept records through the relay, as Lambda would deliver them.
+    await sqsClient().send(new SetQueueAttributesCommand({ QueueUrl: rig.eventsQueueUrl, Attributes: { MaximumMessageSize: '262144' } }));
+    const replay = await rig.relay({ Records: kept.map((message) => message.body) });
+    expect(replay).toEqual({ batchItemFailures: [] });
+    const replayed = await drainQueue(rig.eventsQueueUrl, 2, { settleMs: 1_500 });
+    expect(replayed.map((message) => [message.groupId, message.body.type])).toEqual([
+      [stuck.id, 'payment.processing'],
+      [stuck.id, 'payment.failed'],
+    ]);
+  });
+});
+
+describe('Outbox failure keeper: the on-failure destination only points into the stream', () => {
+  it('keeps the pointer itself, with a reason, when the stream no longer holds the records', async () => {
+    const rig = await relayRig();
+    // A shard the stream does not have: what GetShardIterator answers once DynamoDB Streams has trimmed it.
+    const pointer = {
+      requestContext: { requestId: 'r-1', functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:relay', condition: 'RecordAgeExceeded', approximateInvokeCount: 3 },
+      version: '1.0',
+      timestamp: new Date().toISOString(),
+      DDBStreamBatchInfo: {
+        shardId: 'shardId-00000000000000000000-00000000',
+        startSequenceNumber: '000000000000000000100',
+        endSequenceNumber: '000000000000000000200',
+        batchSize: 2,
+        streamArn: rig.streamArn,
+      },
+    };
+    const response = await rig.keeper({ Records: [sqsRecord(JSON.stringify(pointer))] });
+    expect(response).toEqual({ batchItemFailures: [] });
+    const [kept] = await drainQueue(rig.deadLetterQueueUrl, 1);
+    expect(kept!.body).toEqual(pointer);
+    expect(kept!.attributes).toMatchObject({ origin: 'outbox-failure-keeper', reason: 'records-no-longer-in-stream' });
+  });
+
+  it('reports a message that is not an on-failure record as failed, so the queue redrives it after its receive count', async () => {
+    const rig = await relayRig();
+    const pointer = {
+      DDBStreamBatchInfo: { shardId: 'shardId-missing', startSequenceNumber: '000000000000000000001', endSequenceNumber: '000000000000000000002', batchSize: 2, streamArn: rig.streamArn },
+    };
+    const response = await rig.keeper({
+      Records: [sqsRecord(JSON.stringify(pointer), 'pointer'), sqsRecord('{"not":"a pointer"}', 'bad-1'), sqsRecord('not json', 'bad-2')],
+    });
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad-1' }, { itemIdentifier: 'bad-2' }] });
+  });
+});
+
+function sqsRecord(body: string, messageId = 'm-1'): SQSEvent['Records'][number] {
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'lambda', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:relay-failures',
+    awsRegion: 'us-east-1',
+  };
+}
