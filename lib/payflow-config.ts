@@ -40,6 +40,8 @@ export interface PayflowConfig {
   readonly idempotencyTtlSeconds: number;
   readonly merchants: Merchant[];
   readonly tiers: Record<string, Tier>;
+  /** Where alarm notifications go (an SNS email subscription to confirm); none when absent. */
+  readonly alarmEmail?: string;
 }
 
 const ConfigSchema = z
@@ -49,6 +51,7 @@ const ConfigSchema = z
     idempotencyTtlSeconds: z.coerce.number().int().positive().default(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
     merchants: z.array(MerchantSchema).min(1).default(DEFAULT_MERCHANTS),
     tiers: z.record(z.string(), TierSchema).default(DEFAULT_TIERS),
+    alarmEmail: z.email().optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -76,6 +79,7 @@ export function readPayflowConfig(scope: Construct): PayflowConfig {
     idempotencyTtlSeconds: contextValue(scope, 'payflow:idempotencyTtlSeconds'),
     merchants: contextValue(scope, 'payflow:merchants'),
     tiers: contextValue(scope, 'payflow:tiers'),
+    alarmEmail: contextValue(scope, 'payflow:alarmEmail'),
   });
   if (!parsed.success) throw new Error(`Invalid payflow:* context: ${z.prettifyError(parsed.error)}`);
   return parsed.data;

@@ -58,6 +58,7 @@ export class PayflowStack extends Stack {
         SagaFailuresQueue: sagaFailuresQueue,
       },
       stateMachines: { PaymentSaga: paymentSaga, RefundSaga: refundSaga },
+      alarmEmail: config.alarmEmail,
       removalPolicy,
     });
 

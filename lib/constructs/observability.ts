@@ -6,6 +6,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import {
@@ -38,6 +39,8 @@ export interface ObservabilityProps {
   readonly deadLetterQueues?: Readonly<Record<string, IQueue>>;
   /** State machines, by a name for humans: alarm on any failed, timed-out or aborted execution. */
   readonly stateMachines?: Readonly<Record<string, IStateMachine>>;
+  /** Subscribed to the alarm topic when given (the address must confirm the subscription). */
+  readonly alarmEmail?: string;
   /** The alarm topic's KMS key: DESTROY for throwaway stacks. */
   readonly removalPolicy: RemovalPolicy;
 }
@@ -85,6 +88,8 @@ export class Observability extends Construct {
         },
       }),
     );
+
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
 
     const dashboards = new DefaultDashboardFactory(this, 'Dashboards', {
       dashboardNamePrefix: stackName,

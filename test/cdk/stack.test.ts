@@ -14,6 +14,7 @@ beforeAll(() => {
     'payflow:idempotencyTtlSeconds': 3600,
     'payflow:merchants': JSON.stringify([{ id: 'acme-shop', tier: 'gold' }]),
     'payflow:tiers': { gold: { rateLimit: 7, burstLimit: 14, dailyQuota: 1000 } },
+    'payflow:alarmEmail': 'oncall@example.com',
   });
 });
 
@@ -281,6 +282,11 @@ describe('observability', () => {
       MetricTransformations: [Match.objectLike({ MetricNamespace: 'Payflow', MetricName: 'ApiThrottledRequests', MetricValue: '1' })],
     });
     expect(alarmOn('Payflow', 'ApiThrottledRequests')).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 100 });
+  });
+
+  it('payflow:alarmEmail subscribes an address to the alarm topic; no subscription by default', () => {
+    dev.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+    prod.template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
   it('a dashboard', () => {
