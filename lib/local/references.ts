@@ -1,6 +1,9 @@
 import { createIntrinsicResolver, type TemplateValue } from './intrinsics.ts';
 import { IGNORED_RESOURCE_TYPES, type CfnTemplate } from './template.ts';
 
+/** Ignored types whose Ref is their ARN (for the others it is a name or an id). */
+const REF_IS_ARN = new Set(['AWS::SNS::Topic', 'AWS::IAM::ManagedPolicy']);
+
 export interface LocalIdentity {
   readonly region: string;
   readonly accountId: string;
@@ -49,7 +52,7 @@ export class LocalReferences {
       return parameter.Default as TemplateValue;
     }
     const type = this.typeOf(logicalId);
-    if (type in IGNORED_RESOURCE_TYPES) return logicalId;
+    if (type in IGNORED_RESOURCE_TYPES) return REF_IS_ARN.has(type) ? this.getAtt(logicalId, 'Arn') : logicalId;
     throw new Error(`Ref ${logicalId} (${type}) used before the local runner created it`);
   }
 

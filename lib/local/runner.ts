@@ -8,13 +8,17 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { localApiId, rootResourceId, startApiGateway, type LocalApiGateway, type LocalApiKey } from './api-gateway.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type TemplateValue } from './intrinsics.ts';
 import { LocalLambdaRuntime, type FunctionLogSink, type LocalFunction } from './lambda-runtime.ts';
+import type { EventSourceMappingProperties } from './event-source-mapping.ts';
 import { createQueuesFromTemplate, type LocalQueue } from './queues.ts';
+import { startSqsPoller, type SqsPoller } from './sqs-poller.ts';
+import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
 import { LocalReferences } from './references.ts';
 import { startSchedules, type LocalSchedules } from './schedules.ts';
 import { LocalStepFunctions, loadStateMachines, localStateMachineArn, localStateMachineName, startStepFunctionsServer, type StepFunctionsServer } from './step-functions.ts';
@@ -25,6 +29,8 @@ const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 export const DEFAULT_OUTPUTS_FILE = '.payflow/outputs.local.json';
 export const DEFAULT_PORT = 3000;
 const DEFAULT_STACK_NAME = 'Payflow';
+/** Lambda starts an SQS event source mapping with five pollers. */
+const SQS_POLLER_CONCURRENCY = 5;
 
 export interface LocalStackOptions {
   /** Run this cloud assembly instead of synthesizing one. */
@@ -179,8 +185,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const name = template.Resources[logicalId]?.Properties?.TableName;
       return typeof name === 'string' ? name : logicalId;
     });
+    const streamArns = new Set<string>();
     for (const [logicalId, tableName] of Object.entries(tableNames)) {
       const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+      if (Table!.LatestStreamArn) streamArns.add(Table!.LatestStreamArn);
       references.set(logicalId, tableName, {
         Arn: Table!.TableArn!,
         ...(Table!.LatestStreamArn ? { StreamArn: Table!.LatestStreamArn } : {}),
@@ -267,11 +275,44 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     lambdas = new LocalLambdaRuntime(functions, { logSink: options.functionLogs });
     stoppers.push(() => lambdas!.stop());
+    // Runs before the functions stop (stoppers run in reverse): no execution is left calling them.
+    stoppers.push(() => stepFunctions.abortAll());
     const warming = options.warmFunctions === false ? Promise.resolve() : lambdas.warm();
 
-    const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping');
-    if (mappings.length > 0) {
-      throw new Error(`Event source mappings (${mappings.map(([id]) => id).join(', ')}) are not wired into the local runner yet`);
+    // Event source mappings: pollers that invoke the functions as Lambda's mappings do.
+    const streams = new DynamoDBStreamsClient({ ...clientConfig, endpoint: endpoints.dynamodb });
+    stoppers.push(() => streams.destroy());
+    const queueByArn = new Map(Object.values(queues).map((queue) => [queue.arn, queue]));
+    const pollers: Array<StreamPoller | SqsPoller> = [];
+    stoppers.push(() => Promise.all(pollers.map((poller) => poller.stop())).then(() => undefined));
+    for (const [logicalId, resource] of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) {
+      const { EventSourceArn, FunctionName, ...mapping } = references.resolve((resource.Properties ?? {}) as TemplateValue) as Record<string, TemplateValue>;
+      const properties = mapping as EventSourceMappingProperties;
+      if (properties.Enabled === false) continue;
+      const fn = lambdas.find(String(FunctionName));
+      if (!fn) throw new Error(`${logicalId}: FunctionName ${String(FunctionName)} is not a function of the stack`);
+      const onError = (error: unknown) => log(`event source mapping ${logicalId}: ${error instanceof Error ? error.message : String(error)}`);
+      const invoke = (event: unknown) => lambdas!.invoke(fn.logicalId, event);
+      const queue = queueByArn.get(String(EventSourceArn));
+      if (queue) {
+        const concurrency = (mapping.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? SQS_POLLER_CONCURRENCY;
+        pollers.push(startSqsPoller({ queueUrl: queue.url, queueArn: queue.arn, mapping: properties, invoke, sqs, concurrency, onError }));
+      } else if (streamArns.has(String(EventSourceArn))) {
+        pollers.push(
+          startStreamPoller({
+            streamArn: String(EventSourceArn),
+            mapping: properties,
+            invoke,
+            streams,
+            sqs,
+            functionArn: fn.arn,
+            resolveDestination: (destination) => queueByArn.get(String(destination))?.url,
+            onError,
+          }),
+        );
+      } else {
+        throw new Error(`${logicalId}: event source ${String(EventSourceArn)} is not supported locally (DynamoDB streams and SQS queues of the stack)`);
+      }
     }
 
     // The API
