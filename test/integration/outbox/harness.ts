@@ -55,6 +55,13 @@ export function queueAttributesOf(queuePrefix: string): Record<string, string> {
   return attributes;
 }
 
+/** maxReceiveCount of a synthesized queue's RedrivePolicy. */
+export function maxReceiveCountOf(queuePrefix: string): number {
+  const template = testTemplate() as Template;
+  const properties = template.Resources[logicalIdOf(template, 'AWS::SQS::Queue', queuePrefix)]!.Properties ?? {};
+  return Number(properties.RedrivePolicy.maxReceiveCount);
+}
+
 /**
  * Imports the bundled handler of function `functionPrefix` (its cdk.out asset) after setting `env`,
  * as Lambda would load it: a fresh module instance, so it reads this environment at import.
