@@ -2,12 +2,22 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: ['test/acceptance/**', 'node_modules/**'],
-    globalSetup: ['test/support/global-setup.ts'],
-    setupFiles: ['test/support/setup-env.ts'],
-    pool: 'forks',
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          name: 'unit-integration-cdk',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/acceptance/**', 'node_modules/**'],
+          globalSetup: ['test/support/global-setup.ts'],
+          setupFiles: ['test/support/setup-env.ts'],
+          pool: 'forks',
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      // The black-box acceptance suite against the local runner (its global setup starts the whole
+      // stack; it runs only when acceptance files are selected). Other targets: npm run test:aws / test:localstack.
+      './vitest.acceptance.config.ts',
+    ],
   },
 });
