@@ -179,14 +179,15 @@ export class PaymentsTable {
       new UpdateCommand({
         TableName: this.tableName,
         Key: { PK: key.PK, SK: key.SK },
-        UpdateExpression:
-          `SET ${names.map((_, index) => `#a${index} = :v${index}`).join(', ')}` +
-          (remove.length ? ` REMOVE ${remove.map((_, index) => `#r${index}`).join(', ')}` : ''),
+        UpdateExpression: [
+          names.length ? `SET ${names.map((_, index) => `#a${index} = :v${index}`).join(', ')}` : '',
+          remove.length ? `REMOVE ${remove.map((_, index) => `#r${index}`).join(', ')}` : '',
+        ].join(' '),
         ExpressionAttributeNames: {
           ...Object.fromEntries(names.map((name, index) => [`#a${index}`, name])),
           ...Object.fromEntries(remove.map((name, index) => [`#r${index}`, name])),
         },
-        ExpressionAttributeValues: Object.fromEntries(names.map((name, index) => [`:v${index}`, attributes[name]])),
+        ...(names.length ? { ExpressionAttributeValues: Object.fromEntries(names.map((name, index) => [`:v${index}`, attributes[name]])) } : {}),
       }),
     );
   }

@@ -1,0 +1,141 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReconcileSummary } from '../../../lambdas/handlers/reconcile.ts';
+import { paymentKey } from '../../../lambdas/domain/payment.ts';
+import { startStepFunctionsServer, type StepFunctionsServer } from '../../../lib/local/step-functions.ts';
+import { documentClient } from '../../support/aws.ts';
+import { createSagaHarness, type SagaHarness } from '../saga/saga-harness.ts';
+import { PaymentsTable, importBundledHandler, type Handler } from './harness.ts';
+
+// Reconciliation (bundled) against the open-items index of DynamoDB Local and the SYNTHESIZED sagas
+// behind the local Step Functions API (real bundled task handlers); flags go to a real fauxqs queue.
+const STUCK_AFTER_SECONDS = 900;
+let saga: SagaHarness;
+let server: StepFunctionsServer;
+let table: PaymentsTable;
+let env: Record<string, string>;
+let reconcile: Handler<unknown>;
+
+beforeAll(async () => {
+  saga = await createSagaHarness();
+  server = await startStepFunctionsServer(saga.stepFunctions);
+  table = new PaymentsTable(saga.tables.PAYMENTS_TABLE_NAME!);
+  env = {
+    AWS_ENDPOINT_URL_SFN: server.endpoint,
+    PAYMENT_SAGA_ARN: saga.paymentSaga.arn,
+    REFUND_SAGA_ARN: saga.refundSaga.arn,
+    SAGA_FAILURES_QUEUE_URL: saga.sagaFailuresQueueUrl,
+    STUCK_AFTER_SECONDS: String(STUCK_AFTER_SECONDS),
+    RECONCILE_MAX_ITEMS: '50',
+  };
+  reconcile = await importBundledHandler('ReconciliationReconcile', env);
+});
+afterAll(async () => {
+  await saga.stepFunctions.idle();
+  await server.close();
+});
+
+const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+const executionsNamed = (name: string) => saga.stepFunctions.listExecutions().filter((execution) => execution.name === name);
+/** Runs reconciliation, then waits for the sagas it started to finish. */
+async function runReconciliation(handler = reconcile): Promise<ReconcileSummary> {
+  const summary = (await handler({})) as ReconcileSummary;
+  await saga.stepFunctions.idle();
+  return summary;
+}
+const stored = async (key: { PK: string; SK: string }) =>
+  (await documentClient().send(new GetCommand({ TableName: saga.tables.PAYMENTS_TABLE_NAME, Key: key, ConsistentRead: true }))).Item!;
+
+// Each test leaves nothing open behind it (every payment ends terminal or handed over), so the runs
+// of one test see only its own items.
+describe('Reconciliation: a payment stuck in a non-terminal status beyond STUCK_AFTER_SECONDS', () => {
+  it('gets its saga started under payment-<id>, which finishes it; a payment younger than the bound is left to the outbox', async () => {
+    const stuck = await table.createPayment({}, minutesAgo(20));
+    const recent = await table.createPayment({}, minutesAgo(1));
+
+    const summary = await runReconciliation();
+    expect(summary.outcomes.started).toBe(1);
+    const [execution] = executionsNamed(`payment-${stuck.id}`);
+    expect(JSON.parse(execution!.input)).toEqual({ paymentId: stuck.id });
+    expect(await saga.payment(stuck.id)).toMatchObject({ status: 'succeeded' });
+    await saga.assertInvariants(stuck.id);
+    expect(executionsNamed(`payment-${recent.id}`)).toEqual([]);
+    await saga.runPaymentSaga(recent.id);
+  });
+
+  it('a stuck refund gets the refund saga under refund-<id>', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_success', amount: 5000 });
+    await saga.runPaymentSaga(payment.id);
+    const refund = await table.createRefund(await saga.payment(payment.id), 2000, minutesAgo(30));
+    await table.update(paymentKey(payment.id), { amountRefundable: 3000 });
+
+    const summary = await runReconciliation();
+    expect(summary.outcomes.started).toBe(1);
+    const [execution] = executionsNamed(`refund-${refund.id}`);
+    expect(JSON.parse(execution!.input)).toEqual({ paymentId: payment.id, refundId: refund.id });
+    expect(await saga.refund(payment.id, refund.id)).toMatchObject({ status: 'succeeded' });
+    await saga.assertInvariants(payment.id);
+  });
+
+  it('work per run is bounded (RECONCILE_MAX_ITEMS), oldest first', async () => {
+    const bounded = await importBundledHandler('ReconciliationReconcile', { ...env, RECONCILE_MAX_ITEMS: '2' });
+    const payments = [await table.createPayment({}, minutesAgo(40)), await table.createPayment({}, minutesAgo(30)), await table.createPayment({}, minutesAgo(20))];
+
+    const first = await runReconciliation(bounded);
+    expect(first.examined).toBe(2);
+    expect(payments.map((payment) => executionsNamed(`payment-${payment.id}`).length)).toEqual([1, 1, 0]);
+    const second = await runReconciliation(bounded);
+    expect(second).toMatchObject({ examined: 1, outcomes: { started: 1 } });
+    for (const payment of payments) expect(await saga.payment(payment.id)).toMatchObject({ status: 'succeeded' });
+  });
+});
+
+describe('Reconciliation: a terminal payment', () => {
+  it('is left alone, even while it is still in the open-items index', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_success' });
+    await saga.runPaymentSaga(payment.id);
+    // As if the index write lagged behind the terminal write: the item is succeeded but still marked open.
+    await table.update(paymentKey(payment.id), { openEntity: 'payment', createdAt: minutesAgo(20).toISOString() });
+    const executionsBefore = executionsNamed(`payment-${payment.id}`).length;
+
+    const summary = await runReconciliation();
+    expect(summary).toMatchObject({ examined: 1, outcomes: { started: 0, running: 0, flagged: 0, terminal: 1 } });
+    expect(executionsNamed(`payment-${payment.id}`)).toHaveLength(executionsBefore);
+    expect(await saga.drainSagaFailures()).toEqual([]);
+    await table.update(paymentKey(payment.id), {}, ['openEntity']);
+  });
+});
+
+describe('Reconciliation: a saga that ended while its payment is still not terminal', () => {
+  it('is flagged once to the saga-failures queue with a reason, and leaves the open-items index', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_success' });
+    const execution = await saga.runPaymentSaga(payment.id);
+    expect(execution.status).toBe('SUCCEEDED');
+    // A lost terminal write: the execution ended, the item still says processing and is still open.
+    await table.update(paymentKey(payment.id), { status: 'processing', openEntity: 'payment', createdAt: minutesAgo(20).toISOString() });
+
+    const summary = await runReconciliation();
+    expect(summary.outcomes).toMatchObject({ flagged: 1, started: 0 });
+    expect(executionsNamed(`payment-${payment.id}`)).toHaveLength(1);
+    const flags = await saga.drainSagaFailures();
+    expect(flags).toEqual([
+      expect.objectContaining({
+        source: 'reconciliation',
+        reason: expect.stringMatching(/payment saga execution ended \(SUCCEEDED\) but the payment is still processing/),
+        saga: 'payment',
+        input: { paymentId: payment.id },
+        executionArn: execution.executionArn,
+        executionStatus: 'SUCCEEDED',
+        item: expect.objectContaining({ id: payment.id, status: 'processing' }),
+      }),
+    ]);
+    expect(flags[0]!.item).not.toHaveProperty('requestHash');
+    const item = await stored(paymentKey(payment.id));
+    expect(item.openEntity).toBeUndefined();
+    expect(item.reconciliationFlaggedAt).toBe(flags[0]!.flaggedAt);
+
+    const again = await runReconciliation();
+    expect(again.examined).toBe(0);
+    expect(await saga.drainSagaFailures()).toEqual([]);
+  });
+});
