@@ -57,6 +57,17 @@ function serializeError(error: unknown, fallbackType: string): SerializedLambdaE
   return { errorType: fallbackType, errorMessage: String(error), trace: [] };
 }
 
+/** How the Node.js runtimes report a failed init: a missing module or a syntax error by their Runtime.* types. */
+function initError(error: unknown): SerializedLambdaError {
+  const serialized = serializeError(error, 'Runtime.ImportModuleError');
+  const code = (error as { code?: string } | undefined)?.code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || code === 'ERR_UNSUPPORTED_DIR_IMPORT') {
+    return { ...serialized, errorType: 'Runtime.ImportModuleError', errorMessage: `${serialized.errorType}: ${serialized.errorMessage}` };
+  }
+  if (error instanceof SyntaxError) return { ...serialized, errorType: 'Runtime.UserCodeSyntaxError', errorMessage: `${serialized.errorType}: ${serialized.errorMessage}` };
+  return serialized;
+}
+
 function callHandler(handler: Handler, event: unknown, context: unknown): Promise<unknown> {
   // Callback-style handlers (three parameters) are still supported by the Node.js runtimes.
   if (handler.length >= 3) {
@@ -97,7 +108,7 @@ try {
     port.postMessage({ type: 'ready' } satisfies WorkerMessage);
   }
 } catch (error) {
-  port.postMessage({ type: 'init-error', error: serializeError(error, 'Runtime.ImportModuleError') } satisfies WorkerMessage);
+  port.postMessage({ type: 'init-error', error: initError(error) } satisfies WorkerMessage);
 }
 
 port.on('message', async (message: InvokeMessage) => {

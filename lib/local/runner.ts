@@ -11,7 +11,7 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
-import { localApiId, rootResourceId, startApiGateway, type LocalApiGateway, type LocalApiKey } from './api-gateway.ts';
+import { localApiId, registerApiGatewayReferences, startApiGateway, type LocalApiGateway, type LocalApiKey } from './api-gateway.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type TemplateValue } from './intrinsics.ts';
 import { LocalLambdaRuntime, type FunctionLogSink, type LocalFunction } from './lambda-runtime.ts';
@@ -211,11 +211,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       references.set(logicalId, arn, { Arn: arn, Name: localStateMachineName(template, logicalId) });
     }
     const restApis = resourcesOfType(template, 'AWS::ApiGateway::RestApi');
-    for (const [logicalId] of restApis) references.set(logicalId, localApiId(logicalId), { RootResourceId: rootResourceId(localApiId(logicalId)) });
-    for (const [logicalId, resource] of resourcesOfType(template, 'AWS::ApiGateway::Stage')) references.set(logicalId, String(resource.Properties?.StageName));
-    for (const type of ['Resource', 'Method', 'ApiKey', 'UsagePlan', 'UsagePlanKey', 'RequestValidator', 'GatewayResponse', 'Deployment', 'Model']) {
-      for (const [logicalId] of resourcesOfType(template, `AWS::ApiGateway::${type}`)) references.set(logicalId, logicalId);
-    }
+    registerApiGatewayReferences(template, references);
     for (const [logicalId, resource] of [...resourcesOfType(template, 'AWS::Events::Rule'), ...resourcesOfType(template, 'AWS::Scheduler::Schedule')]) {
       const name = typeof resource.Properties?.Name === 'string' ? resource.Properties.Name : logicalId;
       const service = resource.Type === 'AWS::Events::Rule' ? 'events' : 'scheduler';

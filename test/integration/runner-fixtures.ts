@@ -1,0 +1,82 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LocalFunction } from '../../lib/local/lambda-runtime.ts';
+
+/**
+ * A tiny bundled function (an ESM index.mjs, as cdk.out holds them) whose behaviour each invocation
+ * picks with `event.action`: enough to see what the local Lambda runtime gives a handler and how it
+ * ends invocations that fail, hang or crash.
+ */
+const FIXTURE_SOURCE = `
+let invocations = 0;
+export const handler = async (event, context) => {
+  invocations += 1;
+  switch (event.action) {
+    case 'context':
+      return {
+        functionName: context.functionName,
+        functionVersion: context.functionVersion,
+        invokedFunctionArn: context.invokedFunctionArn,
+        memoryLimitInMB: context.memoryLimitInMB,
+        awsRequestId: context.awsRequestId,
+        logGroupName: context.logGroupName,
+        remainingMs: context.getRemainingTimeInMillis(),
+        value: process.env.FIXTURE_VALUE ?? null,
+        executionEnv: process.env.AWS_EXECUTION_ENV ?? null,
+        envFunctionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+        region: process.env.AWS_REGION,
+        invocations,
+      };
+    case 'hang':
+      return new Promise(() => {});
+    case 'spin':
+      for (;;) {}
+    case 'throw': {
+      const error = new Error('card_declined');
+      error.name = 'PaymentDeclined';
+      throw error;
+    }
+    case 'exit':
+      process.exit(3);
+    case 'sleep':
+      await new Promise((resolve) => setTimeout(resolve, event.ms));
+      return { invocations };
+    case 'undefined':
+      return undefined;
+    case 'log':
+      console.log('a line from the handler');
+      return null;
+    default:
+      return { invocations, echo: event };
+  }
+};
+`;
+
+const BROKEN_SOURCE = `import './does-not-exist.mjs';\nexport const handler = async () => 'never';\n`;
+
+export function writeFixtureAssets(): { ok: string; broken: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'payflow-runner-fixture-'));
+  const ok = join(dir, 'asset.ok');
+  const broken = join(dir, 'asset.broken');
+  mkdirSync(ok);
+  mkdirSync(broken);
+  writeFileSync(join(ok, 'index.mjs'), FIXTURE_SOURCE);
+  writeFileSync(join(broken, 'index.mjs'), BROKEN_SOURCE);
+  return { ok: join(ok, 'index.mjs'), broken: join(broken, 'index.mjs') };
+}
+
+export function fixtureFunction(entryFile: string, name: string, overrides: Partial<LocalFunction> = {}): LocalFunction {
+  return {
+    logicalId: name,
+    functionName: name,
+    arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+    entryFile,
+    handlerExport: 'handler',
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    environment: { AWS_REGION: 'us-east-1' },
+    maxConcurrency: 4,
+    ...overrides,
+  };
+}
