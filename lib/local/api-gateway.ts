@@ -151,7 +151,9 @@ function renderTemplate(template: string, facts: RequestFacts, type: ResponseTyp
     'context.resourcePath': facts.resourcePath ?? '',
     'context.identity.sourceIp': facts.sourceIp,
   };
-  return template.replace(/\$\{?((?:context|stageVariables)(?:\.[A-Za-z0-9_]+)+)\}?/g, (_whole, name: string) => {
+  // `$context.x` or `${context.x}` (the braces only as a pair: a `}` after `$context.x` is the template's own).
+  return template.replace(/\$(?:\{((?:context|stageVariables)(?:\.\w+)+)\}|((?:context|stageVariables)(?:\.\w+)+))/g, (_whole, braced: string | undefined, bare: string | undefined) => {
+    const name = (braced ?? bare)!;
     if (name.startsWith('stageVariables.')) return facts.stageVariables[name.slice('stageVariables.'.length)] ?? '';
     return values[name] ?? '';
   });

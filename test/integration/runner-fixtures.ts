@@ -12,6 +12,7 @@ const FIXTURE_SOURCE = `
 let invocations = 0;
 export const handler = async (event, context) => {
   invocations += 1;
+  if (event.requestContext) return proxyResponse(event);
   switch (event.action) {
     case 'context':
       return {
@@ -53,6 +54,26 @@ export const handler = async (event, context) => {
 };
 `;
 
+/** As an API Gateway proxy integration: the x-fixture header picks the response. */
+const PROXY_SOURCE = `
+function proxyResponse(event) {
+  switch (event.headers?.['x-fixture']) {
+    case 'malformed':
+      return { statusCode: 200, body: { not: 'a string' } };
+    case 'unknown-field':
+      return { statusCode: 200, body: '', cookies: ['a=1'] };
+    case 'throw':
+      throw new TypeError('handler bug');
+    case 'binary':
+      return { statusCode: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true };
+    case 'multi':
+      return { statusCode: 202, headers: { 'X-One': '1' }, multiValueHeaders: { 'Set-Cookie': ['a=1', 'b=2'] }, body: 'plain' };
+    default:
+      return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(event) };
+  }
+}
+`;
+
 const BROKEN_SOURCE = `import './does-not-exist.mjs';\nexport const handler = async () => 'never';\n`;
 
 export function writeFixtureAssets(): { ok: string; broken: string } {
@@ -61,7 +82,7 @@ export function writeFixtureAssets(): { ok: string; broken: string } {
   const broken = join(dir, 'asset.broken');
   mkdirSync(ok);
   mkdirSync(broken);
-  writeFileSync(join(ok, 'index.mjs'), FIXTURE_SOURCE);
+  writeFileSync(join(ok, 'index.mjs'), FIXTURE_SOURCE + PROXY_SOURCE);
   writeFileSync(join(broken, 'index.mjs'), BROKEN_SOURCE);
   return { ok: join(ok, 'index.mjs'), broken: join(broken, 'index.mjs') };
 }
