@@ -101,15 +101,22 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     return Messages;
   }
 
-  /** Up to BatchSize messages: the first receive long-polls; more are gathered within the batching window. */
+  /**
+   * Up to BatchSize messages: the first receive long-polls; more are gathered, without long polls,
+   * for MaximumBatchingWindowInSeconds. A message received twice meanwhile (its visibility timeout
+   * was shorter than the window) is kept once, with its latest receipt handle.
+   */
   async function nextBatch(): Promise<Message[]> {
     const batch = await receive(waitTimeSeconds, batchSize);
     const deadline = Date.now() + batchingWindowMs;
-    while (batch.length > 0 && batch.length < batchSize && !stopped) {
-      const remainingMs = deadline - Date.now();
-      const more = await receive(remainingMs >= 1000 ? Math.min(Math.floor(remainingMs / 1000), 20) : 0, batchSize - batch.length);
-      if (more.length === 0 && remainingMs < 1000) break;
-      batch.push(...more);
+    while (batch.length > 0 && batch.length < batchSize && !stopped && Date.now() < deadline) {
+      const more = await receive(0, batchSize - batch.length);
+      for (const message of more) {
+        const index = batch.findIndex((held) => held.MessageId === message.MessageId);
+        if (index === -1) batch.push(message);
+        else batch[index] = message;
+      }
+      if (more.length === 0) await sleep(Math.min(100, Math.max(0, deadline - Date.now())), abort.signal);
     }
     return batch;
   }

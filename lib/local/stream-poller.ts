@@ -94,7 +94,6 @@ interface ShardState {
   pendingSince?: number;
   /** Failed invocations of the current head of `pending` (bisection excluded). */
   retries: number;
-  invocationsOfHead: number;
   /** The batch size after bisection; back to BatchSize after a success. */
   batchLimit: number;
 }
@@ -151,7 +150,6 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         ended: false,
         pending: [],
         retries: 0,
-        invocationsOfHead: 0,
         batchLimit: batchSize,
       });
     }
@@ -236,7 +234,6 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
 
     const batch = shard.pending.slice(0, Math.min(shard.batchLimit, batchSize));
     stats.invocations += 1;
-    shard.invocationsOfHead += 1;
     let failedFrom: number | undefined;
     let functionError = false;
     try {
@@ -275,7 +272,6 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     shard.pending.splice(0, count);
     shard.pendingSince = shard.pending.length > 0 ? Date.now() : undefined;
     shard.retries = 0;
-    shard.invocationsOfHead = 0;
   }
 
   /** Skips records for good, sending Lambda's on-failure record (a pointer to them) when a destination is set. */
@@ -289,7 +285,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
           requestId: randomUUID(),
           functionArn: options.functionArn ?? 'arn:aws:lambda:us-east-1:000000000000:function:local',
           condition,
-          approximateInvokeCount: shard.invocationsOfHead,
+          approximateInvokeCount: shard.retries,
         },
         responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
         version: '1.0',
