@@ -156,23 +156,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Synthesis (CPU-bound, in a child) and the emulators' start overlap.
     const cdkOut = options.cdkOut ?? resolve(options.synthOutdir ?? '.payflow/cdk.out');
     const synthStart = Date.now();
-    const synthesized = options.cdkOut ? Promise.resolve() : synthesize({ outdir: cdkOut, context: options.context }).then(() => mark('synth', synthStart));
+    const readTemplate = () => {
+      const read = readStackTemplate(cdkOut, stackName);
+      assertSupportedTemplate(read);
+      return read;
+    };
+    // A given assembly is checked before anything starts; a synthesized one as soon as it exists.
+    const given = options.cdkOut ? readTemplate() : undefined;
+    const templateReady = given ? Promise.resolve(given) : synthesize({ outdir: cdkOut, context: options.context }).then(() => (mark('synth', synthStart), readTemplate()));
     const emulatorsStart = Date.now();
-    const [dynamodbStarted, fauxqsStarted, synthDone] = await Promise.allSettled([
+    const [dynamodbStarted, fauxqsStarted, templateRead] = await Promise.allSettled([
       startDynamoDbLocal().finally(() => mark('dynamodb-local', emulatorsStart)),
       startFauxqs({ port: 0, logger: false }),
-      synthesized,
+      templateReady,
     ]);
     // Whatever started is stopped on the way out, even when something else failed to.
     if (dynamodbStarted.status === 'fulfilled') stoppers.push(() => dynamodbStarted.value.stop());
     if (fauxqsStarted.status === 'fulfilled') stoppers.push(() => fauxqsStarted.value.stop());
-    for (const settled of [synthDone, dynamodbStarted, fauxqsStarted]) if (settled.status === 'rejected') throw settled.reason;
+    for (const settled of [templateRead, dynamodbStarted, fauxqsStarted]) if (settled.status === 'rejected') throw settled.reason;
     const dynamodbLocal = (dynamodbStarted as PromiseFulfilledResult<Awaited<ReturnType<typeof startDynamoDbLocal>>>).value;
     const fauxqs = (fauxqsStarted as PromiseFulfilledResult<Awaited<ReturnType<typeof startFauxqs>>>).value;
+    const template = (templateRead as PromiseFulfilledResult<CfnTemplate>).value;
     const endpoints = { dynamodb: dynamodbLocal.endpoint, sqs: `http://127.0.0.1:${fauxqs.port}`, stepFunctions: '' };
-
-    const template = readStackTemplate(cdkOut, stackName);
-    assertSupportedTemplate(template);
     const references = new LocalReferences(template, identity, stackName);
     const clientConfig = { region: identity.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 
