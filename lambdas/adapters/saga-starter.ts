@@ -8,9 +8,12 @@ const stateMachineArns: Record<SagaKind, string> = {
   refund: requiredEnv('REFUND_SAGA_ARN'),
 };
 
+/** Allowance for the clocks of Lambda and Step Functions when telling a new execution from an earlier one. */
+const CLOCK_TOLERANCE_MS = 2_000;
+
 export interface StartedSaga {
   executionArn: string;
-  /** True when an execution with this name already existed (Step Functions answered ExecutionAlreadyExists). */
+  /** True when an execution with this name already existed (ExecutionAlreadyExists, or the running one returned). */
   alreadyExisted: boolean;
 }
 
@@ -21,11 +24,14 @@ export interface StartedSaga {
  */
 export async function startSaga(start: SagaStart): Promise<StartedSaga> {
   const stateMachineArn = stateMachineArns[start.saga];
+  const requestedAt = Date.now();
   try {
-    const { executionArn } = await sfn.send(
+    const { executionArn, startDate } = await sfn.send(
       new StartExecutionCommand({ stateMachineArn, name: start.name, input: JSON.stringify(start.input) }),
     );
-    return { executionArn: executionArn ?? executionArnFor(stateMachineArn, start.name), alreadyExisted: false };
+    // A running execution with this name and input answers with itself, and its own start date.
+    const alreadyExisted = startDate !== undefined && startDate.getTime() < requestedAt - CLOCK_TOLERANCE_MS;
+    return { executionArn: executionArn ?? executionArnFor(stateMachineArn, start.name), alreadyExisted };
   } catch (error) {
     if (error instanceof Error && error.name === 'ExecutionAlreadyExists') {
       return { executionArn: executionArnFor(stateMachineArn, start.name), alreadyExisted: true };

@@ -2,10 +2,10 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReconcileSummary } from '../../../lambdas/handlers/reconcile.ts';
 import { paymentKey } from '../../../lambdas/domain/payment.ts';
-import { startStepFunctionsServer, type StepFunctionsServer } from '../../../lib/local/step-functions.ts';
+import { LocalStepFunctions, startStepFunctionsServer, type LocalStateMachine, type StepFunctionsServer } from '../../../lib/local/step-functions.ts';
 import { documentClient } from '../../support/aws.ts';
 import { createSagaHarness, type SagaHarness } from '../saga/saga-harness.ts';
-import { PaymentsTable, importBundledHandler, type Handler } from './harness.ts';
+import { PaymentsTable, eventually, importBundledHandler, type Handler } from './harness.ts';
 
 // Reconciliation (bundled) against the open-items index of DynamoDB Local and the SYNTHESIZED sagas
 // behind the local Step Functions API (real bundled task handlers); flags go to a real fauxqs queue.
@@ -137,5 +137,37 @@ describe('Reconciliation: a saga that ended while its payment is still not termi
     const again = await runReconciliation();
     expect(again.examined).toBe(0);
     expect(await saga.drainSagaFailures()).toEqual([]);
+  });
+});
+
+describe('Reconciliation: a saga that is still running', () => {
+  it('is left alone: not restarted, not flagged, still open', async () => {
+    // A stand-in for the payment saga that runs until released, behind the same local Step Functions
+    // API: what is under test is how reconciliation reads a RUNNING execution, not the saga.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const slowSaga: LocalStateMachine = {
+      ...saga.paymentSaga,
+      run: () => ({ result: released.then(() => ({})), abort: release, events: (async function* () {})() }),
+    };
+    const slowStepFunctions = new LocalStepFunctions([slowSaga, saga.refundSaga]);
+    const slowServer = await startStepFunctionsServer(slowStepFunctions);
+    try {
+      const handler = await importBundledHandler('ReconciliationReconcile', { ...env, AWS_ENDPOINT_URL_SFN: slowServer.endpoint });
+      const payment = await table.createPayment({}, minutesAgo(20));
+      const started = slowStepFunctions.startExecution({ stateMachineArn: slowSaga.arn, name: `payment-${payment.id}`, input: JSON.stringify({ paymentId: payment.id }) });
+      // Started well before the reconciliation run, as a slow saga would have been.
+      await eventually(async () => (Date.now() - started.startDate.getTime() > 2_500 ? true : undefined), 'the execution to age');
+
+      const summary = (await handler({})) as ReconcileSummary;
+      expect(summary).toMatchObject({ examined: 1, outcomes: { running: 1, started: 0, flagged: 0 } });
+      expect(slowStepFunctions.listExecutions()).toHaveLength(1);
+      expect(await saga.drainSagaFailures()).toEqual([]);
+      expect((await stored(paymentKey(payment.id))).openEntity).toBe('payment');
+      await table.update(paymentKey(payment.id), {}, ['openEntity']);
+    } finally {
+      release();
+      await slowServer.close();
+    }
   });
 });
