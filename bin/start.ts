@@ -72,8 +72,7 @@ try {
       },
     );
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
 } catch (error) {
   console.error(`Payflow could not start locally: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

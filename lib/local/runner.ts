@@ -5,8 +5,9 @@
  * front — then writes an outputs file shaped like `cdk deploy --outputs-file`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -58,7 +59,10 @@ export interface LocalStackOptions {
   functionEnvironment?: Record<string, string>;
   /** Concurrent executions per function (default: the function's reserved concurrency, else 10). */
   maxConcurrencyPerFunction?: number;
-  /** Start one execution environment per function before ready (default true). */
+  /**
+   * Start one execution environment per function before ready (default false: each function starts
+   * on its first invocation, a cold start as on Lambda).
+   */
   warmFunctions?: boolean;
   /** API key values to use instead of generated ones, by key id. */
   apiKeyValues?: Record<string, string>;
@@ -81,18 +85,53 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-/** Synthesizes the app the way `cdk synth` does (cdk.json's context, asset metadata on), in a child process. */
+/**
+ * CDK bundles each function with `npx --no-install esbuild`: npm's own start-up, about half a second,
+ * for every function. This directory's `npx` runs the project's esbuild binary directly for exactly
+ * that command (same binary, same arguments, the same bundles) and hands anything else to the real npx.
+ */
+function npxShimDirectory(): string | undefined {
+  const esbuild = join(PROJECT_ROOT, 'node_modules/.bin/esbuild');
+  if (process.platform === 'win32' || !existsSync(esbuild)) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'payflow-npx-'));
+  const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+  writeFileSync(
+    join(dir, 'npx'),
+    [
+      '#!/bin/sh',
+      `if [ "$1" = "--no-install" ] && [ "$2" = "esbuild" ]; then shift 2; exec ${quote(esbuild)} "$@"; fi`,
+      `PATH=${quote(process.env.PATH ?? '')} exec npx "$@"`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  return dir;
+}
+
+/**
+ * Synthesizes the app as `cdk synth` does (cdk.json's context, asset metadata on), in a child process,
+ * minus CDK's built-in CloudFormation schema validation (CDK_VALIDATION=false: seconds of WebAssembly
+ * whose findings are warnings and never change the template; `cdk synth` and test/cdk still run it).
+ */
 export async function synthesize(options: { outdir: string; context?: Record<string, unknown> }): Promise<void> {
   const cdkJsonPath = join(PROJECT_ROOT, 'cdk.json');
   const cdkJson = existsSync(cdkJsonPath) ? (JSON.parse(readFileSync(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> }) : {};
   const context = { ...cdkJson.context, 'aws:cdk:enable-asset-metadata': true, ...options.context };
   rmSync(options.outdir, { recursive: true, force: true });
   mkdirSync(options.outdir, { recursive: true });
+  const shim = npxShimDirectory();
   const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bin/app.ts')], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, CDK_OUTDIR: options.outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
+    env: {
+      ...process.env,
+      CDK_OUTDIR: options.outdir,
+      CDK_CONTEXT_JSON: JSON.stringify(context),
+      CDK_VALIDATION: 'false',
+      ...(shim ? { PATH: `${shim}${delimiter}${process.env.PATH ?? ''}` } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  child.once('exit', () => shim && rmSync(shim, { recursive: true, force: true }));
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
@@ -278,7 +317,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stoppers.push(() => lambdas!.stop());
     // Runs before the functions stop (stoppers run in reverse): no execution is left calling them.
     stoppers.push(() => stepFunctions.abortAll());
-    const warming = options.warmFunctions === false ? Promise.resolve() : lambdas.warm();
+    const warming = options.warmFunctions ? lambdas.warm() : Promise.resolve();
 
     // Event source mappings: pollers that invoke the functions as Lambda's mappings do.
     const streams = new DynamoDBStreamsClient({ ...clientConfig, endpoint: endpoints.dynamodb });
