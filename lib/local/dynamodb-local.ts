@@ -34,6 +34,10 @@ export async function startDynamoDbLocal(options: { port?: number; dir?: string 
   );
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
+  // A JVM outlives its parent: if this process ends without stop() (a crash, an exit), take it along.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
