@@ -3,8 +3,10 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { tracer } from '#commons/powertools';
 import { toLambdaStreamRecord } from '#adapters/stream-record-shape';
 
-// Locally the SDK's own AWS_ENDPOINT_URL_DYNAMODB_STREAMS points this at DynamoDB Local.
-const streams = tracer.captureAWSv3Client(new DynamoDBStreamsClient({}));
+// In AWS neither variable is set. DynamoDB Local (and LocalStack) serve DynamoDB Streams on
+// DynamoDB's own endpoint, so locally AWS_ENDPOINT_URL_DYNAMODB is enough.
+const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS ?? process.env.AWS_ENDPOINT_URL_DYNAMODB;
+const streams = tracer.captureAWSv3Client(new DynamoDBStreamsClient(endpoint ? { endpoint } : {}));
 
 export interface StreamRange {
   streamArn: string;

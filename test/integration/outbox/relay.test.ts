@@ -36,7 +36,6 @@ async function relayRig(options: { eventsQueueAttributes?: Record<string, string
     ...tables,
     EVENTS_QUEUE_URL: eventsQueueUrl,
     RELAY_DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl,
-    AWS_ENDPOINT_URL_DYNAMODB_STREAMS: process.env.AWS_ENDPOINT_URL_DYNAMODB!,
   };
   const relay = await importBundledHandler<DynamoDBStreamEvent>('OutboxRelay', env);
   const keeper = await importBundledHandler<SQSEvent>('OutboxFailureKeeper', env);
