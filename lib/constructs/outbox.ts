@@ -15,7 +15,8 @@ export interface OutboxProps {
 
 /** Every queue: encrypted at rest, TLS only. */
 const SECURE_QUEUE: QueueProps = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true };
-const DEAD_LETTER_RETENTION = Duration.days(14);
+/** SQS maximum: what waits in a queue (dead letters, or events while the starter is down) is not lost for two weeks. */
+const MAX_RETENTION = Duration.days(14);
 /** SQS's advice for a Lambda event source: a visibility timeout of at least six times the function timeout. */
 const visibilityFor = (timeout: Duration) => Duration.seconds(timeout.toSeconds() * 6);
 
@@ -47,8 +48,8 @@ export class Outbox extends Construct {
   constructor(scope: Construct, id: string, props: OutboxProps) {
     super(scope, id);
 
-    this.relayDeadLetterQueue = new Queue(this, 'RelayDeadLetterQueue', { ...SECURE_QUEUE, retentionPeriod: DEAD_LETTER_RETENTION });
-    this.eventsDlq = new Queue(this, 'EventsDlq', { ...SECURE_QUEUE, fifo: true, retentionPeriod: DEAD_LETTER_RETENTION });
+    this.relayDeadLetterQueue = new Queue(this, 'RelayDeadLetterQueue', { ...SECURE_QUEUE, retentionPeriod: MAX_RETENTION });
+    this.eventsDlq = new Queue(this, 'EventsDlq', { ...SECURE_QUEUE, fifo: true, retentionPeriod: MAX_RETENTION });
     for (const deadLetterQueue of [this.relayDeadLetterQueue, this.eventsDlq]) {
       Validations.of(deadLetterQueue).acknowledge({
         id: 'AwsSolutions-SQS3',
@@ -69,7 +70,7 @@ export class Outbox extends Construct {
       deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
       fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
       visibilityTimeout: visibilityFor(this.sagaStarter.timeout!),
-      retentionPeriod: DEAD_LETTER_RETENTION,
+      retentionPeriod: MAX_RETENTION,
       deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: Outbox.MAX_RECEIVE_COUNT },
     });
     this.sagaStarter.addEventSource(new SqsEventSource(this.eventsQueue, { batchSize: 10, reportBatchItemFailures: true }));
@@ -85,7 +86,7 @@ export class Outbox extends Construct {
     this.relayFailureQueue = new Queue(this, 'RelayFailureQueue', {
       ...SECURE_QUEUE,
       visibilityTimeout: visibilityFor(this.failureKeeper.timeout!),
-      retentionPeriod: DEAD_LETTER_RETENTION,
+      retentionPeriod: MAX_RETENTION,
       // A pointer the keeper cannot resolve lands beside the records it keeps, for the same operator.
       deadLetterQueue: { queue: this.relayDeadLetterQueue, maxReceiveCount: Outbox.MAX_RECEIVE_COUNT },
     });
