@@ -9,7 +9,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TemplateValue } from './intrinsics.ts';
-import { resourcesOfType, type CfnTemplate } from './template.ts';
+import { resourcesOfType, UnsupportedTemplateError, type CfnTemplate } from './template.ts';
 
 /** API Gateway's payload limit. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -249,14 +249,10 @@ interface CompiledApi {
   planOfKey: Map<string, CompiledUsagePlan>;
 }
 
-class TemplateShapeError extends Error {
-  override readonly name = 'UnsupportedTemplateError';
-}
-
 function asString(value: TemplateValue | undefined, where: string): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  throw new TemplateShapeError(`${where}: expected a string, got ${JSON.stringify(value)}`);
+  throw new UnsupportedTemplateError(`${where}: expected a string, got ${JSON.stringify(value)}`);
 }
 
 function toThrottle(value: TemplateValue | undefined): Throttle | undefined {
@@ -269,18 +265,18 @@ function toThrottle(value: TemplateValue | undefined): Throttle | undefined {
 function compileApi(options: ApiGatewayOptions): CompiledApi {
   const { template, resolve, apiId } = options;
   const restApis = resourcesOfType(template, 'AWS::ApiGateway::RestApi');
-  if (restApis.length !== 1) throw new TemplateShapeError(`The local front serves exactly one AWS::ApiGateway::RestApi; the template has ${restApis.length}`);
+  if (restApis.length !== 1) throw new UnsupportedTemplateError(`The local front serves exactly one AWS::ApiGateway::RestApi; the template has ${restApis.length}`);
   const [restApiLogicalId, restApi] = restApis[0]!;
   const restApiProps = (resolve((restApi.Properties ?? {}) as TemplateValue) ?? {}) as Record<string, TemplateValue>;
   if (restApiProps.Body !== undefined || restApiProps.BodyS3Location !== undefined) {
-    throw new TemplateShapeError(`${restApiLogicalId}: RestApi defined by an OpenAPI Body is not supported locally`);
+    throw new UnsupportedTemplateError(`${restApiLogicalId}: RestApi defined by an OpenAPI Body is not supported locally`);
   }
   const belongs = (props: Record<string, TemplateValue>) => props.RestApiId === apiId;
   const resolvedOfType = (type: string) =>
     resourcesOfType(template, type).map(([logicalId, resource]) => [logicalId, resolve((resource.Properties ?? {}) as TemplateValue) as Record<string, TemplateValue>] as const);
 
   const stages = resolvedOfType('AWS::ApiGateway::Stage').filter(([, props]) => belongs(props));
-  if (stages.length !== 1) throw new TemplateShapeError(`The local front serves exactly one stage of ${restApiLogicalId}; the template has ${stages.length}`);
+  if (stages.length !== 1) throw new UnsupportedTemplateError(`The local front serves exactly one stage of ${restApiLogicalId}; the template has ${stages.length}`);
   const [, stage] = stages[0]!;
   const stageName = asString(stage.StageName, 'Stage.StageName');
   const stageVariables = Object.fromEntries(Object.entries((stage.Variables ?? {}) as Record<string, TemplateValue>).map(([k, v]) => [k, String(v)]));
@@ -318,7 +314,7 @@ function compileApi(options: ApiGatewayOptions): CompiledApi {
       pending.delete(logicalId);
       progressed = true;
     }
-    if (!progressed) throw new TemplateShapeError(`API resources with unknown parents: ${[...pending.keys()].join(', ')}`);
+    if (!progressed) throw new UnsupportedTemplateError(`API resources with unknown parents: ${[...pending.keys()].join(', ')}`);
   }
 
   const validators = new Map(
@@ -329,18 +325,18 @@ function compileApi(options: ApiGatewayOptions): CompiledApi {
 
   for (const [logicalId, props] of resolvedOfType('AWS::ApiGateway::Method').filter(([, p]) => belongs(p))) {
     const node = nodes.get(asString(props.ResourceId, `${logicalId}.ResourceId`));
-    if (!node) throw new TemplateShapeError(`${logicalId}: unknown ResourceId ${String(props.ResourceId)}`);
+    if (!node) throw new UnsupportedTemplateError(`${logicalId}: unknown ResourceId ${String(props.ResourceId)}`);
     const httpMethod = asString(props.HttpMethod, `${logicalId}.HttpMethod`).toUpperCase();
     const authorization = props.AuthorizationType ?? 'NONE';
-    if (authorization !== 'NONE') throw new TemplateShapeError(`${logicalId}: AuthorizationType ${String(authorization)} is not supported locally (only API keys)`);
+    if (authorization !== 'NONE') throw new UnsupportedTemplateError(`${logicalId}: AuthorizationType ${String(authorization)} is not supported locally (only API keys)`);
     const validator = props.RequestValidatorId === undefined ? undefined : validators.get(String(props.RequestValidatorId));
     if (validator?.body && props.RequestModels && Object.keys(props.RequestModels as object).length > 0) {
-      throw new TemplateShapeError(`${logicalId}: request body validation against models is not supported locally`);
+      throw new UnsupportedTemplateError(`${logicalId}: request body validation against models is not supported locally`);
     }
     const required = { header: [] as string[], querystring: [] as string[] };
     for (const [parameter, isRequired] of Object.entries((props.RequestParameters ?? {}) as Record<string, TemplateValue>)) {
       const match = /^method\.request\.(header|querystring|path)\.(.+)$/.exec(parameter);
-      if (!match) throw new TemplateShapeError(`${logicalId}: request parameter ${parameter} is not understood`);
+      if (!match) throw new UnsupportedTemplateError(`${logicalId}: request parameter ${parameter} is not understood`);
       if (isRequired === true && match[1] !== 'path') required[match[1] as 'header' | 'querystring'].push(match[2]!);
     }
     node.methods.set(httpMethod, {
@@ -412,7 +408,7 @@ function compileIntegration(methodId: string, integration: Record<string, Templa
   if (integration.Type === 'AWS_PROXY') {
     const uri = asString(integration.Uri, `${methodId}.Integration.Uri`);
     const match = /:lambda:path\/\d{4}-\d{2}-\d{2}\/functions\/(.+)\/invocations$/.exec(uri);
-    if (!match) throw new TemplateShapeError(`${methodId}: AWS_PROXY integration ${uri} is not a Lambda function`);
+    if (!match) throw new UnsupportedTemplateError(`${methodId}: AWS_PROXY integration ${uri} is not a Lambda function`);
     return { type: 'AWS_PROXY', functionArn: match[1]!, timeoutMs };
   }
   if (integration.Type === 'MOCK') {
@@ -426,7 +422,7 @@ function compileIntegration(methodId: string, integration: Record<string, Templa
     const templates = (response.ResponseTemplates ?? {}) as Record<string, string>;
     return { type: 'MOCK', timeoutMs, mock: { statusCode, headers, body: templates['application/json'] ?? Object.values(templates)[0] ?? '' } };
   }
-  throw new TemplateShapeError(`${methodId}: integration type ${String(integration.Type)} is not supported locally (AWS_PROXY to Lambda, MOCK)`);
+  throw new UnsupportedTemplateError(`${methodId}: integration type ${String(integration.Type)} is not supported locally (AWS_PROXY to Lambda, MOCK)`);
 }
 
 interface RouteMatch {

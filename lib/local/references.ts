@@ -1,13 +1,9 @@
 import { createIntrinsicResolver, type TemplateValue } from './intrinsics.ts';
+import type { LocalIdentity } from './step-functions.ts';
 import { IGNORED_RESOURCE_TYPES, type CfnTemplate } from './template.ts';
 
 /** Ignored types whose Ref is their ARN (for the others it is a name or an id). */
 const REF_IS_ARN = new Set(['AWS::SNS::Topic', 'AWS::IAM::ManagedPolicy']);
-
-export interface LocalIdentity {
-  readonly region: string;
-  readonly accountId: string;
-}
 
 /**
  * What `Ref` and `Fn::GetAtt` of each resource mean locally, filled in as the runner creates the
