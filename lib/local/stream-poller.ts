@@ -19,7 +19,7 @@ import { matchesFilterCriteria, reportedFailures, sleep, type EventSourceMapping
  * - FilterCriteria drop records before batching (dropped records count as processed);
  * - up to BatchSize records per invocation, one invocation per shard at a time, shards in stream order
  *   (a child shard after its parent);
- * - MaximumBatchingWindowInSeconds: waits that long for a batch to fill;
+ * - MaximumBatchingWindowInSeconds: waits that long for a batch to fill (not for a retry);
  * - a function error retries the batch; with BisectBatchOnFunctionError it is split in two first
  *   (splitting does not use up retries, as AWS documents);
  * - with ReportBatchItemFailures, the shard is checkpointed before the lowest reported sequence number
@@ -218,8 +218,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
    */
   async function invokeNextBatch(shard: ShardState): Promise<'progress' | 'retry' | 'none'> {
     if (shard.pending.length === 0) return 'none';
+    const retrying = shard.retries > 0 || shard.batchLimit < batchSize;
     const waitingForMore =
-      shard.pending.length < batchSize && !shard.ended && Date.now() - (shard.pendingSince ?? 0) < batchingWindowMs;
+      !retrying && shard.pending.length < batchSize && !shard.ended && Date.now() - (shard.pendingSince ?? 0) < batchingWindowMs;
     if (waitingForMore) return 'none';
 
     if (maxRecordAgeSeconds >= 0) {
