@@ -55,9 +55,12 @@ try {
   print('Synthesizing the stack ...');
   buildApp({ outdir, context: { 'payflow:dev': true } }).app.synth();
   const template = JSON.parse(readFileSync(join(outdir, `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
-  const functions = functionResources(template);
+  const functions = functionResources(template, outdir);
+  const platformTracingOutdir = join(outdir, 'platform-tracing');
+  buildApp({ outdir: platformTracingOutdir, context: { 'payflow:dev': true, 'payflow:sdkTracing': false } }).app.synth();
+  const platformTracingTemplate = JSON.parse(readFileSync(join(platformTracingOutdir, `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
 
-  printBundles(functions);
+  printBundles(functions, functionResources(platformTracingTemplate, platformTracingOutdir));
 
   const ddb = await startDynamoDbLocal();
   cleanups.push(() => ddb.stop());
@@ -171,36 +174,43 @@ try {
   for (const cleanup of cleanups.reverse()) await cleanup();
 }
 
-function functionResources(template: CfnTemplate): FunctionResource[] {
+function functionResources(template: CfnTemplate, assembly: string): FunctionResource[] {
   return Object.entries(template.Resources)
     .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function' && resource.Metadata?.['aws:asset:path'])
     .map(([logicalId, resource]) => {
       const properties = (resource.Properties ?? {}) as { MemorySize?: number; Environment?: { Variables?: Record<string, TemplateValue> } };
       return {
         logicalId,
-        assetDir: join(outdir, String(resource.Metadata!['aws:asset:path'])),
+        assetDir: join(assembly, String(resource.Metadata!['aws:asset:path'])),
         memoryMb: properties.MemorySize ?? 128,
         environment: properties.Environment?.Variables ?? {},
       };
     });
 }
 
-function printBundles(functions: FunctionResource[]) {
+function printBundles(functions: FunctionResource[], withoutSdkTracing: FunctionResource[]) {
   print(`\nFunction bundles (minified ESM; budget ≤ 500 KB, import ≤ 100 ms; import = median of ${IMPORT_RUNS} fresh Node processes):`);
+  print(`  ${'function'.padEnd(44)} ${'default (Powertools Tracer)'.padStart(28)}   ${'payflow:sdkTracing=false'.padStart(26)}`);
   const rows = functions.map((fn) => {
-    const file = join(fn.assetDir, 'index.mjs');
-    const env = { ...process.env, AWS_REGION: 'us-east-1', ...Object.fromEntries(Object.entries(fn.environment).map(([name, value]) => [name, typeof value === 'string' ? value : 'bench'])) };
-    const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
-    const times = Array.from({ length: IMPORT_RUNS }, () => {
-      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
-      if (run.status !== 0) throw new Error(`Importing ${fn.logicalId} failed: ${run.stderr.slice(-2000)}`);
-      return Number(run.stdout);
-    }).sort((a, b) => a - b);
-    return { name: fn.logicalId, kb: statSync(file).size / 1024, importMs: times[Math.floor(IMPORT_RUNS / 2)]! };
+    const other = withoutSdkTracing.find((f) => f.logicalId === fn.logicalId)!;
+    return { name: fn.logicalId, ...importFigures(fn), other: importFigures(other) };
   });
   for (const row of rows.sort((a, b) => b.kb - a.kb)) {
-    print(`  ${row.name.padEnd(56)} ${row.kb.toFixed(0).padStart(5)} KB  ${row.importMs.toFixed(1).padStart(6)} ms`);
+    const figures = (f: { kb: number; importMs: number }) => `${f.kb.toFixed(0).padStart(5)} KB ${f.importMs.toFixed(1).padStart(7)} ms`;
+    print(`  ${row.name.padEnd(44)} ${figures(row).padStart(28)}   ${figures(row.other).padStart(26)}`);
   }
+}
+
+function importFigures(fn: FunctionResource): { kb: number; importMs: number } {
+  const file = join(fn.assetDir, 'index.mjs');
+  const env = { ...process.env, AWS_REGION: 'us-east-1', ...Object.fromEntries(Object.entries(fn.environment).map(([name, value]) => [name, typeof value === 'string' ? value : 'bench'])) };
+  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+  const times = Array.from({ length: IMPORT_RUNS }, () => {
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`Importing ${fn.logicalId} failed: ${run.stderr.slice(-2000)}`);
+    return Number(run.stdout);
+  }).sort((a, b) => a - b);
+  return { kb: statSync(file).size / 1024, importMs: times[Math.floor(IMPORT_RUNS / 2)]! };
 }
 
 function printCalls(title: string, calls: MeteredCall[]) {

@@ -6,6 +6,7 @@ import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-
 import { LogGroup, LogGroupGrants, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { resolve } from 'node:path';
+import { readPayflowConfig } from '../payflow-config.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -57,6 +58,9 @@ export class PayflowFunction extends NodejsFunction {
         externalModules: [],
         esbuildArgs: {
           '--alias:@aws-sdk/credential-provider-node': resolve(PROJECT_ROOT, 'lambdas/commons/lambda-credentials.ts'),
+          ...(readPayflowConfig(scope).sdkTracing
+            ? {}
+            : { '--alias:@aws-lambda-powertools/tracer': resolve(PROJECT_ROOT, 'lambdas/commons/platform-tracer.ts') }),
         },
         ...bundling,
       },
