@@ -113,22 +113,7 @@ export function newPaymentItem(input: NewPaymentInput): PaymentItem {
 }
 
 /** What the API returns for a payment (no merchant id, storage keys, request hash or processor references). */
-export interface PaymentView {
-  id: string;
-  object: 'payment';
-  amount: number;
-  currency: Currency;
-  status: PaymentStatus;
-  source: string;
-  description?: string;
-  metadata?: Record<string, string>;
-  failureCode?: string;
-  amountCaptured: number;
-  amountRefunded: number;
-  amountRefundable: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export type PaymentView = { object: 'payment' } & Omit<Payment, 'merchantId' | 'authorizationId'>;
 
 export function toPaymentView(payment: Payment): PaymentView {
   return {

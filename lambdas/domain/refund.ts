@@ -101,19 +101,7 @@ export function resolveRefundAmount(
   return requestedAmount;
 }
 
-export interface RefundView {
-  id: string;
-  object: 'refund';
-  paymentId: string;
-  amount: number;
-  currency: Currency;
-  status: RefundStatus;
-  reason?: RefundReason;
-  metadata?: Record<string, string>;
-  failureCode?: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type RefundView = { object: 'refund' } & Omit<Refund, 'merchantId'>;
 
 export function toRefundView(refund: Refund): RefundView {
   return {
