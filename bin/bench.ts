@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { buildApp, STACK_NAME } from '../lib/app.ts';
+import { STACK_NAME } from '../lib/app.ts';
+import { synthesize } from '../lib/local/runner.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { startDynamoDbMeter, type MeteredCall } from '../lib/local/dynamodb-meter.ts';
 import { createIntrinsicResolver, type TemplateValue } from '../lib/local/intrinsics.ts';
@@ -53,11 +54,11 @@ const cleanups: Array<() => Promise<void> | void> = [() => rmSync(outdir, { recu
 
 try {
   print('Synthesizing the stack ...');
-  buildApp({ outdir, context: { 'payflow:dev': true } }).app.synth();
+  await synthesize({ outdir, context: { 'payflow:dev': true } });
   const template = JSON.parse(readFileSync(join(outdir, `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
   const functions = functionResources(template, outdir);
   const platformTracingOutdir = join(outdir, 'platform-tracing');
-  buildApp({ outdir: platformTracingOutdir, context: { 'payflow:dev': true, 'payflow:sdkTracing': false } }).app.synth();
+  await synthesize({ outdir: platformTracingOutdir, context: { 'payflow:dev': true, 'payflow:sdkTracing': false } });
   const platformTracingTemplate = JSON.parse(readFileSync(join(platformTracingOutdir, `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
 
   printBundles(functions, functionResources(platformTracingTemplate, platformTracingOutdir));

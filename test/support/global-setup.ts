@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startFauxqs } from 'fauxqs';
-import { buildApp } from '../../lib/app.ts';
+import { synthesize } from '../../lib/local/runner.ts';
 import { startDynamoDbLocal } from '../../lib/local/dynamodb-local.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
  */
 export default async function setup(project: TestProject) {
   const cdkOut = mkdtempSync(resolve('cdk.out.test-'));
-  buildApp({ outdir: cdkOut, context: { 'payflow:dev': true } }).app.synth();
+  await synthesize({ outdir: cdkOut, context: { 'payflow:dev': true } });
   project.provide('cdkOut', cdkOut);
   const [dynamodbLocal, fauxqs] = await Promise.all([
     startDynamoDbLocal(),
