@@ -1,0 +1,313 @@
+/**
+ * `npm run reliability`: starts the whole stack in-process (lib/local/runner.ts, time sped up), drives a
+ * bounded load over real HTTP that exercises the failure modes — every test token, duplicate client retries
+ * (the same POST sent 2–3 times at once with one Idempotency-Key), concurrent partial refunds that together
+ * exceed the payment — waits until everything accepted is terminal, then checks the invariants of DESIGN §6
+ * against the tables and queues themselves and prints the figures. Exit code 1 when an invariant fails.
+ *
+ * Env: RELIABILITY_PAYMENTS (200), RELIABILITY_CONCURRENCY (20), RELIABILITY_TERMINAL_BOUND_MS (30000),
+ * RELIABILITY_DEADLINE_MS (180000), PAYFLOW_TIME_SCALE (0.02), PAYFLOW_CDK_OUT (reuse a cloud assembly).
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { paymentIdFor } from '#domain/ids';
+import { isBalanced, merchantAccount, PROCESSOR_CLEARING_ACCOUNT, totalBalanceByCurrency, type Posting } from '#domain/ledger';
+import { SAGA_TERMINAL_PAYMENT_STATUSES, type PaymentItem } from '#domain/payment';
+import type { RefundItem } from '#domain/refund';
+import type { ProcessorRecord } from '#adapters/simulated-processor';
+import { PaymentsApiError, PaymentsClient, type Payment, type Refund } from '../lib/client/payments-client.ts';
+import { startLocalStack } from '../lib/local/runner.ts';
+
+const env = process.env;
+const PAYMENTS = Number(env.RELIABILITY_PAYMENTS ?? 200);
+const CONCURRENCY = Number(env.RELIABILITY_CONCURRENCY ?? 20);
+const TERMINAL_BOUND_MS = Number(env.RELIABILITY_TERMINAL_BOUND_MS ?? 30_000);
+const DEADLINE_MS = Number(env.RELIABILITY_DEADLINE_MS ?? 180_000);
+const DUPLICATE_SHARE = 0.25;
+const REFUND_SHARE = 0.4;
+const TOKENS = ['tok_success', 'tok_decline', 'tok_insufficient_funds', 'tok_capture_fail', 'tok_flaky', 'tok_timeout'] as const;
+const CURRENCIES = ['USD', 'EUR'] as const;
+
+type PostingItem = Posting & { SK: string; entity: 'posting' };
+interface Merchant { id: string; client: PaymentsClient }
+interface PaymentPlan { merchant: Merchant; key: string; source: string; copies: number; ids: Set<string>; fresh: number; replays: number; errors: string[] }
+interface RefundPlan { payment: PaymentItem; amounts: number[]; accepted: string[]; rejected: number; errors: string[] }
+
+const pick = <T>(items: readonly T[]): T => items[randomInt(items.length)]!;
+const bump = (counts: Record<string, number>, name: string, by = 1) => void (counts[name] = (counts[name] ?? 0) + by);
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+const errorText = (error: unknown) => (error instanceof PaymentsApiError ? `${error.status} ${error.code}` : String(error));
+
+/** Runs `work` over `items`, at most `limit` at a time. */
+async function inPool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+/** Polls `done` until it holds or the deadline passes (then false): no fixed sleeps. */
+async function waitUntil(deadline: number, done: () => Promise<boolean>): Promise<boolean> {
+  for (;;) {
+    if (await done()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((wake) => setTimeout(wake, 250));
+  }
+}
+
+const startedAt = Date.now();
+const workDir = mkdtempSync(join(tmpdir(), 'payflow-reliability-'));
+mkdirSync(resolve('.payflow'), { recursive: true });
+const logFile = resolve('.payflow/reliability-local.log');
+const logStream = createWriteStream(logFile, { flags: 'w' });
+const runnerDiagnostics: string[] = [];
+const functionErrorLogs: Record<string, number> = {};
+console.log(`Starting the local stack (time scale ${env.PAYFLOW_TIME_SCALE ?? 0.02}) ...`);
+const stack = await startLocalStack({
+  cdkOut: env.PAYFLOW_CDK_OUT,
+  synthOutdir: join(workDir, 'cdk.out'),
+  port: 0,
+  outputsFile: false,
+  timeScale: Number(env.PAYFLOW_TIME_SCALE ?? 0.02),
+  functionLogs: (functionName, line) => {
+    logStream.write(`[${functionName}] ${line}\n`);
+    if (/"level":"(ERROR|CRITICAL)"/.test(line)) bump(functionErrorLogs, functionName);
+  },
+  log: (line) => {
+    logStream.write(`[runner] ${line}\n`);
+    if (!/^[A-Z]+ \/\S* \d{3} /.test(line)) runnerDiagnostics.push(line);
+  },
+});
+let failed = false;
+try {
+  const outputs = stack.outputs[stack.stackName]!;
+  const aws = { region: outputs.LocalRegion!, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+  const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ ...aws, endpoint: stack.endpoints.dynamodb }));
+  const sqs = new SQSClient({ ...aws, endpoint: stack.endpoints.sqs, useQueueUrlAsEndpoint: false });
+  const scan = async <T>(TableName: string): Promise<T[]> => {
+    const items: T[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await ddb.send(new ScanCommand({ TableName, ConsistentRead: true, ExclusiveStartKey }));
+      items.push(...((page.Items ?? []) as T[]));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  };
+  const scanPayments = async () => {
+    const items = await scan<PaymentItem | RefundItem | PostingItem>(outputs.PaymentsTableName!);
+    return {
+      payments: new Map(items.filter((item): item is PaymentItem => item.entity === 'payment').map((item) => [item.id, item])),
+      refunds: new Map(items.filter((item): item is RefundItem => item.entity === 'refund').map((item) => [item.id, item])),
+      postings: items.filter((item): item is PostingItem => item.entity === 'posting'),
+    };
+  };
+
+  // Every answer of every attempt, as the client saw it (its retries of 409/429/5xx included).
+  const answers: Record<string, number> = {};
+  const countingFetch: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    const operation = String(input).endsWith('/refunds') ? 'refund' : init?.method === 'POST' ? 'payment' : 'get';
+    bump(answers, `${operation} ${response.status}${response.headers.get('idempotent-replayed') === 'true' ? ' replayed' : ''}`);
+    return response;
+  };
+  const merchants: Merchant[] = ['MerchantA', 'MerchantB'].map((suffix) => {
+    const key = stack.apiKeys.find((apiKey) => apiKey.outputSuffix === suffix);
+    if (!key) throw new Error(`The stack has no API key ${suffix}`);
+    return { id: key.id, client: new PaymentsClient({ baseUrl: stack.apiUrl, apiKey: key.value, fetch: countingFetch, retry: { maxRetries: 8 } }) };
+  });
+  console.log(`Stack ready in ${stack.timings.total} ms at ${stack.apiUrl}; sending ${PAYMENTS} payments, ${CONCURRENCY} at a time ...`);
+
+  // 1. Payments: random tokens, two merchants, a share sent 2–3 times at once with the same key.
+  const loadStart = Date.now();
+  const plans: PaymentPlan[] = Array.from({ length: PAYMENTS }, (_, index) => ({
+    merchant: merchants[index % merchants.length]!, key: `reliability-${randomUUID()}`, source: pick(TOKENS),
+    copies: Math.random() < DUPLICATE_SHARE ? 2 + randomInt(2) : 1, ids: new Set(), fresh: 0, replays: 0, errors: [],
+  }));
+  await inPool(plans, CONCURRENCY, async (plan) => {
+    const body = { amount: 100 + randomInt(9_900), currency: pick(CURRENCIES), source: plan.source, description: 'reliability run' };
+    await Promise.all(Array.from({ length: plan.copies }, async () => {
+      try {
+        const answer = await plan.merchant.client.send<Payment>('POST', 'payments', { body, idempotencyKey: plan.key });
+        plan.ids.add(answer.body.id);
+        if (answer.replayed) plan.replays++;
+        else plan.fresh++;
+      } catch (error) {
+        plan.errors.push(errorText(error));
+      }
+    }));
+  });
+  const accepted = plans.filter((plan) => plan.ids.size > 0);
+  const acceptedIds = new Set(accepted.flatMap((plan) => [...plan.ids]));
+  const sourceOf = new Map(accepted.flatMap((plan) => [...plan.ids].map((id) => [id, plan.source] as const)));
+  const loadMs = Date.now() - loadStart;
+
+  // 2. Every accepted payment terminal (before any refund, so updatedAt is the moment it became terminal).
+  const isTerminal = (payment?: PaymentItem) => payment !== undefined && SAGA_TERMINAL_PAYMENT_STATUSES.includes(payment.status);
+  let snapshot = await scanPayments();
+  const paymentsSettled = await waitUntil(startedAt + DEADLINE_MS, async () => {
+    snapshot = await scanPayments();
+    return [...acceptedIds].every((id) => isTerminal(snapshot.payments.get(id)));
+  });
+  const timeToTerminal = new Map([...acceptedIds].flatMap((id) => {
+    const payment = snapshot.payments.get(id);
+    return isTerminal(payment) ? [[id, Date.parse(payment!.updatedAt) - Date.parse(payment!.createdAt)] as const] : [];
+  }));
+  const statusByToken: Record<string, Record<string, number>> = {};
+  for (const id of acceptedIds) {
+    const payment = snapshot.payments.get(id);
+    bump((statusByToken[sourceOf.get(id)!] ??= {}), payment ? `${payment.status}${payment.failureCode ? `(${payment.failureCode})` : ''}` : 'missing');
+  }
+
+  // 3. Concurrent partial refunds, different keys, more than the payment in total: some must be refused.
+  const refundPlans: RefundPlan[] = [...snapshot.payments.values()]
+    .filter((payment) => acceptedIds.has(payment.id) && payment.status === 'succeeded' && Math.random() < REFUND_SHARE)
+    .map((payment) => {
+      const count = 2 + randomInt(2);
+      return { payment, amounts: Array(count).fill(Math.ceil((payment.amount * 1.2) / count)), accepted: [], rejected: 0, errors: [] };
+    });
+  await inPool(refundPlans, CONCURRENCY, async (plan) => {
+    const client = merchants.find((merchant) => merchant.id === plan.payment.merchantId)!.client;
+    await Promise.all(plan.amounts.map(async (amount) => {
+      try {
+        plan.accepted.push((await client.createRefund(plan.payment.id, { amount })).id);
+      } catch (error) {
+        if (error instanceof PaymentsApiError && error.status === 422 && error.code === 'refund_exceeds_refundable') plan.rejected++;
+        else plan.errors.push(errorText(error));
+      }
+    }));
+  });
+  const acceptedRefunds = refundPlans.flatMap((plan) => plan.accepted);
+  const refundsSettled = await waitUntil(Date.now() + DEADLINE_MS, async () => {
+    snapshot = await scanPayments();
+    return acceptedRefunds.every((id) => ['succeeded', 'failed'].includes(snapshot.refunds.get(id)?.status ?? 'pending'));
+  });
+  const { payments, refunds, postings } = (snapshot = await scanPayments());
+  const processorRecords = (await scan<ProcessorRecord>(outputs.ProcessorTableName!)).filter((record) => record.operation !== undefined);
+
+  // 4. The invariants.
+  const checks: Array<{ name: string; violations: string[]; detail: string }> = [];
+  const check = (name: string, detail: string, violations: string[]) => checks.push({ name, detail, violations });
+  const succeededFamily = (payment: PaymentItem) => ['succeeded', 'partially_refunded', 'refunded'].includes(payment.status);
+
+  check('one payment item per (merchant, key)', `${payments.size} items for ${accepted.length} accepted keys`, [
+    ...(payments.size === accepted.length ? [] : [`${payments.size} payment items for ${accepted.length} keys`]),
+    ...accepted.flatMap((plan) => {
+      const expected = paymentIdFor(plan.merchant.id, plan.key);
+      const item = payments.get(expected);
+      return [
+        ...(plan.ids.size === 1 && plan.ids.has(expected) ? [] : [`${plan.key}: answered ids ${[...plan.ids].join(',')}, expected ${expected}`]),
+        ...(item?.merchantId === plan.merchant.id ? [] : [`${expected}: no item of merchant ${plan.merchant.id}`]),
+        ...(plan.fresh === 1 ? [] : [`${plan.key}: ${plan.fresh} non-replayed 201s`]),
+      ];
+    }),
+  ]);
+
+  const recordsOf = new Map<string, ProcessorRecord[]>();
+  for (const record of processorRecords) {
+    const paymentId = record.operation === 'refund' && record.captureId ? record.captureId.slice('cap_'.length) : record.reference;
+    recordsOf.set(paymentId, [...(recordsOf.get(paymentId) ?? []), record]);
+  }
+  const processorViolations: string[] = [];
+  for (const [paymentId, records] of recordsOf) {
+    const payment = payments.get(paymentId);
+    const succeeded = (operation: string) => records.filter((record) => record.operation === operation && record.outcome === 'succeeded');
+    const [authorizations, captures] = [succeeded('authorize'), succeeded('capture')];
+    if (!payment) processorViolations.push(`${paymentId}: processor records for no payment`);
+    if (authorizations.length > 1 || captures.length > 1) processorViolations.push(`${paymentId}: ${authorizations.length} authorizations, ${captures.length} captures`);
+    if (!payment) continue;
+    const reversed = records.some((record) => record.operation === 'void' && record.reversedCaptureId);
+    const charged = (captures.length && !reversed ? captures[0]!.amount! : 0) - succeeded('refund').reduce((sum, record) => sum + record.amount!, 0);
+    const owed = succeededFamily(payment) ? payment.amount - payment.amountRefunded : 0;
+    if (charged !== owed) processorViolations.push(`${paymentId} (${payment.source}, ${payment.status}): processor holds ${charged}, the payment says ${owed}`);
+  }
+  for (const payment of payments.values()) if (succeededFamily(payment) && !recordsOf.has(payment.id)) processorViolations.push(`${payment.id}: succeeded without a processor record`);
+  check('no payment authorized twice or captured more than once; processor net charge = payment', `${processorRecords.length} processor records`, processorViolations);
+
+  const late = [...acceptedIds].filter((id) => !isTerminal(payments.get(id)) || (timeToTerminal.get(id) ?? Infinity) > TERMINAL_BOUND_MS);
+  check(`every 201 terminal within ${TERMINAL_BOUND_MS} ms`, `${acceptedIds.size - late.length}/${acceptedIds.size}${paymentsSettled ? '' : ' (deadline passed)'}`,
+    late.map((id) => `${id} (${sourceOf.get(id)}): ${payments.get(id)?.status ?? 'missing'} after ${timeToTerminal.get(id) ?? '?'} ms`));
+  const openRefunds = acceptedRefunds.filter((id) => !['succeeded', 'failed'].includes(refunds.get(id)?.status ?? 'missing'));
+  check('every accepted refund terminal', `${acceptedRefunds.length - openRefunds.length}/${acceptedRefunds.length}${refundsSettled ? '' : ' (deadline passed)'}`,
+    openRefunds.map((id) => `${id}: ${refunds.get(id)?.status ?? 'missing'}`));
+
+  const postingViolations: string[] = [];
+  const postingsAt = (paymentId: string, sk: string) => postings.filter((posting) => posting.paymentId === paymentId && posting.SK === sk);
+  const hasLines = (posting: PostingItem, debit: string, credit: string, amount: number) =>
+    isBalanced(posting.lines) && posting.lines.length === 2 && posting.lines.some((line) => line.account === debit && line.amount === amount) && posting.lines.some((line) => line.account === credit && line.amount === -amount);
+  for (const payment of payments.values()) {
+    const captures = postingsAt(payment.id, 'POSTING#capture');
+    const expected = succeededFamily(payment) ? 1 : 0;
+    if (captures.length !== expected) postingViolations.push(`${payment.id} (${payment.status}): ${captures.length} capture postings`);
+    for (const posting of captures) if (!hasLines(posting, PROCESSOR_CLEARING_ACCOUNT, merchantAccount(payment.merchantId), payment.amount)) postingViolations.push(`${payment.id}: capture posting ${JSON.stringify(posting.lines)}`);
+  }
+  for (const refund of refunds.values()) {
+    const found = postingsAt(refund.paymentId, `POSTING#refund#${refund.id}`);
+    if (found.length !== (refund.status === 'succeeded' ? 1 : 0)) postingViolations.push(`${refund.id} (${refund.status}): ${found.length} refund postings`);
+    for (const posting of found) if (!hasLines(posting, merchantAccount(refund.merchantId), PROCESSOR_CLEARING_ACCOUNT, refund.amount)) postingViolations.push(`${refund.id}: refund posting ${JSON.stringify(posting.lines)}`);
+  }
+  const capturePostings = postings.filter((posting) => posting.SK === 'POSTING#capture').length;
+  check('each succeeded payment / refund has exactly one balanced posting', `${capturePostings} capture, ${postings.length - capturePostings} refund postings`, postingViolations);
+
+  const totals = totalBalanceByCurrency(postings);
+  check('sum of all posting lines is zero per currency', JSON.stringify(totals), Object.entries(totals).filter(([, total]) => total !== 0).map(([currency, total]) => `${currency}: ${total}`));
+
+  const refundViolations: string[] = [];
+  for (const payment of payments.values()) {
+    const succeededRefunds = [...refunds.values()].filter((refund) => refund.paymentId === payment.id && refund.status === 'succeeded').reduce((sum, refund) => sum + refund.amount, 0);
+    const expectedStatus = payment.amountRefunded === 0 ? payment.status : payment.amountRefunded === payment.amountCaptured ? 'refunded' : 'partially_refunded';
+    if (succeededRefunds > payment.amountCaptured) refundViolations.push(`${payment.id}: refunded ${succeededRefunds} > captured ${payment.amountCaptured}`);
+    if (succeededRefunds !== payment.amountRefunded) refundViolations.push(`${payment.id}: amountRefunded ${payment.amountRefunded}, refunds sum to ${succeededRefunds}`);
+    if (payment.amountRefundable !== payment.amountCaptured - payment.amountRefunded) refundViolations.push(`${payment.id}: amountRefundable ${payment.amountRefundable} != ${payment.amountCaptured} - ${payment.amountRefunded}`);
+    if (payment.status !== expectedStatus) refundViolations.push(`${payment.id}: status ${payment.status}, amounts say ${expectedStatus}`);
+  }
+  check('per payment: succeeded refunds <= captured (amounts and status agree)', `${refunds.size} refunds on ${refundPlans.length} payments`, refundViolations);
+
+  const dlqNames = ['EventsDlqUrl', 'RelayDeadLetterQueueUrl', 'RelayFailureQueueUrl', 'SagaFailuresQueueUrl'];
+  const dlqDepths = Object.fromEntries(await Promise.all(dlqNames.map(async (name) => {
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: outputs[name]!, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    return [name.replace(/Url$/, ''), Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)] as const;
+  })));
+  check('dead-letter queues empty', JSON.stringify(dlqDepths), Object.entries(dlqDepths).filter(([, depth]) => depth > 0).map(([name, depth]) => `${name}: ${depth}`));
+
+  // 5. The report.
+  const sortedTimes = [...timeToTerminal.values()].sort((a, b) => a - b);
+  const refundTimes = acceptedRefunds.flatMap((id) => (refunds.get(id)?.status === 'pending' || !refunds.get(id) ? [] : [Date.parse(refunds.get(id)!.updatedAt) - Date.parse(refunds.get(id)!.createdAt)])).sort((a, b) => a - b);
+  const duplicates = plans.reduce((sum, plan) => sum + plan.copies - 1, 0);
+  const refundErrors = refundPlans.flatMap((plan) => plan.errors);
+  const paymentErrors = plans.flatMap((plan) => plan.errors);
+  console.log(`\n=== Payflow reliability run: ${PAYMENTS} payments, concurrency ${CONCURRENCY}, time scale ${env.PAYFLOW_TIME_SCALE ?? 0.02} ===`);
+  console.log(`payments sent        ${PAYMENTS} keys + ${duplicates} duplicate POSTs (${plans.filter((plan) => plan.copies > 1).length} keys sent 2–3x at once), in ${loadMs} ms`);
+  console.log(`payment outcomes     ${plans.reduce((sum, plan) => sum + plan.fresh, 0)} fresh 201, ${plans.reduce((sum, plan) => sum + plan.replays, 0)} replayed 201, ${paymentErrors.length} errors${paymentErrors.length ? ` ${JSON.stringify(paymentErrors.slice(0, 5))}` : ''}`);
+  console.log(`HTTP answers         ${Object.entries(answers).sort().map(([name, count]) => `${name}: ${count}`).join(', ')}`);
+  console.log(`refunds              ${refundPlans.reduce((sum, plan) => sum + plan.amounts.length, 0)} sent on ${refundPlans.length} payments: ${acceptedRefunds.length} accepted, ${refundPlans.reduce((sum, plan) => sum + plan.rejected, 0)} rejected 422, ${refundErrors.length} other errors${refundErrors.length ? ` ${JSON.stringify(refundErrors.slice(0, 5))}` : ''}`);
+  console.log(`refund statuses      ${JSON.stringify([...refunds.values()].reduce((counts, refund) => (bump(counts, refund.status), counts), {} as Record<string, number>))}`);
+  console.log('terminal status by token (before refunds):');
+  for (const token of TOKENS) console.log(`  ${token.padEnd(24)} ${Object.entries(statusByToken[token] ?? {}).map(([status, count]) => `${status}: ${count}`).join(', ')}`);
+  console.log(`final payment statuses ${JSON.stringify([...payments.values()].reduce((counts, payment) => (bump(counts, payment.status), counts), {} as Record<string, number>))}`);
+  console.log(`time to terminal     payments p50 ${percentile(sortedTimes, 50)} ms, p95 ${percentile(sortedTimes, 95)} ms, max ${sortedTimes.at(-1)} ms; refunds p50 ${percentile(refundTimes, 50)} ms, p95 ${percentile(refundTimes, 95)} ms, max ${refundTimes.at(-1)} ms`);
+  console.log(`DLQ depths           ${Object.entries(dlqDepths).map(([name, depth]) => `${name}: ${depth}`).join(', ')}`);
+  console.log(`function ERROR logs  ${JSON.stringify(functionErrorLogs)}; runner diagnostics: ${runnerDiagnostics.length}${runnerDiagnostics.length ? ` ${JSON.stringify(runnerDiagnostics.slice(0, 3))}` : ''}`);
+  console.log('invariants:');
+  for (const { name, detail, violations } of checks) {
+    console.log(`  ${violations.length ? 'FAIL' : 'PASS'}  ${name} — ${detail}${violations.length ? `; ${violations.length} violation(s):` : ''}`);
+    for (const violation of violations.slice(0, 5)) console.log(`          ${violation}`);
+  }
+  failed = checks.some((entry) => entry.violations.length > 0);
+  console.log(`\n${failed ? 'FAILED' : 'PASSED'} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (stack start ${((stack.timings.total ?? 0) / 1000).toFixed(1)} s); logs: ${logFile}`);
+  ddb.destroy();
+  sqs.destroy();
+} catch (error) {
+  failed = true;
+  console.error(error);
+} finally {
+  await stack.stop();
+  logStream.end();
+  rmSync(workDir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
