@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { paymentIdFor } from '#domain/ids';
 import { isBalanced, merchantAccount, PROCESSOR_CLEARING_ACCOUNT, totalBalanceByCurrency, type Posting } from '#domain/ledger';
 import { SAGA_TERMINAL_PAYMENT_STATUSES, type PaymentItem } from '#domain/payment';
@@ -46,6 +46,8 @@ interface RefundPlan { payment: PaymentItem; amounts: number[]; accepted: string
 
 const pick = <T>(items: readonly T[]): T => items[randomInt(items.length)]!;
 const bump = (counts: Record<string, number>, name: string, by = 1) => void (counts[name] = (counts[name] ?? 0) + by);
+const sum = <T>(items: readonly T[], value: (item: T) => number) => items.reduce((total, item) => total + value(item), 0);
+const countBy = <T>(items: Iterable<T>, name: (item: T) => string) => JSON.stringify([...items].reduce((counts, item) => (bump(counts, name(item)), counts), {} as Record<string, number>));
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const errorText = (error: unknown) => (error instanceof PaymentsApiError ? `${error.status} ${error.code}` : String(error));
 
@@ -74,6 +76,7 @@ const logStream = createWriteStream(logFile, { flags: 'w' });
 const runnerDiagnostics: string[] = [];
 const functionErrorLogs: Record<string, number> = {};
 console.log(`Starting the local stack (time scale ${TIME_SCALE}) ...`);
+let failed = false;
 const stack = await startLocalStack({
   cdkOut: env.PAYFLOW_CDK_OUT,
   synthOutdir: join(workDir, 'cdk.out'),
@@ -89,7 +92,6 @@ const stack = await startLocalStack({
     if (!/^[A-Z]+ \/\S* \d{3} /.test(line)) runnerDiagnostics.push(line);
   },
 });
-let failed = false;
 try {
   const outputs = stack.outputs[stack.stackName]!;
   const aws = { region: outputs.LocalRegion!, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
@@ -97,12 +99,7 @@ try {
   const sqs = new SQSClient({ ...aws, endpoint: stack.endpoints.sqs, useQueueUrlAsEndpoint: false });
   const scan = async <T>(TableName: string): Promise<T[]> => {
     const items: T[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await ddb.send(new ScanCommand({ TableName, ConsistentRead: true, ExclusiveStartKey }));
-      items.push(...((page.Items ?? []) as T[]));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    for await (const page of paginateScan({ client: ddb }, { TableName, ConsistentRead: true })) items.push(...((page.Items ?? []) as T[]));
     return items;
   };
   const scanPayments = async () => {
@@ -229,7 +226,7 @@ try {
     if (authorizations.length > 1 || captures.length > 1) processorViolations.push(`${paymentId}: ${authorizations.length} authorizations, ${captures.length} captures`);
     if (!payment) continue;
     const reversed = records.some((record) => record.operation === 'void' && record.reversedCaptureId);
-    const charged = (captures.length && !reversed ? captures[0]!.amount! : 0) - succeeded('refund').reduce((sum, record) => sum + record.amount!, 0);
+    const charged = (captures.length && !reversed ? captures[0]!.amount! : 0) - sum(succeeded('refund'), (record) => record.amount!);
     const owed = succeededFamily(payment) ? payment.amount - payment.amountRefunded : 0;
     if (charged !== owed) processorViolations.push(`${paymentId} (${payment.source}, ${payment.status}): processor holds ${charged}, the payment says ${owed}`);
   }
@@ -266,7 +263,7 @@ try {
 
   const refundViolations: string[] = [];
   for (const payment of payments.values()) {
-    const succeededRefunds = [...refunds.values()].filter((refund) => refund.paymentId === payment.id && refund.status === 'succeeded').reduce((sum, refund) => sum + refund.amount, 0);
+    const succeededRefunds = sum([...refunds.values()].filter((refund) => refund.paymentId === payment.id && refund.status === 'succeeded'), (refund) => refund.amount);
     const expectedStatus = payment.amountRefunded === 0 ? payment.status : payment.amountRefunded === payment.amountCaptured ? 'refunded' : 'partially_refunded';
     if (succeededRefunds > payment.amountCaptured) refundViolations.push(`${payment.id}: refunded ${succeededRefunds} > captured ${payment.amountCaptured}`);
     if (succeededRefunds !== payment.amountRefunded) refundViolations.push(`${payment.id}: amountRefunded ${payment.amountRefunded}, refunds sum to ${succeededRefunds}`);
@@ -284,19 +281,18 @@ try {
 
   // 5. The report.
   const sortedTimes = [...timeToTerminal.values()].sort((a, b) => a - b);
-  const refundTimes = acceptedRefunds.flatMap((id) => (refunds.get(id)?.status === 'pending' || !refunds.get(id) ? [] : [Date.parse(refunds.get(id)!.updatedAt) - Date.parse(refunds.get(id)!.createdAt)])).sort((a, b) => a - b);
-  const duplicates = plans.reduce((sum, plan) => sum + plan.copies - 1, 0);
+  const refundTimes = [...refunds.values()].filter((refund) => refund.status !== 'pending').map((refund) => Date.parse(refund.updatedAt) - Date.parse(refund.createdAt)).sort((a, b) => a - b);
   const refundErrors = refundPlans.flatMap((plan) => plan.errors);
   const paymentErrors = plans.flatMap((plan) => plan.errors);
   console.log(`\n=== Payflow reliability run: ${PAYMENTS} payments, concurrency ${CONCURRENCY}, time scale ${TIME_SCALE} ===`);
-  console.log(`payments sent        ${PAYMENTS} keys + ${duplicates} duplicate POSTs (${plans.filter((plan) => plan.copies > 1).length} keys sent 2–3x at once), in ${loadMs} ms`);
-  console.log(`payment outcomes     ${plans.reduce((sum, plan) => sum + plan.fresh, 0)} fresh 201, ${plans.reduce((sum, plan) => sum + plan.replays, 0)} replayed 201, ${paymentErrors.length} errors${paymentErrors.length ? ` ${JSON.stringify(paymentErrors.slice(0, 5))}` : ''}`);
+  console.log(`payments sent        ${PAYMENTS} keys + ${sum(plans, (plan) => plan.copies - 1)} duplicate POSTs (${plans.filter((plan) => plan.copies > 1).length} keys sent 2–3x at once), in ${loadMs} ms`);
+  console.log(`payment outcomes     ${sum(plans, (plan) => plan.fresh)} fresh 201, ${sum(plans, (plan) => plan.replays)} replayed 201, ${paymentErrors.length} errors${paymentErrors.length ? ` ${JSON.stringify(paymentErrors.slice(0, 5))}` : ''}`);
   console.log(`HTTP answers         ${Object.entries(answers).sort().map(([name, count]) => `${name}: ${count}`).join(', ')}`);
-  console.log(`refunds              ${refundPlans.reduce((sum, plan) => sum + plan.amounts.length, 0)} sent on ${refundPlans.length} payments: ${acceptedRefunds.length} accepted, ${refundPlans.reduce((sum, plan) => sum + plan.rejected, 0)} rejected 422, ${refundErrors.length} other errors${refundErrors.length ? ` ${JSON.stringify(refundErrors.slice(0, 5))}` : ''}`);
-  console.log(`refund statuses      ${JSON.stringify([...refunds.values()].reduce((counts, refund) => (bump(counts, refund.status), counts), {} as Record<string, number>))}`);
+  console.log(`refunds              ${sum(refundPlans, (plan) => plan.amounts.length)} sent on ${refundPlans.length} payments: ${acceptedRefunds.length} accepted, ${sum(refundPlans, (plan) => plan.rejected)} rejected 422, ${refundErrors.length} other errors${refundErrors.length ? ` ${JSON.stringify(refundErrors.slice(0, 5))}` : ''}`);
+  console.log(`refund statuses      ${countBy(refunds.values(), (refund) => refund.status)}`);
   console.log('terminal status by token (before refunds):');
   for (const token of TOKENS) console.log(`  ${token.padEnd(24)} ${Object.entries(statusByToken[token] ?? {}).map(([status, count]) => `${status}: ${count}`).join(', ')}`);
-  console.log(`final payment statuses ${JSON.stringify([...payments.values()].reduce((counts, payment) => (bump(counts, payment.status), counts), {} as Record<string, number>))}`);
+  console.log(`final payment statuses ${countBy(payments.values(), (payment) => payment.status)}`);
   console.log(`time to terminal     payments p50 ${percentile(sortedTimes, 50)} ms, p95 ${percentile(sortedTimes, 95)} ms, max ${sortedTimes.at(-1)} ms; refunds p50 ${percentile(refundTimes, 50)} ms, p95 ${percentile(refundTimes, 95)} ms, max ${refundTimes.at(-1)} ms`);
   console.log(`DLQ depths           ${Object.entries(dlqDepths).map(([name, depth]) => `${name}: ${depth}`).join(', ')}`);
   console.log(`function ERROR logs  ${JSON.stringify(functionErrorLogs)}; runner diagnostics: ${runnerDiagnostics.length}${runnerDiagnostics.length ? ` ${JSON.stringify(runnerDiagnostics.slice(0, 3))}` : ''}`);
