@@ -18,6 +18,12 @@ export interface CreateQueuesOptions {
    * tests so that a failed message comes back (and reaches its DLQ) in seconds. At least 1 s is kept.
    */
   visibilityTimeoutScale?: number;
+  /**
+   * Per queue logical id, the fewest seconds a scaled visibility timeout may have: the timeout of the
+   * function an SQS mapping feeds from it. Shorter, a message comes back while it is still being
+   * processed (AWS refuses such a mapping); function timeouts are never scaled.
+   */
+  minimumVisibilitySeconds?: Record<string, number>;
 }
 
 /** CloudFormation properties that are SQS queue attributes of the same name. */
@@ -77,7 +83,8 @@ export async function createQueuesFromTemplate(
       }
       if (options.visibilityTimeoutScale !== undefined) {
         const seconds = Number(properties.VisibilityTimeout ?? DEFAULT_VISIBILITY_TIMEOUT_SECONDS);
-        attributes.VisibilityTimeout = String(seconds === 0 ? 0 : Math.max(1, Math.round(seconds * options.visibilityTimeoutScale)));
+        const floor = Math.max(1, options.minimumVisibilitySeconds?.[logicalId] ?? 0);
+        attributes.VisibilityTimeout = String(seconds === 0 ? 0 : Math.min(seconds, Math.max(floor, Math.round(seconds * options.visibilityTimeoutScale))));
       }
       const name = localQueueName(logicalId, properties);
       const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));

@@ -142,6 +142,20 @@ export async function synthesize(options: { outdir: string; context?: Record<str
   if (code !== 0) throw new Error(`Synthesis failed (exit ${code}):\n${output.slice(-4000)}`);
 }
 
+/** Queue logical id -> timeout (s) of the function an SQS event source mapping feeds from it. */
+function consumerTimeouts(template: CfnTemplate): Record<string, number> {
+  const timeouts: Record<string, number> = {};
+  for (const [, mapping] of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) {
+    const props = (mapping.Properties ?? {}) as { EventSourceArn?: { 'Fn::GetAtt'?: [string, string] }; FunctionName?: { Ref?: string } };
+    const queueId = props.EventSourceArn?.['Fn::GetAtt']?.[0];
+    const functionId = props.FunctionName?.Ref;
+    if (!queueId || !functionId || template.Resources[queueId]?.Type !== 'AWS::SQS::Queue') continue;
+    const timeout = Number(template.Resources[functionId]?.Properties?.Timeout ?? 3);
+    timeouts[queueId] = Math.max(timeouts[queueId] ?? 0, timeout);
+  }
+  return timeouts;
+}
+
 /** The bundled module of a function: `<cdk.out>/<aws:asset:path>/index.mjs` (or the asset named by its S3 key). */
 function functionEntryFile(cdkOut: string, logicalId: string, template: CfnTemplate): { entryFile: string; handlerExport: string } {
   const resource = template.Resources[logicalId]!;
@@ -238,7 +252,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...(Table!.LatestStreamArn ? { StreamArn: Table!.LatestStreamArn } : {}),
       });
     }
-    const queues = await createQueuesFromTemplate(sqs, template, references, timeScale === 1 ? {} : { visibilityTimeoutScale: timeScale });
+    const queues = await createQueuesFromTemplate(
+      sqs,
+      template,
+      references,
+      timeScale === 1 ? {} : { visibilityTimeoutScale: timeScale, minimumVisibilitySeconds: consumerTimeouts(template) },
+    );
     mark('tables+queues', resourcesStart);
 
     // What the other resources are called locally, before anything resolves a reference to them.

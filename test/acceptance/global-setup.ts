@@ -84,7 +84,7 @@ export default async function setup(project: TestProject) {
       apiUrl: outputs.ApiUrl!,
       apiKeys: keysOf(outputs, values),
       aws: { region: outputs.LocalRegion!, sqsEndpoint: outputs.LocalSqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
-      deadlines: { terminalMs: 30_000, dlqMs: 60_000 },
+      deadlines: { terminalMs: 30_000, dlqMs: 120_000 },
     };
     teardown = async () => {
       await stack.stop();
