@@ -18,22 +18,12 @@ import type { AddressInfo } from 'node:net';
 import { SendMessageCommand, type SendMessageCommandInput, type SQSClient } from '@aws-sdk/client-sqs';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { createIntrinsicResolver, LOCAL_ACCOUNT_ID, LOCAL_REGION, type TemplateValue } from './intrinsics.ts';
+import type { CfnTemplate } from './template.ts';
+
+export type { CfnResource, CfnTemplate } from './template.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Template and ARNs
-
-/** The parts of a synthesized template this module reads (structurally compatible with lib/local/template.ts). */
-export interface CfnResource {
-  Type: string;
-  // Arbitrary template JSON.
-  Properties?: Record<string, any>;
-  Metadata?: Record<string, any>;
-}
-
-export interface CfnTemplate {
-  Resources: Record<string, CfnResource>;
-  Mappings?: Record<string, unknown>;
-}
 
 export interface LocalIdentity {
   readonly region: string;

@@ -7,6 +7,7 @@ import {
   type GlobalSecondaryIndex,
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
+import type { CfnTemplate } from './template.ts';
 
 /** The subset of an AWS::DynamoDB::Table resource's properties that DynamoDB Local needs. */
 interface TableProperties {
@@ -17,11 +18,7 @@ interface TableProperties {
   TimeToLiveSpecification?: { AttributeName: string; Enabled: boolean };
 }
 
-interface Template {
-  Resources: Record<string, { Type: string; Properties?: unknown }>;
-}
-
-export function tableResources(template: Template): Array<[logicalId: string, properties: TableProperties]> {
+export function tableResources(template: CfnTemplate): Array<[logicalId: string, properties: TableProperties]> {
   return Object.entries(template.Resources)
     .filter(([, resource]) => resource.Type === 'AWS::DynamoDB::Table')
     .map(([logicalId, resource]) => [logicalId, resource.Properties as TableProperties]);
@@ -30,7 +27,7 @@ export function tableResources(template: Template): Array<[logicalId: string, pr
 /** Creates, in DynamoDB Local, every table of a synthesized template: keys, GSIs, stream and TTL as declared. */
 export async function createTablesFromTemplate(
   client: DynamoDBClient,
-  template: Template,
+  template: CfnTemplate,
   nameFor: (logicalId: string) => string,
 ): Promise<Record<string, string>> {
   const names: Record<string, string> = {};
