@@ -5,6 +5,8 @@ import { tracer } from '#commons/powertools';
 // Endpoints come from the SDK's own AWS_ENDPOINT_URL_DYNAMODB variable, which the local runner and
 // the tests set; in AWS it is unset and the regional endpoint is used.
 export const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+// The marshaller recognises a plain object by its `constructor` property, so a merchant's metadata
+// key named "constructor" would make it throw; convertClassInstanceToMap stores such objects as maps.
 export const documentClient = DynamoDBDocumentClient.from(dynamodb, {
-  marshallOptions: { removeUndefinedValues: true },
+  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
 });

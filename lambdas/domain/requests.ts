@@ -30,17 +30,27 @@ const sourceSchema = z
   .string({ error: sourceMessage })
   .check(z.maxLength(MAX_SOURCE_LENGTH, { error: sourceMessage }), z.regex(/^tok_[a-z0-9_]+$/, { error: sourceMessage }));
 
+// A lone UTF-16 surrogate has no UTF-8 form, so it could not be stored or shown on a statement.
+const wellFormed = (what: string) => z.refine<string>((text) => text.isWellFormed(), { error: `${what} must be valid Unicode text` });
+
 const descriptionSchema = z
   .string({ error: `description must be a string of at most ${MAX_DESCRIPTION_LENGTH} characters` })
-  .check(z.maxLength(MAX_DESCRIPTION_LENGTH, { error: `description must be at most ${MAX_DESCRIPTION_LENGTH} characters` }));
+  .check(z.maxLength(MAX_DESCRIPTION_LENGTH, { error: `description must be at most ${MAX_DESCRIPTION_LENGTH} characters` }), wellFormed('description'));
 
 const metadataKeyMessage = `metadata keys must be 1 to ${MAX_METADATA_KEY_LENGTH} characters`;
 const metadataRecordSchema = z
   .record(
-    z.string().check(z.minLength(1, { error: metadataKeyMessage }), z.maxLength(MAX_METADATA_KEY_LENGTH, { error: metadataKeyMessage })),
+    z.string().check(
+      z.minLength(1, { error: metadataKeyMessage }),
+      z.maxLength(MAX_METADATA_KEY_LENGTH, { error: metadataKeyMessage }),
+      wellFormed('metadata keys'),
+    ),
     z
       .string({ error: `metadata values must be strings of at most ${MAX_METADATA_VALUE_LENGTH} characters` })
-      .check(z.maxLength(MAX_METADATA_VALUE_LENGTH, { error: `metadata values must be at most ${MAX_METADATA_VALUE_LENGTH} characters` })),
+      .check(
+        z.maxLength(MAX_METADATA_VALUE_LENGTH, { error: `metadata values must be at most ${MAX_METADATA_VALUE_LENGTH} characters` }),
+        wellFormed('metadata values'),
+      ),
     { error: `metadata must be an object of at most ${MAX_METADATA_KEYS} string key-value pairs` },
   )
   .check(z.refine((metadata) => Object.keys(metadata).length <= MAX_METADATA_KEYS, {

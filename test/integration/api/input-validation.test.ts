@@ -111,6 +111,9 @@ describe('fields are validated strictly, with param naming the field path', () =
     ['a metadata value that is not a string', 'parameter_invalid', 'metadata.tier', validPayment({ metadata: { tier: 3 } })],
     ['a metadata value over 500 characters', 'parameter_invalid', 'metadata.note', validPayment({ metadata: { note: 'n'.repeat(501) } })],
     ['metadata as an array', 'parameter_invalid', 'metadata', validPayment({ metadata: ['a'] })],
+    ['a lone surrogate in the description', 'parameter_invalid', 'description', '{"amount":100,"currency":"USD","source":"tok_success","description":"a\\ud800"}'],
+    ['a lone surrogate in a metadata key', 'parameter_invalid', 'metadata.\udc00', '{"amount":100,"currency":"USD","source":"tok_success","metadata":{"\\udc00":"v"}}'],
+    ['a lone surrogate in a metadata value', 'parameter_invalid', 'metadata.note', '{"amount":100,"currency":"USD","source":"tok_success","metadata":{"note":"\\ud800"}}'],
   ])('%s → %s (param %s)', async (_, code, param, body) => {
     interception = interceptDynamoDb(api.handlerDynamoDb);
     expectBadRequest(await postPayment(api, { key: newKey(), body }), code, param);
@@ -174,6 +177,15 @@ describe('property: arbitrary bodies and headers never produce a 5xx from create
 });
 
 describe('property: any valid body is accepted, stored and read back unchanged', () => {
+  it.each(['constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype'])('a metadata key named %s is stored and read back', async (key) => {
+    const body = validPayment({ metadata: { [key]: 'v' } });
+    const created = await postPayment(api, { key: newKey(), body });
+    expect(created.statusCode, created.rawBody).toBe(201);
+    expect(created.json.metadata).toEqual({ [key]: 'v' });
+    const event = apiEvent({ method: 'GET', resource: '/v1/payments/{id}', pathParameters: { id: created.json.id }, apiKeyId: 'merchant-a' });
+    expect(toResponse(await api.getPayment(event, lambdaContext())).json).toEqual(created.json);
+  });
+
   const validBody = fc.record(
     {
       amount: fc.integer({ min: 1, max: 99_999_999 }),
