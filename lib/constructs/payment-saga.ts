@@ -114,7 +114,10 @@ export class PaymentSaga extends Construct {
     const postLedger = task(payment, 'PostLedger', postLedgerFn)
       .addRetry({ errors: [...RETRYABLE_TABLE_ERRORS], ...TRANSIENT_RETRY })
       .addCatch(failWith('LedgerRefused', 'ledger_failed', refundCapture), { errors: [Errors.ALL], resultPath: '$.error' });
-    const markProcessing = task(payment, 'MarkProcessing', markProcessingFn).addRetry({ errors: [...RETRYABLE_TABLE_ERRORS], ...TRANSIENT_RETRY });
+    // Nothing has moved yet; a payment that is missing, or a table that stays unavailable, is for an operator.
+    const markProcessing = task(payment, 'MarkProcessing', markProcessingFn)
+      .addRetry({ errors: [...RETRYABLE_TABLE_ERRORS], ...TRANSIENT_RETRY })
+      .addCatch(paymentFailure, { errors: [Errors.ALL], resultPath: '$.error' });
 
     const paymentDefinition = markProcessing.next(
       new Choice(payment, 'CheckPaymentStatus', { comment: 'A payment past processing (a duplicate or late start) has nothing left to do.' })

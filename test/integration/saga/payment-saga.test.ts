@@ -190,6 +190,21 @@ describe('PaymentSaga: a compensation that fails for good', () => {
   });
 });
 
+describe('PaymentSaga: a payment that does not exist', () => {
+  it('moves nothing, lands the case in the saga-failures queue and ends in CompensationFailed', async () => {
+    const paymentId = 'pay_000000000000000000000000';
+    const execution = await saga.runPaymentSaga(paymentId);
+
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('CompensationFailed');
+    expect(statesEntered(execution)).toEqual(['MarkProcessing', 'SendToSagaFailures', 'CompensationFailed']);
+    const [message, ...others] = await saga.drainSagaFailures();
+    expect(others).toEqual([]);
+    expect(message).toMatchObject({ saga: 'payment', executionName: `payment-${paymentId}`, state: { paymentId, error: { Error: 'PaymentNotFound' } } });
+    expect(await saga.processorRecords(paymentId)).toEqual([]);
+  });
+});
+
 describe('PaymentSaga: duplicate delivery', () => {
   it('a second run after success changes nothing', async () => {
     const payment = await saga.seedPayment({ source: 'tok_success' });
