@@ -150,9 +150,11 @@ try {
   printCalls('First POST /v1/payments', firstCalls);
   printCalls('Replay of that POST', replayCalls);
   printCalls(`Payment saga, happy path (${taskDurations.length / WARM_SAGA_RUNS} Lambda tasks, ${stateTransitions} state transitions)`, sagaCalls);
-  const paymentWrites = sumUnits([...firstCalls, ...sagaCalls], 'writeUnits');
-  const totalWrites = Object.values(paymentWrites).reduce((a, b) => a + b, 0);
-  print(`\nWrite units per succeeded payment (budget: 10): ${totalWrites} in all`);
+  const paymentCalls = [...firstCalls, ...sagaCalls];
+  const paymentWrites = sumUnits(paymentCalls, 'writeUnits');
+  const totalWrites = total(paymentWrites);
+  const localTotalWrites = total(sumUnits(paymentCalls.map((call) => ({ ...call, writeUnits: call.localWriteUnits ?? call.writeUnits })), 'writeUnits'));
+  print(`\nWrite units per succeeded payment (budget: 10): ${totalWrites} in all (DynamoDB Local reports ${localTotalWrites})`);
   for (const [table, units] of Object.entries(paymentWrites)) print(`  ${String(units).padStart(3)}  ${table}`);
 
   const latency = await measureLatency(post, paymentBody);
@@ -163,7 +165,7 @@ try {
   logs.restore();
   printCost({
     writeUnits: totalWrites,
-    readUnits: Object.values(sumUnits([...firstCalls, ...sagaCalls], 'readUnits')).reduce((a, b) => a + b, 0),
+    readUnits: total(sumUnits(paymentCalls, 'readUnits')),
     sagaTasks: taskDurations.length / WARM_SAGA_RUNS,
     stateTransitions,
     apiMs: latency.first.p50,
@@ -218,8 +220,13 @@ function printCalls(title: string, calls: MeteredCall[]) {
   print(`\n${title}: ${calls.length} DynamoDB calls`);
   for (const call of calls) {
     const units = [...Object.entries(call.writeUnits).map(([t, u]) => `${u} WCU ${t}`), ...Object.entries(call.readUnits).map(([t, u]) => `${u} RCU ${t}`)];
-    print(`  ${call.operation.padEnd(20)} ${units.join(', ')}`);
+    const local = call.localWriteUnits ? `  (AWS's transaction rules; DynamoDB Local reports ${total(call.localWriteUnits)})` : '';
+    print(`  ${call.operation.padEnd(20)} ${units.join(', ')}${local}`);
   }
+}
+
+function total(units: Record<string, number>): number {
+  return Object.values(units).reduce((a, b) => a + b, 0);
 }
 
 function sumUnits(calls: MeteredCall[], kind: 'writeUnits' | 'readUnits'): Record<string, number> {
@@ -290,7 +297,7 @@ function printCost(inputs: CostInputs) {
     ['API Gateway REST request', PRICE.apiGatewayRestPerMillion, '1 request'],
     ['Lambda requests', invocations * PRICE.lambdaRequestPerMillion, `${invocations.toFixed(1)} invocations (API 1, saga tasks ${inputs.sagaTasks}, relay + starter ${((2 * eventsPerPayment) / recordsPerBatch).toFixed(1)})`],
     ['Lambda compute (arm64)', (gbSeconds(inputs.apiMs) + inputs.sagaTasks * gbSeconds(inputs.taskMs)) * million * PRICE.lambdaArmGbSecond, `${inputs.memoryMb} MB; API ${inputs.apiMs.toFixed(0)} ms, tasks ${inputs.taskMs.toFixed(0)} ms each (measured here)`],
-    ['DynamoDB writes (on-demand)', inputs.writeUnits * PRICE.dynamodbWriteUnitPerMillion, `${inputs.writeUnits} write units (measured)`],
+    ['DynamoDB writes (on-demand)', inputs.writeUnits * PRICE.dynamodbWriteUnitPerMillion, `${inputs.writeUnits} write units (measured; transactions by AWS's rules)`],
     ['DynamoDB reads (on-demand)', inputs.readUnits * PRICE.dynamodbReadUnitPerMillion, `${inputs.readUnits} read units (measured)`],
     ['SQS FIFO requests', ((3 * eventsPerPayment) / recordsPerBatch) * PRICE.sqsFifoRequestPerMillion, `send, receive, delete of ${eventsPerPayment} events in batches of ${recordsPerBatch}`],
     ['CloudWatch Logs ingestion', (logBytes * million / 1024 ** 3) * PRICE.logsIngestionPerGb, `${(logBytes / 1024).toFixed(1)} KB of logs per payment (measured + platform lines)`],
