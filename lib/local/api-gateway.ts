@@ -8,6 +8,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { TemplateValue } from './intrinsics.ts';
 import { resourcesOfType, UnsupportedTemplateError, type CfnTemplate } from './template.ts';
 
@@ -510,6 +511,97 @@ async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large'>
   return tooLarge ? 'too-large' : Buffer.concat(chunks);
 }
 
+/** What a REST proxy event is built from: the matched method and the request as it arrived. */
+export interface ProxyRequest {
+  resource: string;
+  resourceId: string;
+  httpMethod: string;
+  /** The path inside the stage, e.g. `/payments/pay_1`. */
+  path: string;
+  /** Header names and values in arrival order, as node's `IncomingMessage.rawHeaders`. */
+  rawHeaders: readonly string[];
+  query: ReadonlyArray<readonly [string, string]>;
+  pathParameters: Record<string, string>;
+  stageVariables: Record<string, string>;
+  body: string | null;
+  isBase64Encoded: boolean;
+  stage: string;
+  apiId: string;
+  accountId: string;
+  region: string;
+  requestId: string;
+  extendedRequestId: string;
+  startedAt: Date;
+  protocol: string;
+  sourceIp: string;
+  /** The API key the gateway authenticated, when the method requires one. */
+  apiKey?: { id: string; value: string };
+}
+
+/** The Lambda proxy integration event of a REST API (payload 1.0), as API Gateway builds it: empty maps are null. */
+export function restProxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i]!;
+    const value = request.rawHeaders[i + 1]!;
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const query: Record<string, string> = {};
+  const multiValueQuery: Record<string, string[]> = {};
+  for (const [name, value] of request.query) {
+    query[name] = value;
+    (multiValueQuery[name] ??= []).push(value);
+  }
+  const orNull = <T extends object>(map: T) => (Object.keys(map).length > 0 ? map : null);
+  return {
+    resource: request.resource,
+    path: request.path,
+    httpMethod: request.httpMethod,
+    headers: orNull(headers),
+    multiValueHeaders: orNull(multiValueHeaders),
+    queryStringParameters: orNull(query),
+    multiValueQueryStringParameters: orNull(multiValueQuery),
+    pathParameters: orNull(request.pathParameters),
+    stageVariables: orNull(request.stageVariables),
+    requestContext: {
+      resourceId: request.resourceId,
+      resourcePath: request.resource,
+      httpMethod: request.httpMethod,
+      extendedRequestId: request.extendedRequestId,
+      requestTime: requestTime(request.startedAt),
+      path: `/${request.stage}${request.path === '/' ? '/' : request.path}`,
+      accountId: request.accountId,
+      protocol: request.protocol,
+      stage: request.stage,
+      domainPrefix: request.apiId,
+      requestTimeEpoch: request.startedAt.getTime(),
+      requestId: request.requestId,
+      identity: {
+        cognitoIdentityPoolId: null,
+        accountId: null,
+        cognitoIdentityId: null,
+        caller: null,
+        sourceIp: request.sourceIp,
+        principalOrgId: null,
+        accessKey: null,
+        cognitoAuthenticationType: null,
+        cognitoAuthenticationProvider: null,
+        userArn: null,
+        userAgent: lowerCaseLookup(headers, 'user-agent') ?? null,
+        user: null,
+        apiKey: request.apiKey?.value,
+        apiKeyId: request.apiKey?.id,
+      },
+      domainName: lowerCaseLookup(headers, 'host') ?? `${request.apiId}.execute-api.${request.region}.amazonaws.com`,
+      apiId: request.apiId,
+    },
+    body: request.body,
+    isBase64Encoded: request.isBase64Encoded,
+  } as APIGatewayProxyEvent;
+}
+
 function requestTime(date: Date): string {
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const pad = (n: number) => String(n).padStart(2, '0');
@@ -576,19 +668,8 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
     const startedAt = new Date();
     const url = new URL(request.url ?? '/', 'http://localhost');
     const headers: Record<string, string> = {};
-    const multiValueHeaders: Record<string, string[]> = {};
-    for (let i = 0; i < request.rawHeaders.length; i += 2) {
-      const name = request.rawHeaders[i]!;
-      const value = request.rawHeaders[i + 1]!;
-      headers[name] = value;
-      (multiValueHeaders[name] ??= []).push(value);
-    }
-    const query: Record<string, string> = {};
-    const multiValueQuery: Record<string, string[]> = {};
-    for (const [name, value] of url.searchParams) {
-      query[name] = value;
-      (multiValueQuery[name] ??= []).push(value);
-    }
+    for (let i = 0; i < request.rawHeaders.length; i += 2) headers[request.rawHeaders[i]!] = request.rawHeaders[i + 1]!;
+    const query = Object.fromEntries(url.searchParams);
     const requestId = randomUUID();
     const stagePrefix = `/${api.stageName}`;
     const inStage = url.pathname === stagePrefix || url.pathname.startsWith(`${stagePrefix}/`);
@@ -673,50 +754,28 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
 
     const contentType = lowerCaseLookup(headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
     const binary = contentType !== undefined && api.binaryMediaTypes.some((type) => type === '*/*' || type.toLowerCase() === contentType);
-    const event = {
+    const event = restProxyEvent({
       resource: method.resourcePath,
-      path,
+      resourceId: method.resourceId,
       httpMethod: method.httpMethod === 'ANY' ? facts.httpMethod : method.httpMethod,
-      headers: Object.keys(headers).length > 0 ? headers : null,
-      multiValueHeaders: Object.keys(multiValueHeaders).length > 0 ? multiValueHeaders : null,
-      queryStringParameters: Object.keys(query).length > 0 ? query : null,
-      multiValueQueryStringParameters: Object.keys(multiValueQuery).length > 0 ? multiValueQuery : null,
-      pathParameters: Object.keys(match.pathParameters).length > 0 ? match.pathParameters : null,
-      stageVariables: Object.keys(api.stageVariables).length > 0 ? api.stageVariables : null,
-      requestContext: {
-        resourceId: method.resourceId,
-        resourcePath: method.resourcePath,
-        httpMethod: facts.httpMethod,
-        extendedRequestId: facts.extendedRequestId,
-        requestTime: requestTime(startedAt),
-        path: `/${api.stageName}${path === '/' ? '/' : path}`,
-        accountId: options.accountId,
-        protocol: `HTTP/${request.httpVersion}`,
-        stage: api.stageName,
-        domainPrefix: api.apiId,
-        requestTimeEpoch: startedAt.getTime(),
-        requestId,
-        identity: {
-          cognitoIdentityPoolId: null,
-          accountId: null,
-          cognitoIdentityId: null,
-          caller: null,
-          sourceIp: facts.sourceIp,
-          principalOrgId: null,
-          accessKey: null,
-          cognitoAuthenticationType: null,
-          cognitoAuthenticationProvider: null,
-          userArn: null,
-          userAgent: lowerCaseLookup(headers, 'user-agent') ?? null,
-          user: null,
-          ...(apiKey ? { apiKey: apiKey.value, apiKeyId: apiKey.id } : {}),
-        },
-        domainName: lowerCaseLookup(headers, 'host') ?? `${api.apiId}.execute-api.${options.region}.amazonaws.com`,
-        apiId: api.apiId,
-      },
+      path,
+      rawHeaders: request.rawHeaders,
+      query: [...url.searchParams],
+      pathParameters: match.pathParameters,
+      stageVariables: api.stageVariables,
       body: body.length === 0 ? null : binary ? body.toString('base64') : body.toString('utf8'),
       isBase64Encoded: binary && body.length > 0,
-    };
+      stage: api.stageName,
+      apiId: api.apiId,
+      accountId: options.accountId,
+      region: options.region,
+      requestId,
+      extendedRequestId: facts.extendedRequestId,
+      startedAt,
+      protocol: `HTTP/${request.httpVersion}`,
+      sourceIp: facts.sourceIp,
+      ...(apiKey ? { apiKey: { id: apiKey.id, value: apiKey.value } } : {}),
+    });
 
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { restProxyEvent } from '../../lib/local/api-gateway.ts';
 
 export interface ApiRequest {
   method: 'GET' | 'POST';
@@ -14,57 +15,32 @@ export interface ApiRequest {
   apiKeyId?: string | null;
 }
 
-/** An API Gateway REST proxy event as the gateway builds it (headers also in multiValueHeaders). */
+/** The REST proxy event the gateway (and the local runner, whose builder this is) gives the function. */
 export function apiEvent(request: ApiRequest): APIGatewayProxyEvent {
   const path = request.resource.replace(/\{(\w+)\}/g, (_, name: string) => request.pathParameters?.[name] ?? '');
-  const headers = request.headers ?? {};
-  const body = request.body === undefined || request.body === null
-    ? null
-    : typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
-  const requestId = randomUUID();
-  return {
+  const apiKeyId = request.apiKeyId === undefined ? 'merchant-test' : request.apiKeyId;
+  return restProxyEvent({
     resource: request.resource,
-    path,
+    resourceId: 'res',
     httpMethod: request.method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: request.pathParameters ?? null,
-    stageVariables: null,
-    body,
+    path,
+    rawHeaders: Object.entries(request.headers ?? {}).flat(),
+    query: [],
+    pathParameters: request.pathParameters ?? {},
+    stageVariables: {},
+    body: request.body === undefined || request.body === null ? null : typeof request.body === 'string' ? request.body : JSON.stringify(request.body),
     isBase64Encoded: request.isBase64Encoded ?? false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'testapi',
-      authorizer: null,
-      httpMethod: request.method,
-      path: `/v1${path}`,
-      protocol: 'HTTP/1.1',
-      requestId,
-      requestTimeEpoch: Date.now(),
-      resourceId: 'res',
-      resourcePath: request.resource,
-      stage: 'v1',
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: request.apiKeyId ? 'redacted' : null,
-        apiKeyId: request.apiKeyId === undefined ? 'merchant-test' : request.apiKeyId,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '127.0.0.1',
-        user: null,
-        userAgent: 'vitest',
-        userArn: null,
-      },
-    },
-  } as APIGatewayProxyEvent;
+    stage: 'v1',
+    apiId: 'testapi',
+    accountId: '000000000000',
+    region: 'us-east-1',
+    requestId: randomUUID(),
+    extendedRequestId: 'test',
+    startedAt: new Date(),
+    protocol: 'HTTP/1.1',
+    sourceIp: '127.0.0.1',
+    ...(apiKeyId ? { apiKey: { id: apiKeyId, value: 'redacted' } } : {}),
+  });
 }
 
 /** A Lambda context whose remaining time counts down from `remainingMs` (default 10 s, the functions' timeout). */
