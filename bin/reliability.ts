@@ -32,7 +32,7 @@ const DEADLINE_MS = Number(env.RELIABILITY_DEADLINE_MS ?? 180_000);
 const TIME_SCALE = Number(env.PAYFLOW_TIME_SCALE ?? 0.02);
 const DUPLICATE_SHARE = 0.25;
 const REFUND_SHARE = 0.4;
-const TOKENS = ['tok_success', 'tok_decline', 'tok_insufficient_funds', 'tok_capture_fail', 'tok_flaky', 'tok_timeout'] as const;
+const TOKENS = ['tok_success', 'tok_decline', 'tok_insufficient_funds', 'tok_capture_fail', 'tok_flaky', 'tok_timeout', 'tok_refund_fail'] as const;
 const CURRENCIES = ['USD', 'EUR'] as const;
 
 type PostingItem = Posting & { SK: string; entity: 'posting' };
