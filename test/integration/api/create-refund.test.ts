@@ -37,6 +37,13 @@ function expectError(response: Response, status: number, type: string, code: str
 }
 
 describe('POST /v1/payments/{id}/refunds: partial refund', () => {
+  it('stores metadata keyed like Object.prototype members (the refund transaction marshals them as a map)', async () => {
+    const paymentId = await capturedPayment(10_000);
+    const response = await postRefund(api, paymentId, { key: newKey(), body: { amount: 100, metadata: { constructor: 'c', toString: 't' } } });
+    expect(response.statusCode, response.rawBody).toBe(201);
+    expect((await refundItems(paymentId))[0]?.metadata).toEqual({ constructor: 'c', toString: 't' });
+  });
+
   it('is 201 with a pending refund; reserves the amount on the payment; the refund item is exactly per CONTRACT', async () => {
     const paymentId = await capturedPayment(10_000);
     const key = newKey();
