@@ -30,7 +30,7 @@ const sourceSchema = z
   .string({ error: sourceMessage })
   .check(z.maxLength(MAX_SOURCE_LENGTH, { error: sourceMessage }), z.regex(/^tok_[a-z0-9_]+$/, { error: sourceMessage }));
 
-// A lone UTF-16 surrogate has no UTF-8 form, so it could not be stored or shown on a statement.
+// A lone UTF-16 surrogate has no UTF-8 encoding and DynamoDB strings are UTF-8: refuse it rather than store something else.
 const wellFormed = (what: string) => z.refine<string>((text) => text.isWellFormed(), { error: `${what} must be valid Unicode text` });
 
 const descriptionSchema = z
