@@ -540,20 +540,8 @@ export interface ProxyRequest {
 
 /** The Lambda proxy integration event of a REST API (payload 1.0), as API Gateway builds it: empty maps are null. */
 export function restProxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i < request.rawHeaders.length; i += 2) {
-    const name = request.rawHeaders[i]!;
-    const value = request.rawHeaders[i + 1]!;
-    headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
-  }
-  const query: Record<string, string> = {};
-  const multiValueQuery: Record<string, string[]> = {};
-  for (const [name, value] of request.query) {
-    query[name] = value;
-    (multiValueQuery[name] ??= []).push(value);
-  }
+  const [headers, multiValueHeaders] = grouped(headerPairs(request.rawHeaders));
+  const [query, multiValueQuery] = grouped(request.query);
   const orNull = <T extends object>(map: T) => (Object.keys(map).length > 0 ? map : null);
   return {
     resource: request.resource,
@@ -600,6 +588,21 @@ export function restProxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
     body: request.body,
     isBase64Encoded: request.isBase64Encoded,
   } as APIGatewayProxyEvent;
+}
+
+/** Node's flat `rawHeaders` as name/value pairs. */
+function headerPairs(rawHeaders: readonly string[]): Array<[string, string]> {
+  return Array.from({ length: rawHeaders.length / 2 }, (_, i) => [rawHeaders[2 * i]!, rawHeaders[2 * i + 1]!]);
+}
+
+/**
+ * The last value of each name and all of its values, as own properties: a client's header named
+ * `constructor` or `__proto__` must not reach Object.prototype.
+ */
+function grouped(pairs: Iterable<readonly [string, string]>): [Record<string, string>, Record<string, string[]>] {
+  const values = new Map<string, string[]>();
+  for (const [name, value] of pairs) values.set(name, [...(values.get(name) ?? []), value]);
+  return [Object.fromEntries([...values].map(([name, all]) => [name, all.at(-1)!])), Object.fromEntries(values)];
 }
 
 function requestTime(date: Date): string {
@@ -667,8 +670,7 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const startedAt = new Date();
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const headers: Record<string, string> = {};
-    for (let i = 0; i < request.rawHeaders.length; i += 2) headers[request.rawHeaders[i]!] = request.rawHeaders[i + 1]!;
+    const headers = Object.fromEntries(headerPairs(request.rawHeaders));
     const query = Object.fromEntries(url.searchParams);
     const requestId = randomUUID();
     const stagePrefix = `/${api.stageName}`;

@@ -101,6 +101,15 @@ describe('the Lambda proxy event', () => {
     expect(event.requestContext.requestTimeEpoch).toBeGreaterThan(Date.now() - 60_000);
   });
 
+  it('headers and query names like Object.prototype members arrive as plain values', async () => {
+    const response = await request('payments/pay_123?constructor=q&toString=r', { headers: { constructor: 'c', 'hasOwnProperty': 'h' } });
+    expect(response.status).toBe(200);
+    const event = (await response.json()) as Record<string, any>;
+    expect(event.headers).toMatchObject({ constructor: 'c', hasOwnProperty: 'h' });
+    expect(event.multiValueHeaders).toMatchObject({ constructor: ['c'], hasOwnProperty: ['h'] });
+    expect(event.multiValueQueryStringParameters).toEqual({ constructor: ['q'], toString: ['r'] });
+  });
+
   it('POST /payments: the body as sent, a string', async () => {
     const body = '{"amount":1000,"currency":"USD","source":"tok_success"}';
     const event = await (await request('payments', { method: 'POST', body, headers: { 'Idempotency-Key': 'k1', 'content-type': 'application/json' } })).json();
