@@ -43,8 +43,9 @@ const SAGA_TIMEOUT = Duration.minutes(5);
  * The payment and refund sagas (DESIGN §4, CONTRACT "Sagas"): one small Lambda function per task,
  * Step Functions for the order, retries and compensations, and a saga-failures queue for cases a
  * compensation could not settle. A business failure (decline, capture refused, refund refused) ends
- * in a Succeed state after the payment or refund is marked failed: the execution did its job. Only a
- * case that needs an operator ends FAILED, in `CompensationFailed`, after landing in the queue.
+ * SUCCEEDED once the payment or refund is marked failed: the execution did its job. Only a case that
+ * needs an operator ends FAILED, in `CompensationFailed`, after landing in the queue. The last task of
+ * a path is its end state: Standard bills every state entered, and a Succeed state after it is one more.
  */
 export class PaymentSaga extends Construct {
   readonly paymentSaga: StateMachine;
@@ -97,7 +98,6 @@ export class PaymentSaga extends Construct {
       task(payment, stateName, lambdaFunction).addRetry(COMPENSATION_RETRY).addCatch(paymentFailure, { errors: [Errors.ALL], resultPath: '$.compensationError' });
 
     const markFailed = compensation('MarkFailed', markFailedFn);
-    markFailed.next(new Succeed(payment, 'PaymentFailed', { comment: 'The payment is failed with its failure code; nothing was charged or it was given back.' }));
     const voidAuthorization = compensation('VoidAuthorization', voidAuthorizationFn).next(markFailed);
     const refundCapture = compensation('RefundCapture', refundCaptureFn).next(markFailed);
     const failWith = (stateName: string, failureCode: string, then: IChainable & INextable) =>
@@ -123,7 +123,7 @@ export class PaymentSaga extends Construct {
       new Choice(payment, 'CheckPaymentStatus', { comment: 'A payment past processing (a duplicate or late start) has nothing left to do.' })
         .when(
           Condition.stringEquals('$.status', 'processing'),
-          authorize.next(capture).next(postLedger).next(new Succeed(payment, 'PaymentSucceeded')),
+          authorize.next(capture).next(postLedger),
         )
         .otherwise(new Succeed(payment, 'Done')),
     );
@@ -134,8 +134,7 @@ export class PaymentSaga extends Construct {
     const refundFailure = this.failureExit(refund, 'refund');
     const releaseRefund = task(refund, 'ReleaseRefund', releaseRefundFn)
       .addRetry(COMPENSATION_RETRY)
-      .addCatch(refundFailure, { errors: [Errors.ALL], resultPath: '$.compensationError' })
-      .next(new Succeed(refund, 'RefundReleased', { comment: 'The refund is failed and its amount is refundable again.' }));
+      .addCatch(refundFailure, { errors: [Errors.ALL], resultPath: '$.compensationError' });
     const refundAtProcessor = task(refund, 'RefundAtProcessor', refundAtProcessorFn)
       .addRetry({ errors: [...RETRYABLE_PROCESSOR_ERRORS], ...TRANSIENT_RETRY })
       .addRetry({ errors: [...RETRYABLE_TABLE_ERRORS], ...TRANSIENT_RETRY })
@@ -150,7 +149,7 @@ export class PaymentSaga extends Construct {
 
     const refundDefinition = refundAtProcessor.next(
       new Choice(refund, 'CheckRefundStatus', { comment: 'A refund no longer pending (a duplicate or late start) has nothing left to do.' })
-        .when(Condition.stringEquals('$.status', 'pending'), postRefundLedger.next(new Succeed(refund, 'RefundSucceeded')))
+        .when(Condition.stringEquals('$.status', 'pending'), postRefundLedger)
         .otherwise(new Succeed(refund, 'Done')),
     );
     this.refundSaga = this.stateMachine('RefundSaga', refundDefinition, props.sagaType);

@@ -64,6 +64,16 @@ describe('PaymentSaga states (CONTRACT "Sagas")', () => {
     for (const state of lambdaTasks) expect(state).toMatchObject({ OutputPath: '$.Payload', Parameters: { 'Payload.$': '$' } });
   });
 
+  it('the happy path ends at PostLedger and every compensated path at MarkFailed (no Succeed state to pay for)', () => {
+    expect(states.PostLedger).toMatchObject({ End: true });
+    expect(states.MarkFailed).toMatchObject({ End: true });
+    expect(Object.entries(states).filter(([, state]) => state.Type === 'Succeed').map(([name]) => name)).toEqual(['Done']);
+  });
+
+  it('MarkProcessing failing for good goes to an operator', () => {
+    expect(catcherFor(states.MarkProcessing!, 'States.ALL')).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'SendToSagaFailures' });
+  });
+
   it('a terminal payment (duplicate or late start) skips to Done', () => {
     expect(states.MarkProcessing!.Next).toBe('CheckPaymentStatus');
     expect(states.CheckPaymentStatus).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.status', StringEquals: 'processing', Next: 'Authorize' }], Default: 'Done' });
@@ -123,10 +133,11 @@ describe('RefundSaga states (CONTRACT "Sagas")', () => {
     states = definitionOf(standard, standard.saga.refundSaga).States;
   });
 
-  it('RefundAtProcessor → PostRefundLedger → RefundSucceeded; processor refusal → ReleaseRefund', () => {
+  it('RefundAtProcessor → PostRefundLedger (the end); processor refusal → ReleaseRefund (the end)', () => {
     expect(definitionOf(standard, standard.saga.refundSaga).StartAt).toBe('RefundAtProcessor');
     expect(states.CheckRefundStatus).toMatchObject({ Choices: [{ Variable: '$.status', StringEquals: 'pending', Next: 'PostRefundLedger' }], Default: 'Done' });
-    expect(states.PostRefundLedger!.Next).toBe('RefundSucceeded');
+    expect(states.PostRefundLedger).toMatchObject({ End: true });
+    expect(states.ReleaseRefund).toMatchObject({ End: true });
     expect(catcherFor(states.RefundAtProcessor!, 'RefundFailed')).toMatchObject({ ErrorEquals: ['RefundFailed', 'ProcessorUnavailable'], Next: 'ReleaseRefund' });
     expect(retrierFor(states.ReleaseRefund!, 'States.ALL')).toMatchObject({ MaxAttempts: 3 });
   });

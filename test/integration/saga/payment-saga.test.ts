@@ -17,7 +17,7 @@ describe('PaymentSaga: tok_success', () => {
     const execution = await saga.runPaymentSaga(payment.id);
 
     expect(execution.status).toBe('SUCCEEDED');
-    expect(statesEntered(execution)).toEqual(['MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'Capture', 'PostLedger', 'PaymentSucceeded']);
+    expect(statesEntered(execution)).toEqual(['MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'Capture', 'PostLedger']);
     const stored = await saga.payment(payment.id);
     expect(stored).toMatchObject({ status: 'succeeded', amountCaptured: 4200, amountRefundable: 4200, amountRefunded: 0, authorizationId: `auth_${payment.id}` });
     const postings = await saga.postings(payment.id);
@@ -36,7 +36,7 @@ describe('PaymentSaga: tok_decline', () => {
     const execution = await saga.runPaymentSaga(payment.id);
 
     expect(execution.status).toBe('SUCCEEDED');
-    expect(statesEntered(execution)).toEqual(['MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'MarkFailed', 'PaymentFailed']);
+    expect(statesEntered(execution)).toEqual(['MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'MarkFailed']);
     expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'card_declined', amountCaptured: 0 });
     const records = await saga.processorRecords(payment.id);
     expect(records.map((record) => [record.operation, record.outcome])).toEqual([['authorize', 'failed']]);
@@ -63,7 +63,7 @@ describe('PaymentSaga: tok_capture_fail', () => {
 
     expect(execution.status).toBe('SUCCEEDED');
     expect(statesEntered(execution)).toEqual([
-      'MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'Capture', 'CaptureRefused', 'VoidAuthorization', 'MarkFailed', 'PaymentFailed',
+      'MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'Capture', 'CaptureRefused', 'VoidAuthorization', 'MarkFailed',
     ]);
     expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'capture_failed' });
     const records = await saga.processorRecords(payment.id);
@@ -84,7 +84,7 @@ describe('PaymentSaga: ledger failure', () => {
 
       expect(execution.status).toBe('SUCCEEDED');
       expect(statesEntered(execution)).toEqual([
-        'MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'Capture', 'PostLedger', 'LedgerRefused', 'RefundCapture', 'MarkFailed', 'PaymentFailed',
+        'MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'Capture', 'PostLedger', 'LedgerRefused', 'RefundCapture', 'MarkFailed',
       ]);
       expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'ledger_failed', amountCaptured: 0 });
       expect(await saga.postings(payment.id)).toEqual([]);
@@ -140,7 +140,7 @@ describe('PaymentSaga: processor unavailable for good', () => {
 
       expect(execution.status).toBe('SUCCEEDED');
       expect(statesEntered(execution)).toEqual([
-        'MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'AuthorizationUnavailable', 'VoidAuthorization', 'MarkFailed', 'PaymentFailed',
+        'MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'AuthorizationUnavailable', 'VoidAuthorization', 'MarkFailed',
       ]);
       expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'processor_unavailable' });
       await saga.assertInvariants(payment.id);
