@@ -102,7 +102,7 @@ describe('the Lambda proxy event', () => {
   });
 
   it('headers and query names like Object.prototype members arrive as plain values', async () => {
-    const response = await request('payments/pay_123?constructor=q&toString=r', { headers: { constructor: 'c', 'hasOwnProperty': 'h' } });
+    const response = await request('payments/pay_123?constructor=q&toString=r', { headers: Object.fromEntries([['constructor', 'c'], ['hasOwnProperty', 'h']]) });
     expect(response.status).toBe(200);
     const event = (await response.json()) as Record<string, any>;
     expect(event.headers).toMatchObject({ constructor: 'c', hasOwnProperty: 'h' });
