@@ -484,7 +484,8 @@ export interface StepFunctionsServer {
 
 const epochSeconds = (date: Date | undefined) => (date ? date.getTime() / 1000 : undefined);
 
-function describeBody(record: ExecutionRecord) {
+/** The fields ListExecutions gives per execution; DescribeExecution starts with the same. */
+function executionSummary(record: ExecutionRecord) {
   return {
     executionArn: record.executionArn,
     stateMachineArn: record.stateMachineArn,
@@ -492,6 +493,12 @@ function describeBody(record: ExecutionRecord) {
     status: record.status,
     startDate: epochSeconds(record.startDate),
     stopDate: epochSeconds(record.stopDate),
+  };
+}
+
+function describeBody(record: ExecutionRecord) {
+  return {
+    ...executionSummary(record),
     input: record.input,
     inputDetails: { included: true },
     output: record.output,
@@ -522,14 +529,7 @@ const OPERATIONS: Record<string, Operation> = {
     const limit = typeof request.maxResults === 'number' && request.maxResults > 0 ? request.maxResults : 100;
     const page = all.slice(offset, offset + limit);
     return {
-      executions: page.map((record) => ({
-        executionArn: record.executionArn,
-        stateMachineArn: record.stateMachineArn,
-        name: record.name,
-        status: record.status,
-        startDate: epochSeconds(record.startDate),
-        stopDate: epochSeconds(record.stopDate),
-      })),
+      executions: page.map(executionSummary),
       ...(offset + limit < all.length ? { nextToken: String(offset + limit) } : {}),
     };
   },

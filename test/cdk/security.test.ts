@@ -35,6 +35,17 @@ function identityStatements(): Array<[logicalId: string, statement: Statement]> 
 
 const actionsOf = (statement: Statement) => [statement.Action ?? []].flat();
 
+/** Whether one of the policies on `logicalId` (a queue or topic) denies every request without TLS. */
+function deniesInsecureTransport(policies: ReturnType<typeof resourcesOfType>, targets: 'Queues' | 'Topics', logicalId: string): boolean {
+  return policies.some(
+    ([, policy]) =>
+      policy.Properties?.[targets].some((target: unknown) => referencedLogicalId(target) === logicalId) &&
+      (policy.Properties?.PolicyDocument.Statement as Statement[]).some(
+        (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }),
+      ),
+  );
+}
+
 /**
  * Actions that AWS offers on no narrower resource than `*`. Anything else on Resource `*` fails the test,
  * which is what makes the IAM5[Resource::*] acknowledgements for X-Ray safe.
@@ -122,14 +133,7 @@ describe('encryption at rest and in transit', () => {
     const queuePolicies = resourcesOfType(synthesized.json, 'AWS::SQS::QueuePolicy');
     for (const [logicalId, queue] of resourcesOfType(synthesized.json, 'AWS::SQS::Queue')) {
       expect(queue.Properties?.SqsManagedSseEnabled === true || queue.Properties?.KmsMasterKeyId !== undefined, logicalId).toBe(true);
-      const tlsOnly = queuePolicies.some(
-        ([, policy]) =>
-          policy.Properties?.Queues.some((q: unknown) => referencedLogicalId(q) === logicalId) &&
-          (policy.Properties?.PolicyDocument.Statement as Statement[]).some(
-            (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }),
-          ),
-      );
-      expect(tlsOnly, `${logicalId} TLS only`).toBe(true);
+      expect(deniesInsecureTransport(queuePolicies, 'Queues', logicalId), `${logicalId} TLS only`).toBe(true);
     }
   });
 
@@ -139,14 +143,7 @@ describe('encryption at rest and in transit', () => {
     expect(topics.length).toBeGreaterThan(0);
     for (const [logicalId, topic] of topics) {
       expect(topic.Properties?.KmsMasterKeyId, logicalId).toBeDefined();
-      const tlsOnly = topicPolicies.some(
-        ([, policy]) =>
-          policy.Properties?.Topics.some((t: unknown) => referencedLogicalId(t) === logicalId) &&
-          (policy.Properties?.PolicyDocument.Statement as Statement[]).some(
-            (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }),
-          ),
-      );
-      expect(tlsOnly, `${logicalId} TLS only`).toBe(true);
+      expect(deniesInsecureTransport(topicPolicies, 'Topics', logicalId), `${logicalId} TLS only`).toBe(true);
     }
   });
 
