@@ -37,11 +37,15 @@ const DUPLICATE_SHARE = 0.25;
 const REFUND_SHARE = 0.4;
 const TOKENS = ['tok_success', 'tok_decline', 'tok_insufficient_funds', 'tok_capture_fail', 'tok_flaky', 'tok_timeout', 'tok_refund_fail'] as const;
 const CURRENCIES = ['USD', 'EUR'] as const;
+/** Text SQS refuses (U+FFFF) or an emulator might (an emoji, outside the BMP) must not stall a payment. */
+const DESCRIPTIONS = ['reliability run', 'reliability run \u{1F600}', 'reliability run \uffff'] as const;
+/** One succeeded payment gets this many refunds at once, with different keys, that together refund it. */
+const BURST_REFUNDS = 50;
 
 type PostingItem = Posting & { SK: string; entity: 'posting' };
 interface Merchant { id: string; client: PaymentsClient }
 interface PaymentPlan { merchant: Merchant; key: string; source: string; copies: number; ids: Set<string>; fresh: number; replays: number; errors: string[] }
-interface RefundPlan { payment: PaymentItem; amounts: number[]; accepted: string[]; rejected: number; errors: string[] }
+interface RefundPlan { payment: PaymentItem; amounts: number[]; accepted: string[]; rejected: number; errors: string[]; burst?: boolean }
 
 const pick = <T>(items: readonly T[]): T => items[randomInt(items.length)]!;
 const bump = (counts: Record<string, number>, name: string, by = 1) => void (counts[name] = (counts[name] ?? 0) + by);
@@ -132,7 +136,7 @@ try {
     copies: Math.random() < DUPLICATE_SHARE ? 2 + randomInt(2) : 1, ids: new Set(), fresh: 0, replays: 0, errors: [],
   }));
   await inPool(plans, CONCURRENCY, async (plan) => {
-    const body = { amount: 2 * (50 + randomInt(4_950)), currency: pick(CURRENCIES), source: plan.source, description: 'reliability run' };
+    const body = { amount: 2 * (50 + randomInt(4_950)), currency: pick(CURRENCIES), source: plan.source, description: pick(DESCRIPTIONS) };
     await Promise.all(Array.from({ length: plan.copies }, async () => {
       try {
         const answer = await plan.merchant.client.send<Payment>('POST', 'payments', { body, idempotencyKey: plan.key });
@@ -167,13 +171,18 @@ try {
   }
 
   // 3. Concurrent partial refunds, different keys, more than the payment in total: some must be refused.
+  //    And one burst: BURST_REFUNDS refunds of one payment at once, all of which fit.
+  const burstPayment = [...snapshot.payments.values()].find((payment) => acceptedIds.has(payment.id) && payment.status === 'succeeded' && payment.source === 'tok_success' && payment.amount >= BURST_REFUNDS);
   const refundPlans: RefundPlan[] = [...snapshot.payments.values()]
-    .filter((payment) => acceptedIds.has(payment.id) && payment.status === 'succeeded' && Math.random() < REFUND_SHARE)
+    .filter((payment) => acceptedIds.has(payment.id) && payment !== burstPayment && payment.status === 'succeeded' && Math.random() < REFUND_SHARE)
     .map((payment) => {
       // Two of 60 % (one fits), or three of 50 % (two fit: the payment ends refunded).
       const amounts = Math.random() < 0.5 ? Array(2).fill(Math.ceil(payment.amount * 0.6)) : Array(3).fill(payment.amount / 2);
       return { payment, amounts, accepted: [], rejected: 0, errors: [] };
     });
+  if (burstPayment) {
+    refundPlans.push({ payment: burstPayment, amounts: Array(BURST_REFUNDS).fill(Math.floor(burstPayment.amount / BURST_REFUNDS)), accepted: [], rejected: 0, errors: [], burst: true });
+  }
   await inPool(refundPlans, CONCURRENCY, async (plan) => {
     const client = merchants.find((merchant) => merchant.id === plan.payment.merchantId)!.client;
     await Promise.all(plan.amounts.map(async (amount) => {
@@ -269,6 +278,12 @@ try {
     if (payment.amountRefundable !== payment.amountCaptured - payment.amountRefunded) refundViolations.push(`${payment.id}: amountRefundable ${payment.amountRefundable} != ${payment.amountCaptured} - ${payment.amountRefunded}`);
     if (payment.status !== expectedStatus) refundViolations.push(`${payment.id}: status ${payment.status}, amounts say ${expectedStatus}`);
   }
+  const burst = refundPlans.find((plan) => plan.burst);
+  const burstPosted = burst ? burst.accepted.filter((id) => refunds.get(id)?.status === 'succeeded').length : 0;
+  check(`${BURST_REFUNDS} concurrent refunds of one payment all accepted and posted`, burst ? `${burst.accepted.length} accepted, ${burstPosted} succeeded on ${burst.payment.id}` : 'no tok_success payment to burst', [
+    ...(burst ? [] : ['no succeeded tok_success payment was available for the burst']),
+    ...(burst && burstPosted !== BURST_REFUNDS ? [`${burst.payment.id}: ${burst.accepted.length} accepted, ${burstPosted} succeeded, errors ${JSON.stringify(burst.errors.slice(0, 3))}`] : []),
+  ]);
   check('per payment: succeeded refunds <= captured (amounts and status agree)', `${refunds.size} refunds on ${refundPlans.length} payments`, refundViolations);
 
   const dlqNames = ['EventsDlqUrl', 'RelayDeadLetterQueueUrl', 'RelayFailureQueueUrl', 'SagaFailuresQueueUrl'];

@@ -3,6 +3,7 @@ import { GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClie
 // lib-dynamodb does not unmarshall the old item that a failed condition returns (ALL_OLD); its own
 // dependency does. Resolved through lib-dynamodb's dependency tree (package-lock pins it).
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { jitteredBackoff } from '#commons/backoff';
 import { REFUNDABLE_PAYMENT_STATUSES, paymentKey, type PaymentItem } from '#domain/payment';
 import { refundKey, type RefundItem } from '#domain/refund';
 
@@ -15,7 +16,9 @@ export type ReserveRefundResult =
   /** A refund with this id exists already (a retry, or a reused key). */
   | { outcome: 'refund_exists'; existing: RefundItem }
   /** The payment's condition failed: it is gone, not refundable, or has less refundable than asked. `payment` is its current state. */
-  | { outcome: 'payment_conflict'; payment: PaymentItem | undefined };
+  | { outcome: 'payment_conflict'; payment: PaymentItem | undefined }
+  /** Concurrent transactions on the payment kept winning for every attempt: nothing was written. */
+  | { outcome: 'busy' };
 
 const MAX_TRANSACTION_CONFLICT_ATTEMPTS = 8;
 
@@ -71,7 +74,8 @@ export class PaymentsRepository {
    * Reserves a refund in one transaction: decrements the payment's amountRefundable on the
    * condition that the payment belongs to the merchant, is refundable and has at least the amount
    * left, and puts the pending refund item unless it exists. Concurrent refunds therefore can never
-   * reserve more than was captured. Transaction conflicts with concurrent writers are retried.
+   * reserve more than was captured. Transaction conflicts with concurrent writers are retried with
+   * jittered backoff, a bounded number of times.
    */
   async reserveRefund(refund: RefundItem): Promise<ReserveRefundResult> {
     const [refundableStatus, otherRefundableStatus] = REFUNDABLE_PAYMENT_STATUSES;
@@ -124,7 +128,8 @@ export class PaymentsRepository {
           return { outcome: 'payment_conflict', payment };
         }
         const conflicting = [paymentReason, refundReason].some((reason) => reason?.Code === 'TransactionConflict');
-        if (!conflicting || attempt >= MAX_TRANSACTION_CONFLICT_ATTEMPTS) throw error;
+        if (!conflicting) throw error;
+        if (attempt >= MAX_TRANSACTION_CONFLICT_ATTEMPTS) return { outcome: 'busy' };
         await jitteredBackoff(attempt);
       }
     }
@@ -133,10 +138,4 @@ export class PaymentsRepository {
 
 function fromAttributes<T>(item: Record<string, AttributeValue>): T {
   return unmarshall(item) as T;
-}
-
-/** Full-jitter exponential backoff: 0..(10 ms * 2^attempt), capped at 500 ms. */
-function jitteredBackoff(attempt: number): Promise<void> {
-  const ceiling = Math.min(500, 10 * 2 ** attempt);
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }

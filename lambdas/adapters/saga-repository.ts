@@ -3,12 +3,13 @@
  * write is conditional on the current status, so a status only moves forward, and every operation
  * is idempotent: repeating one that already took effect is a successful no-op.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBServiceException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { jitteredBackoff } from '#commons/backoff';
 import { requiredEnv } from '#commons/env';
 import { capturePosting, refundPosting, type Posting } from '#domain/ledger';
 import type { Currency } from '#domain/money';
-import { paymentKey, paymentPartitionKey, statusAfterRefund, type PaymentItem, type PaymentStatus } from '#domain/payment';
+import { REFUNDABLE_PAYMENT_STATUSES, paymentKey, paymentPartitionKey, statusAfterRefund, type PaymentItem, type PaymentStatus } from '#domain/payment';
 import { refundKey, type RefundItem, type RefundStatus } from '#domain/refund';
 
 export const CAPTURE_POSTING_SK = 'POSTING#capture';
@@ -54,6 +55,14 @@ export class PaymentStateConflict extends Error {
   override readonly name = 'PaymentStateConflict';
 }
 
+/**
+ * DynamoDB answered that it did not apply the write, with a client error that retrying cannot fix
+ * (a missing table, a validation error, access denied): certain and permanent.
+ */
+export class WriteRefused extends Error {
+  override readonly name = 'WriteRefused';
+}
+
 /** Another transaction held the item: transient, retry. */
 export class TransactionConflict extends Error {
   override readonly name = 'TransactionConflict';
@@ -64,7 +73,9 @@ export interface SagaRepositoryOptions {
   readonly client: DynamoDBDocumentClient;
 }
 
-const OPTIMISTIC_ATTEMPTS = 5;
+/** Writes that other refunds of the same payment contend with: attempts in one call, then TransactionConflict. */
+const CONTENDED_WRITE_ATTEMPTS = 8;
+const CONTENTION_BACKOFF = { baseMs: 20, capMs: 1_000 };
 
 export class SagaRepository {
   private readonly tableName: string;
@@ -136,6 +147,9 @@ export class SagaRepository {
       );
       return 'posted';
     } catch (error) {
+      if (isDefinitiveRefusal(error)) throw new WriteRefused(`The capture posting of ${input.paymentId} was refused: ${error.name}: ${error.message}`);
+      // Anything else (a timeout, a lost response, throttling past the SDK's retries) may hide a
+      // committed transaction: the state machine retries this idempotent call to find out.
       if (!isTransactionRejection(error)) throw error;
       const [payment, existing] = await Promise.all([this.getPayment(input.paymentId), this.get<PostingItem>(item.PK, item.SK)]);
       if (existing && payment && ['succeeded', 'partially_refunded', 'refunded'].includes(payment.status)) return 'already_posted';
@@ -175,8 +189,16 @@ export class SagaRepository {
 
   /**
    * One transaction: the refund posting, refund pending → succeeded, and the payment's refunded
-   * total and status (optimistic on amountRefunded, retried on a concurrent refund). A repeat after
-   * success is a no-op.
+   * total and status. A repeat after success is a no-op.
+   *
+   * The payment's update adds to amountRefunded instead of writing a total read before, so
+   * concurrent refunds of one payment do not invalidate each other: the reservation already made
+   * sure that every refund fits into the capture. Its condition only tells the last refund (the one
+   * that brings the total to the capture: `refunded`) from the others (`partially_refunded`); a
+   * stale read picks the wrong one, and the re-read after the rejection picks the right one. Lost
+   * races (a wrong pick, DynamoDB's TransactionConflict) are retried with jittered backoff and, past
+   * this call's attempts, surface as TransactionConflict for the state machine to retry; a refund or
+   * payment in a state that can never be posted is a PaymentStateConflict.
    */
   async postRefundLedger(input: { paymentId: string; refundId: string; postedAt: string }): Promise<'posted' | 'already_posted'> {
     for (let attempt = 1; ; attempt++) {
@@ -185,10 +207,13 @@ export class SagaRepository {
       if (!refund) throw new RefundNotFound(`Refund ${input.refundId} of ${input.paymentId} does not exist`);
       if (refund.status === 'succeeded') return 'already_posted';
       if (refund.status !== 'pending') throw new PaymentStateConflict(`Refund ${input.refundId} is ${refund.status}, cannot post it`);
-      const amountRefunded = payment.amountRefunded + refund.amount;
-      if (amountRefunded > payment.amountCaptured) {
-        throw new PaymentStateConflict(`Refund ${input.refundId} would refund ${amountRefunded} of ${payment.amountCaptured} captured`);
+      if (!REFUNDABLE_PAYMENT_STATUSES.includes(payment.status)) throw new PaymentStateConflict(`Payment ${payment.id} is ${payment.status}, cannot post refund ${refund.id}`);
+      const refundedBefore = payment.amountCaptured - refund.amount;
+      if (payment.amountRefunded > refundedBefore) {
+        throw new PaymentStateConflict(`Refund ${input.refundId} would refund ${payment.amountRefunded + refund.amount} of ${payment.amountCaptured} captured`);
       }
+      const status = statusAfterRefund(payment.amountCaptured, payment.amountRefunded + refund.amount);
+      const last = status === 'refunded';
       const posting = refundPosting({ paymentId: payment.id, merchantId: payment.merchantId, currency: payment.currency, amount: refund.amount, refundId: refund.id });
       const item: PostingItem = { ...posting, PK: paymentPartitionKey(payment.id), SK: refundPostingSortKey(refund.id), entity: 'posting', createdAt: input.postedAt };
       try {
@@ -210,13 +235,14 @@ export class SagaRepository {
                 Update: {
                   TableName: this.tableName,
                   Key: paymentKey(payment.id),
-                  UpdateExpression: 'SET amountRefunded = :amountRefunded, #status = :status, updatedAt = :at',
-                  ConditionExpression: 'amountRefunded = :expected AND #status IN (:succeeded, :partiallyRefunded)',
+                  UpdateExpression: 'ADD amountRefunded :amount SET #status = :status, updatedAt = :at',
+                  ConditionExpression: `#status IN (:succeeded, :partiallyRefunded) AND amountCaptured = :captured AND amountRefunded ${last ? '=' : '<'} :refundedBefore`,
                   ExpressionAttributeNames: { '#status': 'status' },
                   ExpressionAttributeValues: {
-                    ':amountRefunded': amountRefunded,
-                    ':status': statusAfterRefund(payment.amountCaptured, amountRefunded),
-                    ':expected': payment.amountRefunded,
+                    ':amount': refund.amount,
+                    ':status': status,
+                    ':captured': payment.amountCaptured,
+                    ':refundedBefore': refundedBefore,
                     ':succeeded': 'succeeded',
                     ':partiallyRefunded': 'partially_refunded',
                     ':at': input.postedAt,
@@ -229,54 +255,61 @@ export class SagaRepository {
         return 'posted';
       } catch (error) {
         if (!isTransactionRejection(error)) throw error;
-        // Re-read and decide again: already posted, a concurrent refund moved amountRefunded, or a real conflict.
-        if (attempt >= OPTIMISTIC_ATTEMPTS) {
-          if (isTransientConflict(error)) throw new TransactionConflict(`Refund ledger of ${input.refundId} kept colliding`);
-          throw new PaymentStateConflict(`Cannot post refund ${input.refundId}: ${describeReasons(error)}`);
-        }
+        // The loop re-reads and decides again: already posted, the other branch, or a real conflict.
+        if (attempt >= CONTENDED_WRITE_ATTEMPTS) throw new TransactionConflict(`Refund ledger of ${input.refundId} lost ${attempt} races: ${describeReasons(error)}`);
+        await jitteredBackoff(attempt, CONTENTION_BACKOFF);
       }
     }
   }
 
-  /** Refund pending → failed and its reserved amount back into the payment's amountRefundable. Already failed is a no-op. */
+  /**
+   * Refund pending → failed and its reserved amount back into the payment's amountRefundable.
+   * Already failed is a no-op. Collisions with other refunds of the payment are retried with
+   * jittered backoff, as in postRefundLedger.
+   */
   async releaseRefund(input: { paymentId: string; refundId: string; failureCode: string; at: string }): Promise<'released' | 'already_released'> {
-    const refund = await this.getRefund(input.paymentId, input.refundId);
-    if (!refund) throw new RefundNotFound(`Refund ${input.refundId} of ${input.paymentId} does not exist`);
-    if (refund.status === 'failed') return 'already_released';
-    if (refund.status !== 'pending') throw new PaymentStateConflict(`Refund ${input.refundId} is ${refund.status}, cannot release it`);
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: refundKey(input.paymentId, input.refundId),
-                UpdateExpression: 'SET #status = :failed, failureCode = :failureCode, updatedAt = :at REMOVE openEntity',
-                ConditionExpression: '#status = :pending',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':failed': 'failed', ':pending': 'pending', ':failureCode': input.failureCode, ':at': input.at },
+    for (let attempt = 1; ; attempt++) {
+      const refund = await this.getRefund(input.paymentId, input.refundId);
+      if (!refund) throw new RefundNotFound(`Refund ${input.refundId} of ${input.paymentId} does not exist`);
+      if (refund.status === 'failed') return 'already_released';
+      if (refund.status !== 'pending') throw new PaymentStateConflict(`Refund ${input.refundId} is ${refund.status}, cannot release it`);
+      try {
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: refundKey(input.paymentId, input.refundId),
+                  UpdateExpression: 'SET #status = :failed, failureCode = :failureCode, updatedAt = :at REMOVE openEntity',
+                  ConditionExpression: '#status = :pending',
+                  ExpressionAttributeNames: { '#status': 'status' },
+                  ExpressionAttributeValues: { ':failed': 'failed', ':pending': 'pending', ':failureCode': input.failureCode, ':at': input.at },
+                },
               },
-            },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: paymentKey(input.paymentId),
-                UpdateExpression: 'ADD amountRefundable :amount SET updatedAt = :at',
-                ConditionExpression: 'attribute_exists(PK)',
-                ExpressionAttributeValues: { ':amount': refund.amount, ':at': input.at },
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: paymentKey(input.paymentId),
+                  UpdateExpression: 'ADD amountRefundable :amount SET updatedAt = :at',
+                  ConditionExpression: 'attribute_exists(PK)',
+                  ExpressionAttributeValues: { ':amount': refund.amount, ':at': input.at },
+                },
               },
-            },
-          ],
-        }),
-      );
-      return 'released';
-    } catch (error) {
-      if (!isTransactionRejection(error)) throw error;
-      const again = await this.getRefund(input.paymentId, input.refundId);
-      if (again?.status === 'failed') return 'already_released';
-      if (isTransientConflict(error)) throw new TransactionConflict(`Release of ${input.refundId} collided with another transaction`);
-      throw new PaymentStateConflict(`Cannot release refund ${input.refundId}: ${describeReasons(error)}`);
+            ],
+          }),
+        );
+        return 'released';
+      } catch (error) {
+        if (!isTransactionRejection(error)) throw error;
+        if (!isTransientConflict(error)) {
+          const again = await this.getRefund(input.paymentId, input.refundId);
+          if (again?.status === 'failed') return 'already_released';
+          throw new PaymentStateConflict(`Cannot release refund ${input.refundId}: ${describeReasons(error)}`);
+        }
+        if (attempt >= CONTENDED_WRITE_ATTEMPTS) throw new TransactionConflict(`Release of ${input.refundId} lost ${attempt} races`);
+        await jitteredBackoff(attempt, CONTENTION_BACKOFF);
+      }
     }
   }
 
@@ -316,6 +349,20 @@ function refundSnapshot(refund: RefundItem): RefundSnapshot {
     currency: refund.currency,
     status: refund.status,
   };
+}
+
+const TRANSIENT_CLIENT_ERRORS = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TransactionInProgressException',
+  'TransactionCanceledException',
+  'IdempotentParameterMismatchException',
+]);
+
+/** DynamoDB's own answer that it applied nothing, for a reason that holds on every retry. */
+function isDefinitiveRefusal(error: unknown): error is DynamoDBServiceException {
+  return error instanceof DynamoDBServiceException && error.$fault === 'client' && !TRANSIENT_CLIENT_ERRORS.has(error.name);
 }
 
 /** A transaction the table refused as a whole: a condition failed, a conflict, or a token reused with other parameters. */

@@ -31,6 +31,7 @@ import {
   type RefundRequest,
   type VoidRequest,
 } from '#adapters/processor';
+import { jitteredBackoff } from '#commons/backoff';
 import { requiredEnv } from '#commons/env';
 
 export const TEST_TOKENS = [
@@ -45,6 +46,7 @@ export const TEST_TOKENS = [
 
 const RECORD_TTL_SECONDS = 7 * 24 * 60 * 60;
 const FLAKY_FAILURES_PER_KEY = 2;
+const REFUND_CONFLICT_ATTEMPTS = 8;
 
 export type ProcessorOperation = 'authorize' | 'capture' | 'void' | 'refund';
 
@@ -198,32 +200,40 @@ export class SimulatedProcessor implements PaymentProcessor {
 
     // The refund record and the capture's refunded total move together, so refunds never exceed the capture.
     const item = this.stamp(draft);
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'key' } } },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: { key: captureKey },
-                UpdateExpression: 'ADD refundedAmount :amount',
-                ConditionExpression: 'refundedAmount <= :limit',
-                ExpressionAttributeValues: { ':amount': request.amount, ':limit': (capture?.amount ?? 0) - request.amount },
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'key' } } },
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: { key: captureKey },
+                  UpdateExpression: 'ADD refundedAmount :amount',
+                  ConditionExpression: 'refundedAmount <= :limit',
+                  ExpressionAttributeValues: { ':amount': request.amount, ':limit': (capture?.amount ?? 0) - request.amount },
+                },
               },
-            },
-          ],
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const [refundReason] = error.CancellationReasons ?? [];
-      if (refundReason?.Code === 'ConditionalCheckFailed') {
-        const existing = await this.get(request.key);
-        if (!existing) throw error;
-        return { refundId: this.resultOf(this.replay(existing, sameRequest)).refundId! };
+            ],
+          }),
+        );
+        break;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const [refundReason, captureReason] = error.CancellationReasons ?? [];
+        if (refundReason?.Code === 'ConditionalCheckFailed') {
+          const existing = await this.get(request.key);
+          if (!existing) throw error;
+          return { refundId: this.resultOf(this.replay(existing, sameRequest)).refundId! };
+        }
+        if (captureReason?.Code === 'ConditionalCheckFailed') {
+          return { refundId: this.resultOf(await this.record(this.failedRefund(draft, 'amount_exceeds_captured'), sameRequest)).refundId! };
+        }
+        // Concurrent refunds of one capture: nothing was written, so this one may try again.
+        if (attempt >= REFUND_CONFLICT_ATTEMPTS) throw new ProcessorUnavailable(`Refund ${request.key} kept colliding with other refunds of the capture`);
+        await jitteredBackoff(attempt);
       }
-      return { refundId: this.resultOf(await this.record(this.failedRefund(draft, 'amount_exceeds_captured'), sameRequest)).refundId! };
     }
     if (source === 'tok_timeout') throw new ProcessorTimeout();
     return { refundId: item.refundId! };

@@ -21,7 +21,9 @@ export type ApiErrorCode =
   | 'resource_not_found'
   | 'idempotency_key_in_use'
   | 'payment_not_refundable'
+  | 'resource_busy'
   | 'request_too_large'
+  | 'unsupported_media_type'
   | 'idempotency_key_reused'
   | 'refund_exceeds_refundable'
   | 'rate_limited'
@@ -78,6 +80,10 @@ export const parameterMissing = (param: string) =>
   new ApiError(400, 'invalid_request_error', 'parameter_missing', `Missing required parameter: ${param}.`, param);
 export const parameterUnknown = (param: string) =>
   new ApiError(400, 'invalid_request_error', 'parameter_unknown', `Received unknown parameter: ${param}.`, param);
+/** `param` is the path of the key (e.g. `metadata.orderId`); the message never repeats the body. */
+export const duplicateKey = (param: string) =>
+  new ApiError(400, 'invalid_request_error', 'invalid_json',
+    'The request body has the same key twice in one object; send each field once.', param);
 export const bodyTooLarge = (limitBytes: number) =>
   new ApiError(400, 'invalid_request_error', 'body_too_large',
     `The request body is larger than ${limitBytes} bytes.`);
@@ -98,15 +104,24 @@ export const idempotencyKeyInUse = (retryAfterSeconds = 1) =>
 export const paymentNotRefundable = (status: string) =>
   new ApiError(409, 'invalid_request_error', 'payment_not_refundable',
     `The payment cannot be refunded in status ${status}; only succeeded or partially_refunded payments can.`);
+/** Writers kept colliding on the same payment past the handler's bounded retries: nothing was written. */
+export const resourceBusy = (retryAfterSeconds = 1) =>
+  new ApiError(409, 'api_error', 'resource_busy',
+    'Another request is changing this payment right now; retry with the same Idempotency-Key.', undefined,
+    { 'Retry-After': String(retryAfterSeconds) });
 
 // 413
 export const requestTooLarge = () =>
   new ApiError(413, 'invalid_request_error', 'request_too_large', 'The request is too large.');
 
+// 415
+export const unsupportedMediaType = (message = 'The request content type is not supported; send application/json in UTF-8.') =>
+  new ApiError(415, 'invalid_request_error', 'unsupported_media_type', message);
+
 // 422
 export const idempotencyKeyReused = () =>
   new ApiError(422, 'idempotency_error', 'idempotency_key_reused',
-    'This Idempotency-Key was already used with a different request body.', IDEMPOTENCY_KEY_HEADER);
+    'This Idempotency-Key was already used with a different request (another body, or another route).', IDEMPOTENCY_KEY_HEADER);
 export const refundExceedsRefundable = (requested: number, refundable: number) =>
   new ApiError(422, 'invalid_request_error', 'refund_exceeds_refundable',
     `The refund amount ${requested} exceeds the amount still refundable (${refundable}).`, 'amount');

@@ -62,6 +62,14 @@ export const RETRYABLE_TABLE_ERRORS = [
   'InternalServerError',
 ] as const;
 
+/**
+ * Errors after which a Payments-table task certainly changed nothing and never will: the item is in
+ * a state the task cannot start from, or the table answered with a refusal that is not throttling.
+ * Every other error of such a task may hide a write that was applied (a timeout, a lost response),
+ * so the task, being idempotent, is retried to find out instead of being compensated.
+ */
+export const PERMANENT_TABLE_ERRORS = ['PaymentStateConflict', 'WriteRefused', 'PaymentNotFound', 'RefundNotFound', 'InvalidSagaState'] as const;
+
 export const PAYMENT_FAILURE_CODES = ['card_declined', 'insufficient_funds', 'processor_unavailable', 'capture_failed', 'ledger_failed'] as const;
 export type PaymentFailureCode = (typeof PAYMENT_FAILURE_CODES)[number];
 

@@ -23,7 +23,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke, SqsSendMessage } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { RETRYABLE_PROCESSOR_ERRORS, RETRYABLE_TABLE_ERRORS } from '../../lambdas/domain/saga.ts';
+import { PERMANENT_TABLE_ERRORS, RETRYABLE_PROCESSOR_ERRORS, RETRYABLE_TABLE_ERRORS } from '../../lambdas/domain/saga.ts';
 import { PayflowFunction } from './payflow-function.ts';
 
 export interface PaymentSagaProps {
@@ -37,6 +37,13 @@ export interface PaymentSagaProps {
 const TRANSIENT_RETRY: Omit<RetryProps, 'errors'> = { interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 4, jitterStrategy: JitterType.FULL };
 /** Compensations retry anything three times before the case goes to the saga-failures queue. */
 const COMPENSATION_RETRY: RetryProps = { errors: [Errors.ALL], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: JitterType.FULL };
+/**
+ * Payments-table tasks are idempotent, so any error that does not say for certain that nothing was
+ * written (a timeout, a lost response, throttling, a lost race) is retried, up to about a minute:
+ * infrastructure trouble delays a payment, it does not decide it.
+ */
+const NEVER_RETRY: RetryProps = { errors: [...PERMANENT_TABLE_ERRORS], maxAttempts: 0 };
+const SETTLE_RETRY: RetryProps = { errors: [Errors.ALL], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.seconds(20), jitterStrategy: JitterType.FULL };
 const SAGA_TIMEOUT = Duration.minutes(5);
 
 /**
@@ -112,11 +119,16 @@ export class PaymentSaga extends Construct {
       .addCatch(failWith('CaptureRefused', 'capture_failed', voidAuthorization), { errors: ['CaptureFailed'], resultPath: '$.error' })
       .addCatch(failWith('CaptureUnavailable', 'processor_unavailable', voidAuthorization), { errors: [Errors.ALL], resultPath: '$.error' });
     const postLedger = task(payment, 'PostLedger', postLedgerFn)
-      .addRetry({ errors: [...RETRYABLE_TABLE_ERRORS], ...TRANSIENT_RETRY })
-      .addCatch(failWith('LedgerRefused', 'ledger_failed', refundCapture), { errors: [Errors.ALL], resultPath: '$.error' });
+      .addRetry(NEVER_RETRY)
+      .addRetry(SETTLE_RETRY)
+      // Only a posting that certainly did not commit is compensated by refunding the capture.
+      .addCatch(failWith('LedgerRefused', 'ledger_failed', refundCapture), { errors: ['PaymentStateConflict', 'WriteRefused'], resultPath: '$.error' })
+      // Still unknown after every retry: refunding could undo a succeeded payment, so an operator decides.
+      .addCatch(paymentFailure, { errors: [Errors.ALL], resultPath: '$.error' });
     // Nothing has moved yet; a payment that is missing, or a table that stays unavailable, is for an operator.
     const markProcessing = task(payment, 'MarkProcessing', markProcessingFn)
-      .addRetry({ errors: [...RETRYABLE_TABLE_ERRORS], ...TRANSIENT_RETRY })
+      .addRetry(NEVER_RETRY)
+      .addRetry(SETTLE_RETRY)
       .addCatch(paymentFailure, { errors: [Errors.ALL], resultPath: '$.error' });
 
     const paymentDefinition = markProcessing.next(
@@ -143,7 +155,8 @@ export class PaymentSaga extends Construct {
       // A timeout on every attempt leaves the outcome unknown: releasing could refund twice, so an operator decides.
       .addCatch(refundFailure, { errors: [Errors.ALL], resultPath: '$.error' });
     const postRefundLedger = task(refund, 'PostRefundLedger', postRefundLedgerFn)
-      .addRetry({ errors: [...RETRYABLE_TABLE_ERRORS], ...TRANSIENT_RETRY })
+      .addRetry(NEVER_RETRY)
+      .addRetry(SETTLE_RETRY)
       // The money went back but the ledger refused it: releasing would allow refunding it again.
       .addCatch(refundFailure, { errors: [Errors.ALL], resultPath: '$.error' });
 

@@ -36,6 +36,22 @@ describe('a payment reaches the terminal status its test token calls for', () =>
   });
 });
 
+describe('text SQS refuses, or a queue emulator might, does not stall a payment', () => {
+  it.each([
+    ['U+FFFF and U+FFFE', 'order \uffff\ufffe', { note: '\uffff' }],
+    ['an emoji (outside the Basic Multilingual Plane)', 'order \u{1F600}', { note: '\u{1F389}' }],
+  ])('%s in description and metadata → 201, then succeeded with the text intact', async (_, description, metadata) => {
+    const created = await call('POST', 'payments', {
+      apiKey: merchantA.apiKey,
+      idempotencyKey: newKey('text'),
+      body: { amount: 1234, currency: 'EUR', source: 'tok_success', description, metadata },
+    });
+    expect(created.status).toBe(201);
+    const settled = await paymentReaching(merchantA, created.json.id, TERMINAL_PAYMENT_STATUSES);
+    expect(settled).toMatchObject({ status: 'succeeded', description, metadata });
+  });
+});
+
 describe('refunds', () => {
   async function succeededPayment(amount: number) {
     const payment = await merchantA.client.createPayment({ amount, currency: 'USD', source: 'tok_success' });

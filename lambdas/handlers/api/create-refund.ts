@@ -5,7 +5,8 @@ import { apiHandler, headerValues, jsonResponse, merchantIdOf, parseJsonBody, ty
 import { idempotentOperation, markReplayed, type IdempotentRequest } from '#commons/idempotency';
 import { logger, metrics, tracer } from '#commons/powertools';
 import { PaymentsRepository } from '#adapters/payments-repository';
-import { idempotencyKeyReused, resourceNotFound } from '#domain/errors';
+import { jitteredBackoff } from '#commons/backoff';
+import { idempotencyKeyReused, resourceBusy, resourceNotFound } from '#domain/errors';
 import { isPaymentId, refundIdFor, requestHash } from '#domain/ids';
 import type { PaymentItem } from '#domain/payment';
 import { newRefundItem, resolveRefundAmount, toRefundView, type Refund, type RefundItem } from '#domain/refund';
@@ -52,9 +53,12 @@ const createRefund = idempotentOperation('create-refund', async ({ merchantId, i
       return created(outcome.refund);
     }
     if (outcome.outcome === 'refund_exists') return replayOf(outcome.existing, hash);
+    if (outcome.outcome === 'busy') break;
     payment = ownPayment(outcome.payment, merchantId);
+    await jitteredBackoff(attempt);
   }
-  throw new Error(`Refund reservation for ${paymentId} kept conflicting after ${MAX_RESERVATION_ATTEMPTS} attempts`);
+  logger.warn('Refund reservation lost every race on the payment; answering 409 resource_busy', { attempts: MAX_RESERVATION_ATTEMPTS });
+  throw resourceBusy();
 });
 
 function ownPayment(payment: PaymentItem | undefined, merchantId: string): PaymentItem {

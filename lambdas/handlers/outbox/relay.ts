@@ -6,7 +6,7 @@ import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { requiredEnv } from '#commons/env';
 import { logger, metrics } from '#commons/powertools';
 import { toOutboxEvent } from '#domain/events';
-import { sendInGroupOrder, sendMessages, type OutgoingMessage } from '#adapters/queue-publisher';
+import { errorCodeOf, isRefusedMessage, sendInGroupOrder, sendMessages, toSqsJson, type OutgoingMessage } from '#adapters/queue-publisher';
 
 /**
  * The outbox relay: turns the Payments table's stream records into versioned events on the FIFO
@@ -43,17 +43,24 @@ const keyOf = (record: DynamoDBRecord) => record.dynamodb?.SequenceNumber ?? rec
  * from the earliest failed record, and the records after it that were already sent are deduplicated
  * by their eventID), so a payment's events never overtake each other.
  *
- * A poison record, one that should be an event but cannot be built into one, does not block its
- * shard: its full record goes to the relay's dead-letter queue, in the shape Lambda delivered it, so
- * an operator can replay it through this function once the data is fixed, and it counts as done.
- * Retrying it could never succeed, and a shard blocked on it would delay every later payment until
- * the mapping's retries ran out.
+ * A poison record does not block its shard: one that should be an event but cannot be built into
+ * one, or whose event SQS refuses for what it is (a sender fault such as a message over the size
+ * limit), goes whole to the relay's dead-letter queue, in the shape Lambda delivered it and with the
+ * reason, so an operator can replay it through this function once the cause is fixed; it counts as
+ * done. Retrying it could never succeed, and a shard blocked on it would delay every later payment
+ * until the mapping's retries ran out and then dead-letter records that had been delivered.
  */
 async function relay(records: readonly DynamoDBRecord[]): Promise<Map<string, Error>> {
   const events: OutgoingMessage[] = [];
   const poison: OutgoingMessage[] = [];
+  const recordsByKey = new Map<string, DynamoDBRecord>();
+  const isolate = (record: DynamoDBRecord, key: string, reason: string) => {
+    logger.error('Stream record cannot be relayed; sending it to the dead-letter queue', { eventID: record.eventID, reason });
+    poison.push({ key, body: toSqsJson(record), attributes: { origin: 'outbox-relay', reason: reason.slice(0, 1024) } });
+  };
   for (const record of records) {
     const key = keyOf(record);
+    recordsByKey.set(key, record);
     try {
       const outboxEvent = toOutboxEvent({
         eventId: record.eventID ?? '',
@@ -62,22 +69,27 @@ async function relay(records: readonly DynamoDBRecord[]): Promise<Map<string, Er
         newImage: imageOf(record.dynamodb?.NewImage),
       });
       if (outboxEvent) {
-        events.push({ key, body: JSON.stringify(outboxEvent), groupId: outboxEvent.paymentId, deduplicationId: outboxEvent.id });
+        events.push({ key, body: toSqsJson(outboxEvent), groupId: outboxEvent.paymentId, deduplicationId: outboxEvent.id });
       }
     } catch (error) {
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      logger.error('Stream record is not a valid event; sending it to the dead-letter queue', { eventID: record.eventID, reason });
-      poison.push({ key, body: JSON.stringify(record), attributes: { origin: 'outbox-relay', reason } });
+      isolate(record, key, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
     }
   }
-  const [eventFailures, poisonFailures] = await Promise.all([
-    sendInGroupOrder(eventsQueueUrl, events),
-    sendMessages(deadLetterQueueUrl, poison),
-  ]);
-  metrics.addMetric('OutboxEventsPublished', MetricUnit.Count, events.length - eventFailures.size);
+  const failures = await sendInGroupOrder(eventsQueueUrl, events);
+  for (const [key, error] of failures) {
+    if (!isRefusedMessage(error)) continue;
+    failures.delete(key);
+    isolate(recordsByKey.get(key)!, key, `SQS refused the event: ${error.message}`);
+  }
+  const poisonFailures = await sendMessages(deadLetterQueueUrl, poison);
+  metrics.addMetric('OutboxEventsPublished', MetricUnit.Count, events.length - failures.size - (poison.length - poisonFailures.size));
   if (poison.length > 0) metrics.addMetric('OutboxPoisonRecords', MetricUnit.Count, poison.length);
-  if (eventFailures.size > 0) logger.warn('Some events were not published; they will be retried', { failed: eventFailures.size });
-  return new Map([...eventFailures, ...poisonFailures]);
+  if (failures.size > 0) {
+    const errors: Record<string, number> = {};
+    for (const error of failures.values()) errors[errorCodeOf(error)] = (errors[errorCodeOf(error)] ?? 0) + 1;
+    logger.warn('Some events were not published; they will be retried', { failed: failures.size, errors });
+  }
+  return new Map([...failures, ...poisonFailures]);
 }
 
 function imageOf(image: unknown): Record<string, unknown> | undefined {

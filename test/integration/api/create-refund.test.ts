@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { paymentIdFor, refundIdFor } from '../../../lambdas/domain/ids.ts';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   expireAllIdempotencyRecords,
+  interceptDynamoDb,
   partitionItems,
   paymentItem,
   postPayment,
@@ -179,6 +181,23 @@ describe('POST /v1/payments/{id}/refunds: request validation', () => {
     expectError(await postRefund(api, paymentId, { key: newKey(), body: '{"amount":' }), 400, 'invalid_request_error', 'invalid_json');
     expectError(await postRefund(api, paymentId, { key: newKey(), body: '[]' }), 400, 'invalid_request_error', 'invalid_json');
   });
+
+  it('a key twice (amount, or inside metadata) is 400 invalid_json and reserves nothing; a raw byte that is not UTF-8 too', async () => {
+    const paymentId = await capturedPayment(10_000);
+    expectError(await postRefund(api, paymentId, { key: newKey(), body: '{"amount":100,"amount":10000}' }), 400, 'invalid_request_error', 'invalid_json', 'amount');
+    expectError(await postRefund(api, paymentId, { key: newKey(), body: '{"amount":100,"metadata":{"a":"1","a":"2"}}' }), 400, 'invalid_request_error', 'invalid_json', 'metadata.a');
+    const notUtf8 = Buffer.concat([Buffer.from('{"amount":100,"metadata":{"note":"'), Buffer.from([0xff]), Buffer.from('"}}')]).toString('base64');
+    expectError(await postRefund(api, paymentId, { key: newKey(), body: notUtf8, isBase64Encoded: true }), 400, 'invalid_request_error', 'invalid_json');
+    expect(await refundItems(paymentId)).toHaveLength(0);
+    expect((await paymentItem(api, paymentId))?.amountRefundable).toBe(10_000);
+  });
+
+  it('a charset other than UTF-8 is 415 unsupported_media_type', async () => {
+    const paymentId = await capturedPayment(10_000);
+    const response = await postRefund(api, paymentId, { key: newKey(), body: { amount: 100 }, headers: { 'Content-Type': 'application/json; charset=iso-8859-1' } });
+    expectError(response, 415, 'invalid_request_error', 'unsupported_media_type');
+    expect(await refundItems(paymentId)).toHaveLength(0);
+  });
 });
 
 // DESIGN §2 idempotency table for refunds, one describe per row.
@@ -225,14 +244,38 @@ describe('refund idempotency: same merchant + key, different body', () => {
 });
 
 describe('refund idempotency: same key from another merchant', () => {
-  it('is independent of the key a payment was created with', async () => {
+  it('is independent: keys are scoped per merchant', async () => {
+    const key = newKey();
+    const ofA = await capturedPayment(10_000, 'merchant-a');
+    const ofB = await capturedPayment(10_000, 'merchant-b');
+    const refundA = await postRefund(api, ofA, { merchant: 'merchant-a', key, body: { amount: 100 } });
+    const refundB = await postRefund(api, ofB, { merchant: 'merchant-b', key, body: { amount: 200 } });
+    for (const refund of [refundA, refundB]) {
+      expect(refund.statusCode, refund.rawBody).toBe(201);
+      expect(refund.headers['Idempotent-Replayed']).toBeUndefined();
+    }
+    expect(refundA.json.id).not.toBe(refundB.json.id);
+  });
+});
+
+// Issue 8: a key names one request of a merchant, whatever the route (Stripe, draft-ietf-httpapi-idempotency-key-header).
+describe('refund idempotency: same merchant + key on another route', () => {
+  it('a key that created a payment is 422 idempotency_key_reused on a refund, reserves nothing, and the payment still replays', async () => {
     const key = newKey();
     const created = await postPayment(api, { key });
     expect(created.statusCode).toBe(201);
     const paymentId = await capturedPayment(10_000);
-    const refund = await postRefund(api, paymentId, { key, body: { amount: 100 } });
-    expect(refund.statusCode).toBe(201);
-    expect(refund.headers['Idempotent-Replayed']).toBeUndefined();
+    const reused = await postRefund(api, paymentId, { key, body: { amount: 100 } });
+    expectError(reused, 422, 'idempotency_error', 'idempotency_key_reused', 'Idempotency-Key');
+    expect(await refundItems(paymentId)).toHaveLength(0);
+    expect((await paymentItem(api, paymentId))?.amountRefundable).toBe(10_000);
+    // Not even on the payment the key created.
+    expectError(await postRefund(api, created.json.id, { key, body: {} }), 422, 'idempotency_error', 'idempotency_key_reused', 'Idempotency-Key');
+
+    const replay = await postPayment(api, { key });
+    expect(replay.statusCode).toBe(201);
+    expect(replay.rawBody).toBe(created.rawBody);
+    expect(replay.headers['Idempotent-Replayed']).toBe('true');
   });
 });
 
@@ -322,5 +365,38 @@ describe('concurrency: refunds never exceed the captured amount', () => {
     expect(responses.map((r) => r.statusCode)).toEqual(Array(20).fill(201));
     expect((await paymentItem(api, paymentId))?.amountRefundable).toBe(0);
     expect(await refundItems(paymentId)).toHaveLength(20);
+  });
+});
+
+describe('concurrency: a reservation that keeps losing to other writers', () => {
+  it('is 409 resource_busy with Retry-After after bounded retries, writes nothing and is not remembered', async () => {
+    const paymentId = await capturedPayment(10_000);
+    const key = newKey();
+    let conflicts = 0;
+    // Every reservation transaction is cancelled by DynamoDB as if another transaction held the payment.
+    const interception = interceptDynamoDb(api.handlerDynamoDb, ({ command }) => {
+      if (command !== 'TransactWriteItemsCommand') return;
+      conflicts++;
+      throw new TransactionCanceledException({
+        message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }],
+      });
+    });
+    let busy: Response;
+    try {
+      busy = await postRefund(api, paymentId, { key, body: { amount: 700 } });
+    } finally {
+      interception.stop();
+    }
+    expectError(busy, 409, 'api_error', 'resource_busy');
+    expect(busy.headers['Retry-After']).toBe('1');
+    expect(conflicts).toBeGreaterThan(1);
+    expect(await refundItems(paymentId)).toEqual([]);
+    expect((await paymentItem(api, paymentId))?.amountRefundable).toBe(10_000);
+
+    const retried = await postRefund(api, paymentId, { key, body: { amount: 700 } });
+    expect(retried.statusCode, retried.rawBody).toBe(201);
+    expect((await paymentItem(api, paymentId))?.amountRefundable).toBe(9300);
   });
 });

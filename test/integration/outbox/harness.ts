@@ -94,6 +94,7 @@ export async function queueArn(queueUrl: string): Promise<string> {
 
 export interface ReceivedMessage {
   body: any;
+  rawBody: string;
   groupId?: string;
   deduplicationId?: string;
   receiveCount: number;
@@ -102,6 +103,7 @@ export interface ReceivedMessage {
 
 const toReceived = (message: Message): ReceivedMessage => ({
   body: JSON.parse(message.Body!),
+  rawBody: message.Body!,
   groupId: message.Attributes?.MessageGroupId,
   deduplicationId: message.Attributes?.MessageDeduplicationId,
   receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0),

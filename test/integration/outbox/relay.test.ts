@@ -1,5 +1,5 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { latestStreamArn, startStreamPoller, type StreamPoller } from '../../../lib/local/stream-poller.ts';
@@ -197,46 +197,84 @@ describe('Outbox relay: a poison record does not block its shard', () => {
   });
 });
 
-describe('Outbox relay: a record that cannot be published', () => {
-  it('holds back the later records of its payment, retries a bounded number of times, then the failure keeper keeps the full records for replay', async () => {
+describe('Outbox relay: an event SQS refuses for what it is (a sender fault)', () => {
+  it('isolates that one record in the dead-letter queue with SQS\'s code, relays the rest at once, and dead-letters nothing that was delivered', async () => {
     // Fault injection: the test queue accepts at most 1 KiB per message, so an event carrying a long
     // description is refused by SQS (the template's queue has the default size limit).
     const rig = await relayRig({ eventsQueueAttributes: { MaximumMessageSize: '1024' } });
-    const mapping = mappingOf('OutboxRelay');
-    const stuck = await rig.table.createPayment();
-    await rig.table.setStatus(stuck, 'processing', { description: 'x'.repeat(1500) });
-    await rig.table.setStatus(stuck, 'failed', { failureCode: 'card_declined' }, ['description', 'openEntity']);
+    const refused = await rig.table.createPayment();
+    await rig.table.setStatus(refused, 'processing', { description: 'x'.repeat(1500) });
+    await rig.table.setStatus(refused, 'failed', { failureCode: 'card_declined' }, ['description', 'openEntity']);
     const other = await rig.table.createPayment();
 
-    const events = await drainQueue(rig.eventsQueueUrl, 2, { settleMs: 2_000 });
+    const events = await drainQueue(rig.eventsQueueUrl, 3, { settleMs: 1_500 });
     expect(events.map((message) => [message.groupId, message.body.type])).toEqual(
       expect.arrayContaining([
-        [stuck.id, 'payment.created'],
+        [refused.id, 'payment.created'],
+        [refused.id, 'payment.failed'],
         [other.id, 'payment.created'],
       ]),
     );
-    // payment.failed was publishable, but it must not overtake the refused payment.processing.
-    expect(events.map((message) => message.body.type)).not.toContain('payment.failed');
+    expect(events).toHaveLength(3);
+
+    const dead = await drainQueue(rig.deadLetterQueueUrl, 1, { settleMs: 1_500 });
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.attributes).toMatchObject({ origin: 'outbox-relay', reason: expect.stringMatching(/^SQS refused the event: InvalidParameterValue: /) });
+    expect(dead[0]!.body.dynamodb.NewImage).toMatchObject({ id: { S: refused.id }, status: { S: 'processing' } });
+    expect(rig.streamPoller.stats.failedInvocations).toBe(0);
+    expect(rig.streamPoller.stats.failureRecordsSent).toBe(0);
+
+    // The operator fixes the cause and replays the record through the relay, as Lambda would deliver it.
+    await sqsClient().send(new SetQueueAttributesCommand({ QueueUrl: rig.eventsQueueUrl, Attributes: { MaximumMessageSize: '262144' } }));
+    expect(await rig.relay({ Records: [dead[0]!.body] })).toEqual({ batchItemFailures: [] });
+    const replayed = await drainQueue(rig.eventsQueueUrl, 1, { settleMs: 1_000 });
+    expect(replayed.map((message) => [message.groupId, message.body.type])).toEqual([[refused.id, 'payment.processing']]);
+  });
+});
+
+describe('Outbox relay: text SQS would refuse inside an event', () => {
+  it('escapes U+FFFE and U+FFFF so the event is accepted and parses back to the same text', async () => {
+    const rig = await relayRig();
+    const description = 'a\uffffb\ufffec';
+    const payment = await rig.table.createPayment({ description, metadata: { note: '\uffff' } });
+
+    const [event] = await drainQueue(rig.eventsQueueUrl, 1);
+    expect(event!.body).toMatchObject({ type: 'payment.created', paymentId: payment.id });
+    expect(event!.rawBody).not.toMatch(/[\uFFFE\uFFFF]/);
+    expect(event!.body.data).toMatchObject({ description, metadata: { note: '\uffff' } });
+    expect(await drainQueue(rig.deadLetterQueueUrl, 0, { settleMs: 500 })).toEqual([]);
+  });
+});
+
+describe('Outbox relay: SQS unavailable', () => {
+  it('retries a bounded number of times, then the failure keeper keeps the full records for replay', async () => {
+    // Fault injection: the events queue is deleted, so every SendMessageBatch call fails as a whole.
+    const rig = await relayRig();
+    const mapping = mappingOf('OutboxRelay');
+    const { Attributes } = await sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: rig.eventsQueueUrl, AttributeNames: ['All'] }));
+    await sqsClient().send(new DeleteQueueCommand({ QueueUrl: rig.eventsQueueUrl }));
+    const first = await rig.table.createPayment();
+    await rig.table.setStatus(first, 'processing');
 
     const kept = await drainQueue(rig.deadLetterQueueUrl, 2, { settleMs: 1_500 });
-    expect(rig.streamPoller.stats.failedInvocations).toBe(mapping.MaximumRetryAttempts! + 1);
-    expect(rig.streamPoller.stats.failureRecordsSent).toBe(1);
+    // Bisecting the failed batch adds invocations; every half is retried its bounded number of times.
+    expect(rig.streamPoller.stats.failedInvocations).toBeGreaterThan(mapping.MaximumRetryAttempts!);
+    expect(rig.streamPoller.stats.failureRecordsSent).toBeGreaterThanOrEqual(1);
     for (const message of kept) {
       expect(message.attributes).toMatchObject({ origin: 'outbox-failure-keeper', reason: 'RetryAttemptsExhausted' });
       expect(message.body).toMatchObject({ eventSourceARN: rig.streamArn, dynamodb: { NewImage: expect.any(Object), SequenceNumber: expect.stringMatching(/^\d+$/) } });
     }
-    const keptOfStuck = kept.filter((message) => message.body.dynamodb.NewImage.id.S === stuck.id);
-    expect(keptOfStuck.map((message) => message.body.dynamodb.NewImage.status.S)).toEqual(['processing', 'failed']);
-    expect(keptOfStuck[0]!.body.dynamodb.NewImage.description.S).toHaveLength(1500);
+    expect(kept.map((message) => message.body.dynamodb.NewImage.status.S)).toEqual(['pending', 'processing']);
 
-    // The operator fixes the cause and replays the kept records through the relay, as Lambda would deliver them.
-    await sqsClient().send(new SetQueueAttributesCommand({ QueueUrl: rig.eventsQueueUrl, Attributes: { MaximumMessageSize: '262144' } }));
-    const replay = await rig.relay({ Records: kept.map((message) => message.body) });
-    expect(replay).toEqual({ batchItemFailures: [] });
-    const replayed = await drainQueue(rig.eventsQueueUrl, 2, { settleMs: 1_500 });
+    // The operator restores the queue and replays the kept records through the relay.
+    const queueName = rig.eventsQueueUrl.split('/').pop()!;
+    const { QueueUrl } = await sqsClient().send(new CreateQueueCommand({ QueueName: queueName, Attributes: { FifoQueue: 'true', ContentBasedDeduplication: Attributes?.ContentBasedDeduplication ?? 'false' } }));
+    expect(QueueUrl).toBe(rig.eventsQueueUrl);
+    expect(await rig.relay({ Records: kept.map((message) => message.body) })).toEqual({ batchItemFailures: [] });
+    const replayed = await drainQueue(rig.eventsQueueUrl, 2, { settleMs: 1_000 });
     expect(replayed.map((message) => [message.groupId, message.body.type])).toEqual([
-      [stuck.id, 'payment.processing'],
-      [stuck.id, 'payment.failed'],
+      [first.id, 'payment.created'],
+      [first.id, 'payment.processing'],
     ]);
   });
 });

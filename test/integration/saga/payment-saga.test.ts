@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startDynamoDbFaultProxy } from '../../support/dynamodb-fault-proxy.ts';
 import { createSagaHarness, statesEntered, type SagaHarness } from './saga-harness.ts';
 
 // The synthesized PaymentSaga definition on aws-local-stepfunctions; every task is the real bundled
@@ -94,6 +95,57 @@ describe('PaymentSaga: ledger failure', () => {
     } finally {
       restore();
     }
+  });
+});
+
+describe('PaymentSaga: PostLedger commits but its response is lost', () => {
+  // Fault injection outside the code: PostLedger's DynamoDB endpoint is a proxy that applies the
+  // transaction, then drops the response of the first calls (the SDK's own retries included). The
+  // SDK reads AWS_ENDPOINT_URL_DYNAMODB at a client's first call, so the environment points at the
+  // proxy while a fresh copy of PostLedger runs; a warm-up saga first makes the other tasks' clients
+  // settle on the real endpoint.
+  const withLostLedgerResponses = async (times: number, body: (paymentId: string) => Promise<void>) => {
+    await saga.runPaymentSaga((await saga.seedPayment()).id);
+    const proxy = await startDynamoDbFaultProxy(process.env.AWS_ENDPOINT_URL_DYNAMODB!, { operation: 'TransactWriteItems', times });
+    const realEndpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    const restore = await saga.injectFault('PostLedger', {});
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.endpoint;
+    try {
+      const payment = await saga.seedPayment({ source: 'tok_success', amount: 4200 });
+      await body(payment.id);
+      expect(proxy.lost.get('TransactWriteItems')).toBeGreaterThan(0);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = realEndpoint;
+      restore();
+      await proxy.close();
+    }
+  };
+
+  it('retries the idempotent transaction and ends succeeded, with no refund', async () => {
+    await withLostLedgerResponses(8, async (paymentId) => {
+      const execution = await saga.runPaymentSaga(paymentId);
+
+      expect(execution.status).toBe('SUCCEEDED');
+      expect(statesEntered(execution)).not.toContain('RefundCapture');
+      expect(retries(execution, 'PostLedger')).toBeGreaterThan(0);
+      expect(await saga.payment(paymentId)).toMatchObject({ status: 'succeeded', amountCaptured: 4200 });
+      expect(await saga.postings(paymentId)).toHaveLength(1);
+      expect((await saga.processorRecords(paymentId)).map((record) => record.operation).sort()).toEqual(['authorize', 'capture']);
+      await saga.assertInvariants(paymentId);
+    });
+  });
+
+  it('still unknown after every retry: the case goes to an operator, and the capture is not refunded', async () => {
+    await withLostLedgerResponses(1_000, async (paymentId) => {
+      const execution = await saga.runPaymentSaga(paymentId);
+
+      expect(execution.status).toBe('FAILED');
+      expect(statesEntered(execution).slice(-3)).toEqual(['PostLedger', 'SendToSagaFailures', 'CompensationFailed']);
+      expect(await saga.payment(paymentId)).toMatchObject({ status: 'succeeded', amountCaptured: 4200 });
+      expect((await saga.processorRecords(paymentId)).map((record) => record.operation).sort()).toEqual(['authorize', 'capture']);
+      const [message] = await saga.drainSagaFailures();
+      expect(message).toMatchObject({ saga: 'payment', state: { paymentId } });
+    });
   });
 });
 

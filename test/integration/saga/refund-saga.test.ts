@@ -62,6 +62,26 @@ describe('RefundSaga: full refund', () => {
   });
 });
 
+describe('RefundSaga: 50 concurrent refunds of one payment', () => {
+  it('posts every one: the payment, the ledger and the processor agree', async () => {
+    const payment = await succeededPayment('tok_success', 10_000);
+    const refunds = [];
+    for (let i = 0; i < 50; i++) refunds.push(await saga.seedRefund(await saga.payment(payment.id), 200));
+
+    const executions = await Promise.all(refunds.map((refund) => saga.runRefundSaga(payment.id, refund.id)));
+
+    expect(executions.map((execution) => `${execution.status} ${execution.error ?? ''}`.trim())).toEqual(Array(50).fill('SUCCEEDED'));
+    const items = await Promise.all(refunds.map((refund) => saga.refund(payment.id, refund.id)));
+    expect(items.map((item) => item.status)).toEqual(Array(50).fill('succeeded'));
+    expect(await saga.payment(payment.id)).toMatchObject({ status: 'refunded', amountCaptured: 10_000, amountRefunded: 10_000, amountRefundable: 0 });
+    expect((await saga.postings(payment.id)).filter((posting) => posting.SK.startsWith('POSTING#refund#'))).toHaveLength(50);
+    const [capture] = await saga.processorRecords(`${payment.id}`).then((records) => records.filter((record) => record.operation === 'capture'));
+    expect(capture?.refundedAmount).toBe(10_000);
+    expect(await saga.drainSagaFailures()).toEqual([]);
+    await saga.assertInvariants(payment.id);
+  });
+});
+
 describe('RefundSaga: the processor refuses the refund', () => {
   it('releases the reservation: the refund fails and its amount is refundable again', async () => {
     const payment = await succeededPayment('tok_refund_fail', 1500);
