@@ -11,13 +11,13 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
 import { localApiId, registerApiGatewayReferences, startApiGateway, type LocalApiGateway, type LocalApiKey } from './api-gateway.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type TemplateValue } from './intrinsics.ts';
 import { LocalLambdaRuntime, type FunctionLogSink, type LocalFunction } from './lambda-runtime.ts';
 import type { EventSourceMappingProperties } from './event-source-mapping.ts';
 import { createQueuesFromTemplate, type LocalQueue } from './queues.ts';
+import { startSqsEmulator } from './sqs-emulator.ts';
 import { startSqsPoller, type SqsPoller } from './sqs-poller.ts';
 import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
 import { LocalReferences } from './references.ts';
@@ -220,7 +220,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const emulatorsStart = Date.now();
     const [dynamodbStarted, fauxqsStarted, templateRead] = await Promise.allSettled([
       startDynamoDbLocal().finally(() => mark('dynamodb-local', emulatorsStart)),
-      startFauxqs({ port: 0, logger: false }),
+      startSqsEmulator({ port: 0, logger: false }),
       templateReady,
     ]);
     // Whatever started is stopped on the way out, even when something else failed to.
@@ -228,7 +228,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (fauxqsStarted.status === 'fulfilled') stoppers.push(() => fauxqsStarted.value.stop());
     for (const settled of [templateRead, dynamodbStarted, fauxqsStarted]) if (settled.status === 'rejected') throw settled.reason;
     const dynamodbLocal = (dynamodbStarted as PromiseFulfilledResult<Awaited<ReturnType<typeof startDynamoDbLocal>>>).value;
-    const fauxqs = (fauxqsStarted as PromiseFulfilledResult<Awaited<ReturnType<typeof startFauxqs>>>).value;
+    const fauxqs = (fauxqsStarted as PromiseFulfilledResult<Awaited<ReturnType<typeof startSqsEmulator>>>).value;
     const template = (templateRead as PromiseFulfilledResult<CfnTemplate>).value;
     const endpoints = { dynamodb: dynamodbLocal.endpoint, sqs: `http://127.0.0.1:${fauxqs.port}`, stepFunctions: '' };
     const references = new LocalReferences(template, identity, stackName);

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startFauxqs } from 'fauxqs';
+import { startSqsEmulator } from '../../lib/local/sqs-emulator.ts';
 import { synthesize } from '../../lib/local/runner.ts';
 import { startDynamoDbLocal } from '../../lib/local/dynamodb-local.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ export default async function setup(project: TestProject) {
   project.provide('cdkOut', cdkOut);
   const [dynamodbLocal, fauxqs] = await Promise.all([
     startDynamoDbLocal(),
-    startFauxqs({ port: 0, logger: false }),
+    startSqsEmulator({ port: 0, logger: false }),
   ]);
   project.provide('dynamodbEndpoint', dynamodbLocal.endpoint);
   project.provide('sqsEndpoint', fauxqs.address);

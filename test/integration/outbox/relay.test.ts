@@ -233,9 +233,9 @@ describe('Outbox relay: an event SQS refuses for what it is (a sender fault)', (
 });
 
 describe('Outbox relay: text SQS would refuse inside an event', () => {
-  it('escapes U+FFFE and U+FFFF so the event is accepted and parses back to the same text', async () => {
+  it('escapes U+FFFE and U+FFFF (an emoji passes as it is) so the event is accepted and parses back to the same text', async () => {
     const rig = await relayRig();
-    const description = 'a\uffffb\ufffec';
+    const description = 'a\uffffb\ufffec \u{1F600}';
     const payment = await rig.table.createPayment({ description, metadata: { note: '\uffff' } });
 
     const [event] = await drainQueue(rig.eventsQueueUrl, 1);
