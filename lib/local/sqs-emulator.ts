@@ -10,6 +10,10 @@
  * SendMessageBatch refuse a string attribute value as SQS does. Checked against fauxqs 1.9.2 only:
  * if its internals move, startup fails here instead of the twin silently differing from SQS.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startFauxqs } from 'fauxqs';
 
 /** Any character SQS refuses: not #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF (by code point; a lone surrogate is refused). */
@@ -73,10 +77,19 @@ function withSqsCharacters({ SqsError }: FauxqsInternals, action: string, handle
 
 let patched: Promise<void> | undefined;
 
+/** fauxqs's entry module, found as Node would (it exports only an `import` condition, and vitest's module runner has no import.meta.resolve). */
+function fauxqsEntryUrl(): string {
+  const packageDir = (createRequire(import.meta.url).resolve.paths('fauxqs') ?? [])
+    .map((nodeModules) => join(nodeModules, 'fauxqs'))
+    .find((dir) => existsSync(join(dir, 'package.json')));
+  if (!packageDir) throw new Error('fauxqs is not installed');
+  return pathToFileURL(join(packageDir, 'dist', 'app.js')).href;
+}
+
 /** Loads fauxqs's own modules (the instances its server uses) and applies SQS's character rules to them, once per process. */
 function patchFauxqs(): Promise<void> {
   patched ??= (async () => {
-    const dist = import.meta.resolve('fauxqs'); // .../fauxqs/dist/app.js
+    const dist = fauxqsEntryUrl(); // .../fauxqs/dist/app.js
     const load = (path: string) => import(new URL(path, dist).href);
     const [types, router, errors] = await Promise.all([load('./sqs/sqsTypes.js'), load('./sqs/sqsRouter.js'), load('./common/errors.js')]);
     const internals: FauxqsInternals = { INVALID_MESSAGE_BODY_CHAR: types.INVALID_MESSAGE_BODY_CHAR, SqsRouter: router.SqsRouter, SqsError: errors.SqsError };
