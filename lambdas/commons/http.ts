@@ -3,15 +3,18 @@ import type { ZodMiniType, output } from 'zod/mini';
 import type { $ZodIssue } from 'zod/v4/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metrics, tracer } from '#commons/powertools';
+import { firstDuplicateKey } from '#commons/json-text';
 import {
   ApiError,
   bodyTooLarge,
+  duplicateKey,
   internalError,
   invalidApiKey,
   invalidJson,
   parameterInvalid,
   parameterMissing,
   parameterUnknown,
+  unsupportedMediaType,
 } from '#domain/errors';
 import { MAX_BODY_BYTES } from '#domain/requests';
 
@@ -74,9 +77,19 @@ export function merchantIdOf(event: APIGatewayProxyEvent): string {
   return apiKeyId;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * Strict UTF-8: a byte sequence that is not UTF-8 throws instead of becoming U+FFFD, and a leading
+ * byte-order mark is kept (so JSON.parse refuses it) rather than silently dropped.
+ */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** The body's text: size-checked, base64-decoded when API Gateway encoded it, valid UTF-8. `undefined` when empty. */
+/**
+ * The body's text: size-checked, base64-decoded when API Gateway encoded it, valid UTF-8. `undefined` when empty.
+ * The API declares every media type binary (PaymentsApi `binaryMediaTypes: ['*\/*']`), so on API Gateway
+ * bodies arrive base64-encoded, as the client's bytes: that is the only way to see bytes that are not
+ * UTF-8 (a text body reaches Lambda already decoded, invalid bytes replaced by U+FFFD). A text body
+ * (a direct invocation, or an API without binary media types) is taken as it comes.
+ */
 function bodyText(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): string | undefined {
   const raw = event.body;
   if (raw === null || raw === undefined || raw === '') return undefined;
@@ -96,9 +109,51 @@ function bodyText(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>)
   }
 }
 
-function isJsonMediaType(contentType: string): boolean {
-  const mediaType = contentType.split(';', 1)[0]!.trim().toLowerCase();
-  return mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
+interface MediaType {
+  /** `type/subtype`, lower case. */
+  essence: string;
+  /** Parameter names in lower case; values unquoted, as sent. */
+  parameters: Array<[string, string]>;
+}
+
+/** `application/json; charset="UTF-8"` -> essence and parameters (RFC 9110 §8.3.1). */
+function parseMediaType(contentType: string): MediaType {
+  const [essence = '', ...rest] = contentType.split(';');
+  const parameters = rest.map((part): [string, string] => {
+    const equals = part.indexOf('=');
+    const name = (equals < 0 ? part : part.slice(0, equals)).trim().toLowerCase();
+    let value = equals < 0 ? '' : part.slice(equals + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1).replace(/\\(.)/g, '$1');
+    return [name, value];
+  });
+  return { essence: essence.trim().toLowerCase(), parameters };
+}
+
+function isJsonMediaType(essence: string): boolean {
+  return essence === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(essence);
+}
+
+/** JSON is UTF-8 (RFC 8259 §8.1): a charset parameter, if sent, must say so (`utf-8` or `utf8`, any case). */
+function isUtf8Charset(charset: string): boolean {
+  return /^utf-?8$/i.test(charset);
+}
+
+/**
+ * Checks the Content-Type of a request that has a body: JSON, in UTF-8. Another media type is
+ * 400 invalid_json; a charset other than UTF-8 is 415 unsupported_media_type (the body would be
+ * decoded as something it is not). No Content-Type at all is taken as JSON.
+ */
+function checkContentType(contentType: string | undefined): void {
+  if (contentType === undefined) return;
+  const mediaType = parseMediaType(contentType);
+  if (!isJsonMediaType(mediaType.essence)) {
+    throw invalidJson('The request body must be JSON sent with Content-Type: application/json.');
+  }
+  for (const [name, value] of mediaType.parameters) {
+    if (name === 'charset' && !isUtf8Charset(value)) {
+      throw unsupportedMediaType('The request body must be JSON in UTF-8: send Content-Type: application/json (charset=utf-8 or none).');
+    }
+  }
 }
 
 export interface ParseBodyOptions {
@@ -107,8 +162,9 @@ export interface ParseBodyOptions {
 }
 
 /**
- * Parses and validates a JSON request body with a strict zod schema. Every failure is a 400
- * ApiError: body_too_large, invalid_json (not JSON, not an object, wrong Content-Type), or
+ * Parses and validates a JSON request body with a strict zod schema. Every failure is an ApiError:
+ * 415 unsupported_media_type (a charset other than UTF-8), or a 400 — body_too_large, invalid_json
+ * (not JSON, not UTF-8, not an object, a key twice in one object, wrong Content-Type), or
  * parameter_unknown / parameter_missing / parameter_invalid with `param` naming the field path.
  * Returns zod's normalized output (absent optional fields stay absent).
  */
@@ -117,11 +173,10 @@ export function parseJsonBody<Schema extends ZodMiniType>(
   schema: Schema,
   options: ParseBodyOptions = {},
 ): output<Schema> {
-  const contentType = headerValue(event, 'content-type');
+  // The media type is checked before the bytes are decoded: a body declared as Latin-1 is refused for
+  // what it says it is (415), not for the UTF-8 it then fails to be.
+  if (event.body !== null && event.body !== undefined && event.body !== '') checkContentType(headerValue(event, 'content-type'));
   const text = bodyText(event);
-  if (text !== undefined && contentType !== undefined && !isJsonMediaType(contentType)) {
-    throw invalidJson('The request body must be JSON sent with Content-Type: application/json.');
-  }
   let input: unknown;
   if (text === undefined || (options.allowEmpty && text.trim() === '')) {
     if (!options.allowEmpty) throw invalidJson('The request body is empty; a JSON object is required.');
@@ -132,6 +187,9 @@ export function parseJsonBody<Schema extends ZodMiniType>(
     } catch {
       throw invalidJson('The request body is not valid JSON.');
     }
+    // JSON.parse keeps the last of two equal keys: `{"amount":1,"amount":1000}` must not charge either.
+    const duplicate = firstDuplicateKey(text);
+    if (duplicate) throw duplicateKey(duplicate.join('.'));
   }
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw invalidJson('The request body must be a JSON object.');

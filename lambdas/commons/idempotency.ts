@@ -21,6 +21,19 @@ export interface IdempotentRequest<Body> {
   body: Body;
 }
 
+/**
+ * One key space for every idempotent operation of the API: a key names one request of a merchant,
+ * whatever its route (as Stripe's keys and draft-ietf-httpapi-idempotency-key-header do). Records are
+ * `payflow.api#<sha256 of [merchantId, key]>`.
+ */
+export const IDEMPOTENCY_KEY_PREFIX = 'payflow.api';
+
+/** What Powertools hashes into the record key and into the validated payload. */
+interface IdempotentCall<Body> extends IdempotentRequest<Body> {
+  /** The operation (route) the key was first used on: part of what a retry must match. */
+  operation: string;
+}
+
 export type IdempotentOperation<Body> = (request: IdempotentRequest<Body>, context: Context) => Promise<HttpResult>;
 
 export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
@@ -35,12 +48,15 @@ export function markReplayed(result: HttpResult): HttpResult {
 
 /**
  * Makes an API operation idempotent with Powertools on the idempotency table (DESIGN §2):
- * the record key is a hash of [merchantId, idempotencyKey] under a per-operation prefix, the
- * normalized body is validated on every retry, and the stored value is the complete HTTP result, so a
- * replay returns the same status and body bytes plus `Idempotent-Replayed: true`.
+ * the record key is a hash of [merchantId, idempotencyKey] under one prefix shared by every operation
+ * (IDEMPOTENCY_KEY_PREFIX), the operation and the normalized body are validated on every retry — so a
+ * key first used to create a payment and then sent to create a refund (or the other way round, or to
+ * refund another payment) is 422 idempotency_key_reused — and the stored value is the complete HTTP
+ * result, so a replay returns the same status and body bytes plus `Idempotent-Replayed: true`.
  * Errors thrown by `operation` are not remembered (Powertools deletes the in-progress record).
- * Translates Powertools' errors: a different body → 422 idempotency_key_reused; a request still in
- * flight → 409 idempotency_key_in_use with Retry-After.
+ * Translates Powertools' errors: another operation or body → 422 idempotency_key_reused; a request
+ * still in flight → 409 idempotency_key_in_use with Retry-After. `operationName` is stored in every
+ * record's validation hash: renaming it makes retries of requests from before the change 422.
  */
 export function idempotentOperation<Body>(
   operationName: string,
@@ -48,7 +64,7 @@ export function idempotentOperation<Body>(
 ): IdempotentOperation<Body> {
   const config = new IdempotencyConfig({
     eventKeyJmesPath: '[merchantId, idempotencyKey]',
-    payloadValidationJmesPath: 'body',
+    payloadValidationJmesPath: '[operation, body]',
     throwOnNoIdempotencyKey: true,
     hashFunction: 'sha256',
     expiresAfterSeconds: numberEnv('IDEMPOTENCY_TTL_SECONDS', DEFAULT_IDEMPOTENCY_TTL_SECONDS),
@@ -64,15 +80,15 @@ export function idempotentOperation<Body>(
   });
   const idempotent = makeIdempotent(
     // A stored value containing `undefined` would fail to save and leave the key in progress.
-    async (request: IdempotentRequest<Body>) => withoutUndefined(await operation(request)),
-    { persistenceStore, config, keyPrefix: `payflow.${operationName}` },
+    async ({ merchantId, idempotencyKey, body }: IdempotentCall<Body>) => withoutUndefined(await operation({ merchantId, idempotencyKey, body })),
+    { persistenceStore, config, keyPrefix: IDEMPOTENCY_KEY_PREFIX },
   );
 
   return async (request, context) => {
     // Lets the in-progress lock expire with this invocation if it dies mid-way.
     config.registerLambdaContext(context);
     try {
-      return await idempotent(request);
+      return await idempotent({ ...request, operation: operationName });
     } catch (error) {
       if (error instanceof IdempotencyValidationError) throw idempotencyKeyReused();
       if (error instanceof IdempotencyAlreadyInProgressError || error instanceof IdempotencyInconsistentStateError) {

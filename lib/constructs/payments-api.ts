@@ -28,6 +28,8 @@ export { GATEWAY_ERRORS, gatewayErrorBody, type GatewayError, type GatewayErrorT
 
 export const API_STAGE_NAME = 'v1';
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+/** The API's binary media types: all of them (see PaymentsApi). */
+export const ALL_MEDIA_TYPES = '*/*';
 /** Stage-wide ceiling over all merchants together; each merchant's own limit is its usage plan's. */
 export const STAGE_THROTTLE = { rateLimit: 1000, burstLimit: 2000 } as const;
 
@@ -91,6 +93,11 @@ export class PaymentsApi extends Construct {
       restApiName: `${Stack.of(this).stackName}-payments`,
       description: 'Payflow payments API',
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // Every request body reaches the handlers base64-encoded, as the client's bytes: a text body would
+      // arrive already decoded, bytes that are not UTF-8 silently replaced by U+FFFD, and the handlers
+      // could not refuse them (400 invalid_json). Responses are unaffected: the handlers return text
+      // (isBase64Encoded false), which API Gateway passes through whatever the Accept header.
+      binaryMediaTypes: [ALL_MEDIA_TYPES],
       // The account-level role API Gateway needs to write access and execution logs.
       cloudWatchRole: true,
       deployOptions: {

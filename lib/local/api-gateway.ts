@@ -2,12 +2,15 @@
  * The REST API of a synthesized template, served over HTTP as API Gateway serves a stage: routes from
  * AWS::ApiGateway::Resource/Method, API keys and usage plans (token-bucket throttling, quotas), required
  * request parameters (RequestValidator + Method RequestParameters), Lambda proxy integrations (the REST
- * proxy event, the proxy response contract) and the gateway's own errors rendered from the template's
- * AWS::ApiGateway::GatewayResponse resources, in the order API Gateway applies them.
+ * proxy event, the proxy response contract, the RestApi's binary media types) and the gateway's own errors
+ * rendered from the template's AWS::ApiGateway::GatewayResponse resources, in the order API Gateway
+ * applies them. Requests Node's HTTP parser refuses before any of that (a control character in a header,
+ * raw non-ASCII in the path, headers over 16 KB) are answered in the API's error shape too.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { TemplateValue } from './intrinsics.ts';
 import { resourcesOfType, UnsupportedTemplateError, type CfnTemplate } from './template.ts';
@@ -397,7 +400,8 @@ function compileApi(options: ApiGatewayOptions): CompiledApi {
     stageVariables,
     root,
     gatewayResponses,
-    binaryMediaTypes: ((restApiProps.BinaryMediaTypes ?? []) as string[]).map((type) => type.replace('~1', '/')),
+    // CloudFormation takes `image/png`; the console and PATCH operations spell it `image~1png`.
+    binaryMediaTypes: ((restApiProps.BinaryMediaTypes ?? []) as string[]).map((type) => String(type).replaceAll('~1', '/').trim().toLowerCase()),
     stageThrottles,
     keys,
     planOfKey,
@@ -453,6 +457,21 @@ function quotaWindowStart(period: 'DAY' | 'WEEK' | 'MONTH', now: Date): number {
   return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
 }
 
+/**
+ * Whether a request's Content-Type or Accept value matches one of the RestApi's binary media types,
+ * as API Gateway decides it: the first media type of the value (parameters dropped, any case) equals
+ * a binary media type or falls under a `type/*` one; `*\/*` makes every request match, with or without
+ * the header (then every body reaches the integration base64-encoded).
+ */
+export function matchesBinaryMediaTypes(value: string | undefined, binaryMediaTypes: readonly string[]): boolean {
+  if (binaryMediaTypes.includes('*/*')) return true;
+  const mediaType = value?.split(',')[0]?.split(';')[0]?.trim().toLowerCase();
+  const slash = mediaType?.indexOf('/') ?? -1;
+  if (!mediaType || slash <= 0 || slash === mediaType.length - 1) return false;
+  const wildcard = `${mediaType.slice(0, slash)}/*`;
+  return binaryMediaTypes.some((binary) => binary === mediaType || binary === wildcard);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server
 
@@ -466,6 +485,37 @@ class GatewayError extends Error {
 }
 
 const HOP_BY_HOP_HEADERS = new Set(['content-length', 'connection', 'transfer-encoding', 'keep-alive']);
+
+/**
+ * What the front answers for a request Node's HTTP parser refuses before it is a request at all (server
+ * 'clientError'): the API's error shape `{"error":{"type","code","message"}}`, never Node's empty 400/431.
+ * On AWS the edge in front of API Gateway refuses such requests in its own format, so no gateway response
+ * of the template applies; the codes are the API's (README "Errors").
+ */
+export const MALFORMED_REQUEST_ERRORS = {
+  BAD_REQUEST: { status: 400, code: 'bad_request', message: 'The request is not valid HTTP: its request line or a header has characters HTTP does not allow.' },
+  REQUEST_HEADER_FIELDS_TOO_LARGE: { status: 431, code: 'request_header_fields_too_large', message: 'The request headers are larger than 16 KB.' },
+  REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', message: 'The request was not received in time.' },
+} as const;
+
+type MalformedRequestError = keyof typeof MALFORMED_REQUEST_ERRORS;
+
+function malformedRequestError(code: string | undefined): MalformedRequestError {
+  if (code === 'HPE_HEADER_OVERFLOW') return 'REQUEST_HEADER_FIELDS_TOO_LARGE';
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'REQUEST_TIMEOUT';
+  return 'BAD_REQUEST';
+}
+
+/**
+ * The method and path of a request line whose only fault is its method (a token HTTP allows but Node's
+ * parser does not know, like `FOO` or `get`): API Gateway takes such a request and answers it as a
+ * method the API does not have.
+ */
+function unknownMethodRequestLine(rawPacket: Buffer | undefined): { method: string; target: string } | undefined {
+  const line = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\/[\x21-\x7e]*) HTTP\/1\.[01]\r?\n/.exec(rawPacket?.toString('latin1') ?? '');
+  return line ? { method: line[1]!, target: line[2]! } : undefined;
+}
+
 const PROXY_RESPONSE_KEYS = new Set(['statusCode', 'headers', 'multiValueHeaders', 'body', 'isBase64Encoded']);
 
 interface ProxyResponse {
@@ -474,8 +524,12 @@ interface ProxyResponse {
   body: Buffer;
 }
 
-/** Validates a Lambda proxy response as API Gateway does (REST: no unknown keys, integer status, string body). */
-function parseProxyResponse(result: unknown): ProxyResponse {
+/**
+ * Validates a Lambda proxy response as API Gateway does (REST: no unknown keys, integer status, string
+ * body). A base64 body (`isBase64Encoded`) is decoded to bytes only when the request's Accept matches a
+ * binary media type (`binaryAccepted`); otherwise API Gateway sends the base64 text as it is.
+ */
+function parseProxyResponse(result: unknown, binaryAccepted: boolean): ProxyResponse {
   if (!result || typeof result !== 'object' || Array.isArray(result)) throw new GatewayError('INTEGRATION_FAILURE');
   const response = result as Record<string, unknown>;
   if (Object.keys(response).some((key) => !PROXY_RESPONSE_KEYS.has(key))) throw new GatewayError('INTEGRATION_FAILURE');
@@ -494,7 +548,7 @@ function parseProxyResponse(result: unknown): ProxyResponse {
     if (!seen.has(name.toLowerCase())) headers.push([name, String(value)]);
   }
   const text = (response.body as string | undefined) ?? '';
-  const body = response.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+  const body = response.isBase64Encoded === true && binaryAccepted ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
   return { statusCode, headers, body };
 }
 
@@ -634,6 +688,12 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
   };
 
   const sendGatewayError = (response: ServerResponse, facts: RequestFacts, error: GatewayError) => {
+    const { status, headers, body } = renderGatewayError(facts, error);
+    writeResponse(response, facts, status, headers, body);
+  };
+
+  /** A gateway error as the template's GatewayResponse (or the DEFAULT_4XX/5XX one, or API Gateway's default) renders it. */
+  const renderGatewayError = (facts: RequestFacts, error: GatewayError): { status: number; headers: Array<[string, string]>; body: Buffer } => {
     const type = error.type;
     const defaults: GatewayResponseType = RESPONSE_TYPES[type];
     const specific = api.gatewayResponses.get(type);
@@ -651,10 +711,11 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
       const value = header && mappedValue(expression, facts);
       if (header && value !== undefined) headers[header] = value;
     }
-    writeResponse(response, facts, status, Object.entries(headers), Buffer.from(body, 'utf8'));
+    return { status, headers: Object.entries(headers), body: Buffer.from(body, 'utf8') };
   };
 
-  const writeResponse = (response: ServerResponse, facts: RequestFacts, status: number, headers: Array<[string, string]>, body: Buffer) => {
+  /** The headers of an answer: the integration's (or gateway response's) minus framing, plus the gateway's own. */
+  const answerHeaders = (facts: RequestFacts, headers: Array<[string, string]>, body: Buffer): Map<string, string[]> => {
     // The gateway owns framing headers; everything else the integration set is passed on.
     const passed = headers.filter(([name]) => !HOP_BY_HOP_HEADERS.has(name.toLowerCase()));
     if (!passed.some(([name]) => name.toLowerCase() === 'content-type')) passed.push(['Content-Type', 'application/json']);
@@ -662,7 +723,11 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
     passed.push(['Content-Length', String(body.length)]);
     const grouped = new Map<string, string[]>();
     for (const [name, value] of passed) grouped.set(name, [...(grouped.get(name) ?? []), value]);
-    response.writeHead(status, Object.fromEntries(grouped));
+    return grouped;
+  };
+
+  const writeResponse = (response: ServerResponse, facts: RequestFacts, status: number, headers: Array<[string, string]>, body: Buffer) => {
+    response.writeHead(status, Object.fromEntries(answerHeaders(facts, headers, body)));
     response.end(body);
     options.log?.(`${facts.httpMethod} /${facts.stage}${facts.path} ${status} ${facts.requestId}`);
   };
@@ -754,8 +819,11 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
       return writeResponse(response, facts, mock.statusCode, Object.entries(mock.headers), Buffer.from(mock.body, 'utf8'));
     }
 
-    const contentType = lowerCaseLookup(headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
-    const binary = contentType !== undefined && api.binaryMediaTypes.some((type) => type === '*/*' || type.toLowerCase() === contentType);
+    // The request's Content-Type decides how its body reaches the function: matching a binary media
+    // type, base64-encoded as the client's bytes; otherwise as UTF-8 text (bytes that are not UTF-8 become
+    // U+FFFD). The Accept header decides the other direction (a base64 proxy response decoded or not).
+    const accept = lowerCaseLookup(headers, 'accept');
+    const binary = matchesBinaryMediaTypes(lowerCaseLookup(headers, 'content-type'), api.binaryMediaTypes);
     const event = restProxyEvent({
       resource: method.resourcePath,
       resourceId: method.resourceId,
@@ -787,7 +855,7 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
           timer = setTimeout(() => reject(new GatewayError('INTEGRATION_TIMEOUT')), method.integration.timeoutMs);
         }),
       ]);
-      const proxy = parseProxyResponse(result);
+      const proxy = parseProxyResponse(result, matchesBinaryMediaTypes(accept, api.binaryMediaTypes));
       return writeResponse(response, facts, proxy.statusCode, proxy.headers, proxy.body);
     } catch (error) {
       if (!(error instanceof GatewayError)) {
@@ -799,7 +867,50 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
     }
   };
 
+  /** Writes a whole HTTP/1.1 answer to a socket whose request Node's parser refused, then closes it. */
+  const writeRawResponse = (socket: Duplex, facts: RequestFacts, status: number, headers: Array<[string, string]>, body: Buffer) => {
+    const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, `Date: ${new Date().toUTCString()}`, 'Connection: close'];
+    for (const [name, values] of answerHeaders(facts, headers, body)) for (const value of values) lines.push(`${name}: ${value}`);
+    socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]));
+    options.log?.(`${facts.httpMethod} /${facts.stage}${facts.path} ${status} ${facts.requestId} (refused by the HTTP parser)`);
+  };
+
+  /** The answer to a request Node's HTTP parser refused: the API's error shape, or a missing method's gateway response. */
+  const answerClientError = (error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
+    const requestLine = error.code === 'HPE_INVALID_METHOD' ? unknownMethodRequestLine(error.rawPacket) : undefined;
+    const url = requestLine ? new URL(requestLine.target, 'http://localhost') : undefined;
+    const stagePrefix = `/${api.stageName}`;
+    const facts: RequestFacts = {
+      requestId: randomUUID(),
+      extendedRequestId: randomBytes(8).toString('base64url').slice(0, 11) + '=',
+      stage: api.stageName,
+      apiId: api.apiId,
+      httpMethod: requestLine?.method ?? '-',
+      path: url ? (url.pathname.startsWith(`${stagePrefix}/`) ? url.pathname.slice(stagePrefix.length) : url.pathname) : '-',
+      sourceIp: (socket as Socket).remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+      headers: {},
+      query: {},
+      pathParameters: {},
+      stageVariables: api.stageVariables,
+    };
+    if (url) {
+      if (url.pathname !== stagePrefix && !url.pathname.startsWith(`${stagePrefix}/`)) {
+        return writeRawResponse(socket, facts, 403, [['x-amzn-ErrorType', 'ForbiddenException']], Buffer.from('{"message":"Forbidden"}'));
+      }
+      // No resource has a method of that name: API Gateway's answer to any method the API lacks.
+      const { status, headers, body } = renderGatewayError(facts, new GatewayError('MISSING_AUTHENTICATION_TOKEN'));
+      return writeRawResponse(socket, facts, status, headers, body);
+    }
+    const { status, code, message } = MALFORMED_REQUEST_ERRORS[malformedRequestError(error.code)];
+    const body = Buffer.from(JSON.stringify({ error: { type: 'invalid_request_error', code, message } }), 'utf8');
+    return writeRawResponse(socket, facts, status, [], body);
+  };
+
+  /** The response under way on each socket, so that a parse error on a later request does not write into it. */
+  const responseOnSocket = new WeakMap<Duplex, ServerResponse>();
+
   const server = createServer((request, response) => {
+    responseOnSocket.set(request.socket, response);
     handle(request, response).catch((error: unknown) => {
       options.log?.(`local API Gateway error: ${error instanceof Error ? error.stack : String(error)}`);
       if (!response.headersSent) {
@@ -807,6 +918,20 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
         response.end('{"message":"Internal server error"}');
       }
     });
+  });
+  server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
+    // As Node itself: nothing to answer on a connection the client reset, or that is already answering.
+    const underWay = responseOnSocket.get(socket);
+    if (error.code === 'ECONNRESET' || !socket.writable || (underWay && !underWay.writableEnded)) {
+      socket.destroy();
+      return;
+    }
+    try {
+      answerClientError(error, socket);
+    } catch (failure) {
+      options.log?.(`local API Gateway error: ${failure instanceof Error ? failure.stack : String(failure)}`);
+      socket.destroy();
+    }
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolveListen, reject) => {

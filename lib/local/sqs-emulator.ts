@@ -96,6 +96,8 @@ function patchFauxqs(): Promise<void> {
     if (!(internals.INVALID_MESSAGE_BODY_CHAR instanceof RegExp) || typeof internals.SqsRouter?.prototype?.register !== 'function' || typeof internals.SqsError !== 'function') {
       throw new Error('fauxqs internals changed (expected those of 1.9.2): lib/local/sqs-emulator.ts cannot apply the SQS character rules');
     }
+    // Once per loaded fauxqs, however many copies of this module load (vitest loads one per project).
+    if (Object.hasOwn(internals.INVALID_MESSAGE_BODY_CHAR, 'test')) return;
     // fauxqs calls `INVALID_MESSAGE_BODY_CHAR.test(body)`: the export is read-only, the RegExp object is not.
     Object.defineProperty(internals.INVALID_MESSAGE_BODY_CHAR, 'test', { value: (text: string) => SQS_REFUSED_CHARACTER.test(text) });
     // Every SqsRouter built from now on (one per fauxqs server) gets the wrapped SendMessage/SendMessageBatch.

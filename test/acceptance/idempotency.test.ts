@@ -96,6 +96,30 @@ describe('same merchant + key, different body → 422 idempotency_key_reused', (
   });
 });
 
+describe('same merchant + key on another route → 422 idempotency_key_reused: a key names one request', () => {
+  it('the key of a payment, sent to refund it, is refused; the payment still replays byte for byte', async () => {
+    const key = newKey();
+    const first = await createPayment(key, paymentBody(2000));
+    expect(first.status).toBe(201);
+    await paymentReaching(merchantA, first.json.id, ['succeeded']);
+    const refund = await call('POST', `payments/${first.json.id}/refunds`, { apiKey: merchantA.apiKey, idempotencyKey: key, body: { amount: 100 } });
+    expectError(refund, 422, 'idempotency_error', 'idempotency_key_reused');
+    const replay = await createPayment(key, paymentBody(2000));
+    expect(replay.status).toBe(201);
+    expect(replay.text).toBe(first.text);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect((await merchantA.client.getPayment(first.json.id)).amountRefunded).toBe(0);
+  });
+
+  it('the key of a refund, sent to create a payment, is refused', async () => {
+    const payment = await merchantA.client.createPayment(paymentBody(2000));
+    await paymentReaching(merchantA, payment.id, ['succeeded']);
+    const key = newKey('refund');
+    expect((await call('POST', `payments/${payment.id}/refunds`, { apiKey: merchantA.apiKey, idempotencyKey: key, body: { amount: 100 } })).status).toBe(201);
+    expectError(await createPayment(key), 422, 'idempotency_error', 'idempotency_key_reused');
+  });
+});
+
 describe('same merchant + key while the first is still running → 409 idempotency_key_in_use, Retry-After', () => {
   it('concurrent identical requests: one creates, the others get 409 with Retry-After or the replay — never a second payment', async () => {
     // Whether a request overlaps the first one is up to the network: try a few bursts until one does.

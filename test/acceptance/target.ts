@@ -59,14 +59,15 @@ export interface HttpAnswer {
 export async function call(
   method: string,
   path: string,
+  /** `body`: a string or bytes are sent as they are, anything else JSON-encoded. */
   options: { apiKey?: string; idempotencyKey?: string; headers?: Record<string, string>; body?: unknown } = {},
 ): Promise<HttpAnswer> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.apiKey !== undefined) headers['x-api-key'] = options.apiKey;
   if (options.idempotencyKey !== undefined) headers['Idempotency-Key'] = options.idempotencyKey;
-  let body: string | undefined;
+  let body: string | Uint8Array | undefined;
   if (options.body !== undefined) {
-    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    body = typeof options.body === 'string' || options.body instanceof Uint8Array ? options.body : JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
   const response = await fetch(new URL(path.replace(/^\//, ''), stack().apiUrl), { method, headers, body });

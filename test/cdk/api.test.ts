@@ -42,6 +42,17 @@ function renderTemplate(template: string, messageString = '"the gateway message"
   return JSON.parse(template.replaceAll('$context.error.messageString', messageString));
 }
 
+describe('the REST API', () => {
+  it("declares every media type binary, so request bodies reach the handlers base64-encoded as the client's bytes (issue 7)", () => {
+    const [, restApi] = resourcesOfType(synthesized.json, 'AWS::ApiGateway::RestApi')[0]!;
+    expect(restApi.Properties?.BinaryMediaTypes).toEqual(['*/*']);
+    // Request bodies are validated by the handlers, not by a gateway model (which would see base64).
+    for (const [, validator] of resourcesOfType(synthesized.json, 'AWS::ApiGateway::RequestValidator')) {
+      expect(validator.Properties?.ValidateRequestBody).toBe(false);
+    }
+  });
+});
+
 describe('stage v1', () => {
   it('is the deployment stage, traced, with JSON access logs and error execution logs without bodies', () => {
     const [, stage] = resourcesOfType(synthesized.json, 'AWS::ApiGateway::Stage')[0]!;

@@ -103,10 +103,21 @@ describe('PaymentSaga states (CONTRACT "Sagas")', () => {
     expect(states.VoidAuthorization!.Next).toBe('MarkFailed');
   });
 
-  it('a ledger failure refunds the capture, then marks the payment failed (ledger_failed)', () => {
-    const refused = catcherFor(states.PostLedger!, 'States.ALL')!;
+  it('only a posting that certainly did not commit refunds the capture, then marks the payment failed (ledger_failed)', () => {
+    const refused = catcherFor(states.PostLedger!, 'PaymentStateConflict')!;
+    expect(refused.ErrorEquals).toEqual(['PaymentStateConflict', 'WriteRefused']);
     expect(states[refused.Next]).toMatchObject({ Result: 'ledger_failed', Next: 'RefundCapture' });
     expect(states.RefundCapture!.Next).toBe('MarkFailed');
+  });
+
+  it('an outcome still unknown after the retries goes to an operator, never to a refund', () => {
+    expect(catcherFor(states.PostLedger!, 'States.ALL')).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'SendToSagaFailures' });
+  });
+
+  it.each(['MarkProcessing', 'PostLedger'])('%s never retries a certain refusal and retries everything else, with full jitter', (name) => {
+    expect(retrierFor(states[name]!, 'PaymentStateConflict')).toMatchObject({ MaxAttempts: 0 });
+    expect(retrierFor(states[name]!, 'WriteRefused')).toMatchObject({ MaxAttempts: 0 });
+    expect(retrierFor(states[name]!, 'States.ALL')).toMatchObject({ MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 20, JitterStrategy: 'FULL' });
   });
 
   it.each(['VoidAuthorization', 'RefundCapture', 'MarkFailed'])('compensation %s retries anything 3 times, then goes to SendToSagaFailures', (name) => {

@@ -2,8 +2,9 @@
 // its routes, keys, usage plans and gateway responses — with every method's integration pointed at
 // a fixture function (real worker thread) that can answer what the real handlers never do
 // (malformed proxy responses, crashes), so the gateway's side of the contract can be checked.
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerApiGatewayReferences, startApiGateway, type LocalApiGateway } from '../../lib/local/api-gateway.ts';
+import { matchesBinaryMediaTypes, registerApiGatewayReferences, startApiGateway, type LocalApiGateway } from '../../lib/local/api-gateway.ts';
 import { LocalLambdaRuntime } from '../../lib/local/lambda-runtime.ts';
 import { LocalReferences } from '../../lib/local/references.ts';
 import { resourcesOfType, type CfnTemplate } from '../../lib/local/template.ts';
@@ -110,10 +111,25 @@ describe('the Lambda proxy event', () => {
     expect(event.multiValueQueryStringParameters).toEqual({ constructor: ['q'], toString: ['r'] });
   });
 
-  it('POST /payments: the body as sent, a string', async () => {
+  it("POST /payments: the body as the client's bytes, base64-encoded, since the API declares every media type binary", async () => {
     const body = '{"amount":1000,"currency":"USD","source":"tok_success"}';
     const event = await (await request('payments', { method: 'POST', body, headers: { 'Idempotency-Key': 'k1', 'content-type': 'application/json' } })).json();
-    expect(event).toMatchObject({ resource: '/payments', httpMethod: 'POST', body, isBase64Encoded: false, pathParameters: null });
+    expect(event).toMatchObject({ resource: '/payments', httpMethod: 'POST', body: Buffer.from(body).toString('base64'), isBase64Encoded: true, pathParameters: null });
+  });
+
+  it('a byte that is not UTF-8 reaches the function as sent (so the function can refuse it), whatever the Content-Type, or none', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"description":"'), Buffer.from([0xff, 0xe9]), Buffer.from('"}')]);
+    const variants: Array<Record<string, string>> = [{ 'content-type': 'application/json' }, { 'content-type': 'application/json; charset=iso-8859-1' }, { 'content-type': 'text/plain' }, {}];
+    for (const headers of variants) {
+      const event = (await (await request('payments', { method: 'POST', body: bytes, headers: { 'Idempotency-Key': 'k1', ...headers } })).json()) as Record<string, any>;
+      expect(event.isBase64Encoded).toBe(true);
+      expect(Buffer.from(event.body, 'base64')).toEqual(bytes);
+    }
+  });
+
+  it('a request without a body has body null and isBase64Encoded false', async () => {
+    const event = await (await request('payments', { method: 'POST', headers: { 'Idempotency-Key': 'k1', 'content-type': 'application/json' } })).json();
+    expect(event).toMatchObject({ body: null, isBase64Encoded: false });
   });
 
   it('POST /payments/{id}/refunds: the nested route and its path parameter', async () => {
@@ -146,6 +162,71 @@ describe('the Lambda proxy response', () => {
   );
 });
 
+/** The test template with other binary media types on its RestApi (none: `[]`). */
+function templateWithBinaryMediaTypes(types: string[]): CfnTemplate {
+  const template = testTemplate() as CfnTemplate;
+  const [, restApi] = resourcesOfType(template, 'AWS::ApiGateway::RestApi')[0]!;
+  restApi.Properties = { ...restApi.Properties, BinaryMediaTypes: types };
+  if (types.length === 0) delete restApi.Properties.BinaryMediaTypes;
+  return template;
+}
+
+describe("binary media types, as API Gateway applies the RestApi's BinaryMediaTypes", () => {
+  const postTo = (target: LocalApiGateway, headers: Record<string, string>, body: string | Buffer = '{"a":"é"}') =>
+    fetch(new URL('payments', target.url), { method: 'POST', body, headers: { 'x-api-key': target.apiKeys.find((key) => key.id === keyA.id)!.value, 'Idempotency-Key': 'k', ...headers } });
+
+  it('the template declares */* (every body reaches the handlers base64-encoded)', () => {
+    const [, restApi] = resourcesOfType(testTemplate(), 'AWS::ApiGateway::RestApi')[0]!;
+    expect(restApi.Properties?.BinaryMediaTypes).toEqual(['*/*']);
+  });
+
+  it('without binary media types a body is UTF-8 text: bytes that are not UTF-8 arrive as U+FFFD (which a function cannot tell from a sent U+FFFD)', async () => {
+    const text = await gatewayFor(templateWithBinaryMediaTypes([]), { [keyA.id]: keyA.value });
+    const event = await (await postTo(text, { 'content-type': 'application/octet-stream' }, Buffer.from([0x7b, 0xff, 0x7d]))).json();
+    expect(event).toMatchObject({ body: '{\uFFFD}', isBase64Encoded: false });
+  });
+
+  it("a Content-Type matching a listed type (exactly, or under type/*, any case, parameters ignored) is base64; others, and the Accept header, are not", async () => {
+    const some = await gatewayFor(templateWithBinaryMediaTypes(['image/*', 'application/octet-stream']), { [keyA.id]: keyA.value });
+    for (const contentType of ['image/png', 'IMAGE/PNG; q=1', 'application/octet-stream', 'Application/Octet-Stream;charset=x']) {
+      const event = (await (await postTo(some, { 'content-type': contentType })).json()) as Record<string, any>;
+      expect({ contentType, isBase64Encoded: event.isBase64Encoded, body: event.body }).toEqual({ contentType, isBase64Encoded: true, body: Buffer.from('{"a":"é"}').toString('base64') });
+    }
+    const texts: Array<Record<string, string>> = [{ 'content-type': 'application/json' }, { 'content-type': 'text/plain' }, { 'content-type': 'application/json', accept: 'image/png' }, { 'content-type': 'imagex/png' }];
+    for (const headers of texts) {
+      const event = (await (await postTo(some, headers)).json()) as Record<string, any>;
+      expect({ headers, isBase64Encoded: event.isBase64Encoded, body: event.body }).toEqual({ headers, isBase64Encoded: false, body: '{"a":"é"}' });
+    }
+  });
+
+  it('a base64 proxy response is decoded only when the first Accept type matches; otherwise its base64 text is sent as it is', async () => {
+    const fixture = (target: LocalApiGateway, accept?: string) =>
+      fetch(new URL('payments/pay_1', target.url), { headers: { 'x-api-key': target.apiKeys.find((key) => key.id === keyA.id)!.value, 'x-fixture': 'binary', ...(accept ? { accept } : {}) } });
+    const base64 = Buffer.from([0, 1, 2, 255]).toString('base64');
+    const none = await gatewayFor(templateWithBinaryMediaTypes([]), { [keyA.id]: keyA.value });
+    expect(await (await fixture(none, 'application/octet-stream')).text()).toBe(base64);
+    const some = await gatewayFor(templateWithBinaryMediaTypes(['application/octet-stream']), { [keyA.id]: keyA.value });
+    expect(Buffer.from(await (await fixture(some, 'application/octet-stream')).arrayBuffer())).toEqual(Buffer.from([0, 1, 2, 255]));
+    expect(await (await fixture(some, 'text/html, application/octet-stream')).text()).toBe(base64);
+    expect(await (await fixture(some, '*/*')).text()).toBe(base64);
+  });
+
+  it.each([
+    ['application/json', ['*/*'], true],
+    [undefined, ['*/*'], true],
+    ['image/png', ['image/*'], true],
+    ['image/png;q=0.9, text/html', ['image/png'], true],
+    ['text/html, image/png', ['image/png'], false],
+    ['image/png', ['image/jpeg'], false],
+    [undefined, ['image/png'], false],
+    ['', ['image/png'], false],
+    ['image', ['image/*'], false],
+    ['*/*', ['image/png'], false],
+  ] as const)('matchesBinaryMediaTypes(%j, %j) is %s', (value, types, expected) => {
+    expect(matchesBinaryMediaTypes(value, types)).toBe(expected);
+  });
+});
+
 describe('limits', () => {
   it('a body over 10 MB is the REQUEST_TOO_LARGE gateway response (413 request_too_large)', async () => {
     const response = await request('payments', { method: 'POST', body: 'x'.repeat(10 * 1024 * 1024 + 1), headers: { 'Idempotency-Key': 'big' } });
@@ -160,6 +241,89 @@ describe('limits', () => {
     expect(burst[2]!.headers.get('retry-after')).toBe('1');
     expect(await burst[2]!.json()).toMatchObject({ error: { type: 'rate_limit_error', code: 'rate_limited' } });
     await expect.poll(async () => (await probe('payments/d')).status, { timeout: 3_000, interval: 250 }).toBe(200);
+  });
+});
+
+/** Sends raw bytes to the gateway and reads the whole answer (it closes the connection after a refused request). */
+function rawRequest(bytes: Buffer | string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(gateway.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') });
+    });
+    // Written, not ended: a client's FIN makes Node drop a request still being answered.
+    socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+  });
+}
+
+// Issue 9: what Node's HTTP parser refuses before the request handler still answers in the error shape.
+describe('requests the HTTP parser refuses are answered in the error shape, with a request id', () => {
+  // Built when a test runs (the key exists only after beforeAll); the refused ones never get as far as the key.
+  const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: localhost\r\nx-api-key: ${keyA?.value ?? 'none'}\r\n${extra}\r\n`;
+  const expectShape = (answer: Awaited<ReturnType<typeof rawRequest>>, status: number, code: string) => {
+    expect({ status: answer.status, body: JSON.parse(answer.body) }).toEqual({
+      status,
+      body: { error: { type: 'invalid_request_error', code, message: expect.any(String) } },
+    });
+    expect(answer.headers['content-type']).toBe('application/json');
+    expect(answer.headers['x-amzn-requestid']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Number(answer.headers['content-length'])).toBe(Buffer.byteLength(answer.body));
+  };
+
+  it.each([
+    ['a NUL in a header value', get('/v1/payments/pay_1', 'X-Note: a\0b\r\n')],
+    ['a bare CR in a header value', get('/v1/payments/pay_1', 'X-Note: a\rb\r\n')],
+    ['a DEL in a header value', get('/v1/payments/pay_1', 'X-Note: a\x7fb\r\n')],
+    ['a raw non-ASCII byte in the path', get('/v1/payments/pay_\xe9')],
+    ['a space in the path', get('/v1/pay ments')],
+    ['bytes that are not HTTP at all', '\x16\x03\x01\x02\x00hello\r\n\r\n'],
+  ])('%s → 400 bad_request', async (_, bytes) => {
+    expectShape(await rawRequest(bytes), 400, 'bad_request');
+  });
+
+  it('headers over 16 KB → 431 request_header_fields_too_large', async () => {
+    expectShape(await rawRequest(get('/v1/payments/pay_1', `X-Big: ${'a'.repeat(17 * 1024)}\r\n`)), 431, 'request_header_fields_too_large');
+  });
+
+  it.each(['FOO', 'get', 'BREW'])('an unknown method (%s) is a method the API lacks: the MISSING_AUTHENTICATION_TOKEN gateway response (404 resource_not_found)', async (method) => {
+    const answer = await rawRequest(`${method} /v1/payments HTTP/1.1\r\nHost: localhost\r\nx-api-key: ${keyA.value}\r\n\r\n`);
+    expectShape(answer, 404, 'resource_not_found');
+    expect(answer.headers['x-amzn-errortype']).toBe('MissingAuthenticationTokenException');
+  });
+
+  it('an unknown method outside the stage is 403 {"message":"Forbidden"}, as for any method there', async () => {
+    const answer = await rawRequest('FOO /v2/payments HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    expect(answer.status).toBe(403);
+    expect(JSON.parse(answer.body)).toEqual({ message: 'Forbidden' });
+  });
+
+  it('a well-formed request on the same kind of raw connection is served as usual', async () => {
+    const answer = await rawRequest(get('/v1/payments/pay_1', 'Connection: close\r\n'));
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ resource: '/payments/{id}' });
+  });
+
+  it('a refused request after a served one on a kept-alive connection: the first answer is whole, the second in the error shape', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(gateway.port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk) => chunks.push(chunk));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      socket.write(get('/v1/payments/pay_1'));
+      socket.once('data', () => socket.write(Buffer.from(get('/v1/payments/pay_2', 'X-Note: a\0b\r\n'), 'latin1')));
+    });
+    // The second status line follows the first body directly (no newline after a JSON body).
+    const statuses = [...answer.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1]));
+    expect(statuses).toEqual([200, 400]);
+    expect(answer).toContain('"code":"bad_request"');
   });
 });
 

@@ -12,7 +12,9 @@ import {
   partitionItems,
   paymentItem,
   postPayment,
+  postRefund,
   scanTable,
+  seedSucceededPayment,
   setUpApi,
   validPayment,
   type ApiUnderTest,
@@ -196,6 +198,28 @@ describe('idempotency: same merchant + key, different body', () => {
     const replay = await postPayment(api, { merchant, key });
     expect(replay.rawBody).toBe(first.rawBody);
     expect(await paymentsOf(merchant)).toHaveLength(1);
+  });
+});
+
+// Issue 8: a key names one request of a merchant, whatever the route (Stripe, draft-ietf-httpapi-idempotency-key-header).
+describe('idempotency: same merchant + key on another route', () => {
+  it('a key that created a refund is 422 idempotency_key_reused on POST /payments, creates nothing, and the refund still replays', async () => {
+    const merchant = newMerchant();
+    const key = newKey();
+    const refunded = paymentIdFor(merchant, randomUUID());
+    await seedSucceededPayment(api, { id: refunded, merchant });
+    const refund = await postRefund(api, refunded, { merchant, key, body: { amount: 100 } });
+    expect(refund.statusCode, refund.rawBody).toBe(201);
+
+    const reused = await postPayment(api, { merchant, key });
+    expectError(reused, 422, 'idempotency_error', 'idempotency_key_reused', 'Idempotency-Key');
+    expect(await paymentItem(api, paymentIdFor(merchant, key))).toBeUndefined();
+    expect(await paymentsOf(merchant)).toHaveLength(1); // only the seeded one
+
+    const replay = await postRefund(api, refunded, { merchant, key, body: { amount: 100 } });
+    expect(replay.statusCode).toBe(201);
+    expect(replay.rawBody).toBe(refund.rawBody);
+    expect(replay.headers['Idempotent-Replayed']).toBe('true');
   });
 });
 

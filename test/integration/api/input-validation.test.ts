@@ -87,6 +87,91 @@ describe('malformed or odd bodies are 400 with a clear code, and never reach Dyn
   });
 });
 
+// Issue 7: bytes that are not UTF-8, a charset that is not UTF-8, a key twice in one object.
+describe('the body is UTF-8 JSON with each key once: anything else is refused, never reinterpreted', () => {
+  /** A body as API Gateway passes it when every media type is binary (the API's setting): the client's bytes, base64-encoded. */
+  const asSent = (...parts: Array<string | number[]>) =>
+    Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part)))).toString('base64');
+  const prefix = '{"amount":2500,"currency":"USD","source":"tok_success","description":"';
+
+  it.each([
+    ['a raw \\xff byte', [0xff]],
+    ['a lone continuation byte', [0x80]],
+    ['a truncated sequence', [0xc3]],
+    ['an overlong encoding of "/"', [0xc0, 0xaf]],
+    ['a UTF-8-encoded surrogate', [0xed, 0xa0, 0x80]],
+    ['a code point above U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+    ['Latin-1 é (0xe9)', [0xe9]],
+  ])('%s in the description → invalid_json, nothing stored (not U+FFFD with 201)', async (_, bytes) => {
+    interception = interceptDynamoDb(api.handlerDynamoDb);
+    const response = await postPayment(api, { key: newKey(), body: asSent(prefix, bytes, '"}'), isBase64Encoded: true });
+    expectBadRequest(response, 'invalid_json');
+    expect(response.json.error.message).toMatch(/UTF-8/);
+    expect(interception.calls).toEqual([]);
+  });
+
+  it('valid multi-byte UTF-8 in a base64 body is stored as sent', async () => {
+    const description = 'Größe ✓ 😀';
+    const response = await postPayment(api, { key: newKey(), body: asSent(prefix, description, '"}'), isBase64Encoded: true });
+    expect(response.statusCode, response.rawBody).toBe(201);
+    expect(response.json.description).toBe(description);
+  });
+
+  it('a byte-order mark in a base64 body is kept, so it is not JSON → invalid_json', async () => {
+    const response = await postPayment(api, { key: newKey(), body: asSent([0xef, 0xbb, 0xbf], JSON.stringify(validPayment())), isBase64Encoded: true });
+    expectBadRequest(response, 'invalid_json');
+  });
+
+  it.each(['application/json; charset=iso-8859-1', 'application/json;charset=ISO-8859-1', 'application/json; charset=latin1', 'application/json; charset=utf-16', 'application/json; charset="windows-1252"', 'application/json; charset=', 'application/json; charset=utf-8; charset=latin1'])(
+    'Content-Type %s → 415 unsupported_media_type, nothing stored',
+    async (contentType) => {
+      interception = interceptDynamoDb(api.handlerDynamoDb);
+      for (const body of [asSent(prefix, [0xe9], '"}'), asSent(JSON.stringify(validPayment()))]) {
+        const response = await postPayment(api, { key: newKey(), body, isBase64Encoded: true, headers: { 'Content-Type': contentType } });
+        expect(response.statusCode, response.rawBody).toBe(415);
+        expect(response.headers['Content-Type']).toBe('application/json');
+        expect(response.json).toEqual({ error: { type: 'invalid_request_error', code: 'unsupported_media_type', message: expect.any(String) } });
+      }
+      expect(interception.calls).toEqual([]);
+    },
+  );
+
+  it.each(['application/json', 'application/json; charset=utf-8', 'application/json; charset=UTF-8', 'application/json;charset=utf8', 'application/json; charset=UTF8', 'application/json; charset="utf-8"', 'APPLICATION/JSON; CHARSET=UTF-8'])(
+    'Content-Type %s is accepted',
+    async (contentType) => {
+      const response = await postPayment(api, { key: newKey(), body: asSent(JSON.stringify(validPayment())), isBase64Encoded: true, headers: { 'Content-Type': contentType } });
+      expect(response.statusCode, response.rawBody).toBe(201);
+    },
+  );
+
+  it('no Content-Type at all is taken as JSON in UTF-8', async () => {
+    const event = apiEvent({ method: 'POST', resource: '/v1/payments', apiKeyId: 'merchant-a', headers: { 'Idempotency-Key': newKey() }, body: asSent(JSON.stringify(validPayment())), isBase64Encoded: true });
+    expect(toResponse(await api.createPayment(event, lambdaContext())).statusCode).toBe(201);
+  });
+
+  it.each([
+    ['amount twice: {"amount":1,"amount":1000,…} would charge 1000', '{"amount":1,"amount":1000,"currency":"USD","source":"tok_success"}', 'amount'],
+    ['the same key spelled with an escape', '{"amount":1000,"\\u0061mount":1,"currency":"USD","source":"tok_success"}', 'amount'],
+    ['currency twice with the same value', '{"amount":1000,"currency":"USD","currency":"USD","source":"tok_success"}', 'currency'],
+    ['a metadata key twice', '{"amount":1000,"currency":"USD","source":"tok_success","metadata":{"orderId":"1","orderId":"2"}}', 'metadata.orderId'],
+    ['metadata twice', '{"amount":1000,"currency":"USD","source":"tok_success","metadata":{},"metadata":{"a":"b"}}', 'metadata'],
+    ['an unknown field twice', '{"amount":1000,"currency":"USD","source":"tok_success","x":1,"x":2}', 'x'],
+  ])('%s → invalid_json (param names the key), nothing stored', async (_, body, param) => {
+    interception = interceptDynamoDb(api.handlerDynamoDb);
+    expectBadRequest(await postPayment(api, { key: newKey(), body }), 'invalid_json', param);
+    expectBadRequest(await postPayment(api, { key: newKey(), body: Buffer.from(body).toString('base64'), isBase64Encoded: true }), 'invalid_json', param);
+    expect(interception.calls).toEqual([]);
+  });
+
+  it('a refused body is not remembered: the key then works with a well-formed body', async () => {
+    const key = newKey();
+    expectBadRequest(await postPayment(api, { key, body: '{"amount":1,"amount":1000,"currency":"USD","source":"tok_success"}' }), 'invalid_json', 'amount');
+    const created = await postPayment(api, { key, body: { amount: 1000, currency: 'USD', source: 'tok_success' } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json.amount).toBe(1000);
+  });
+});
+
 describe('fields are validated strictly, with param naming the field path', () => {
   it.each([
     ['an unknown field', 'parameter_unknown', 'capture', validPayment({ capture: false })],
