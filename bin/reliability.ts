@@ -17,10 +17,10 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { paymentIdFor } from '#domain/ids';
 import { isBalanced, merchantAccount, PROCESSOR_CLEARING_ACCOUNT, totalBalanceByCurrency, type Posting } from '#domain/ledger';
-import { SAGA_TERMINAL_PAYMENT_STATUSES, type PaymentItem } from '#domain/payment';
-import type { RefundItem } from '#domain/refund';
+import { SAGA_TERMINAL_PAYMENT_STATUSES } from '#domain/payment';
+import type { PaymentItem, RefundItem } from '#adapters/dynamodb/payments-items';
 import type { ProcessorRecord } from '#adapters/simulated-processor';
-import { PaymentsApiError, PaymentsClient, type Payment, type Refund } from '../lib/client/payments-client.ts';
+import { PaymentsApiError, PaymentsClient, type Payment, type Refund } from '../client/payments-client.ts';
 import { startLocalStack } from '../lib/local/runner.ts';
 
 const env = process.env;

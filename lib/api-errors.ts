@@ -6,6 +6,8 @@
  *
  * No AWS imports: this file is data.
  */
+import { IDEMPOTENCY_KEY_HEADER, RETRY_AFTER_HEADER } from '../contract/headers.ts';
+
 export interface GatewayError {
   /** The HTTP status (for DEFAULT_4XX/DEFAULT_5XX, only the typical one: see `keepsGatewayStatus`). */
   readonly status: number;
@@ -47,7 +49,7 @@ export const GATEWAY_ERRORS = {
     type: 'invalid_request_error',
     code: 'idempotency_key_missing',
     message: 'An Idempotency-Key header is required on this request.',
-    param: 'Idempotency-Key',
+    param: IDEMPOTENCY_KEY_HEADER,
   },
   BAD_REQUEST_BODY: {
     status: 400,
@@ -87,7 +89,7 @@ export const GATEWAY_ERRORS = {
     type: 'rate_limit_error',
     code: 'rate_limited',
     message: 'Too many requests; slow down and retry.',
-    headers: { 'Retry-After': '1' },
+    headers: { [RETRY_AFTER_HEADER]: '1' },
   },
   QUOTA_EXCEEDED: {
     status: 429,

@@ -30,9 +30,8 @@ import {
   type PaymentProcessor,
   type RefundRequest,
   type VoidRequest,
-} from '#adapters/processor';
+} from '#ports/processor';
 import { jitteredBackoff } from '#commons/backoff';
-import { requiredEnv } from '#commons/env';
 
 export const TEST_TOKENS = [
   'tok_success',
@@ -314,9 +313,4 @@ export class SimulatedProcessor implements PaymentProcessor {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { key }, ConsistentRead: true }));
     return Item as ProcessorRecord | undefined;
   }
-}
-
-/** The processor a function talks to: the simulated one, on the table named by PROCESSOR_TABLE_NAME. */
-export function processorFromEnvironment(client: DynamoDBDocumentClient): PaymentProcessor {
-  return new SimulatedProcessor({ tableName: requiredEnv('PROCESSOR_TABLE_NAME'), client });
 }

@@ -4,19 +4,27 @@ import type { $ZodIssue } from 'zod/v4/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metrics, tracer } from '#commons/powertools';
 import { firstDuplicateKey } from '#commons/json-text';
+import { PaymentBusy, PaymentNotVisible, RequestMismatch } from '#application/errors';
 import {
   ApiError,
   bodyTooLarge,
   duplicateKey,
+  idempotencyKeyReused,
   internalError,
   invalidApiKey,
   invalidJson,
+  nothingLeftToRefund,
   parameterInvalid,
   parameterMissing,
   parameterUnknown,
+  paymentNotRefundable,
+  refundExceedsRefundable,
+  resourceBusy,
+  resourceNotFound,
   unsupportedMediaType,
-} from '#domain/errors';
-import { MAX_BODY_BYTES } from '#domain/requests';
+} from '#contract/errors';
+import { RefundRefused } from '#domain/refund';
+import { MAX_BODY_BYTES } from '#contract/requests';
 
 /** What a handler returns; `body` is always a JSON string. */
 export interface HttpResult {
@@ -42,11 +50,28 @@ export function errorResponse(error: ApiError): HttpResult {
   return jsonResponse(error.statusCode, error.toBody(), { ...error.headers });
 }
 
-/** The ApiError to answer with: itself, or a logged 500 internal_error for anything unexpected. */
+/** The ApiError to answer with: itself, the contract's answer to a use case's refusal, or a logged 500 internal_error for anything unexpected. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof RequestMismatch) return idempotencyKeyReused();
+  if (error instanceof PaymentNotVisible) return resourceNotFound('No such payment.');
+  if (error instanceof PaymentBusy) return resourceBusy();
+  if (error instanceof RefundRefused) return refundRefusal(error);
   logger.error('Unhandled error', error as Error);
   return internalError();
+}
+
+function refundRefusal({ reason, payment, requestedAmount }: RefundRefused): ApiError {
+  switch (reason) {
+    case 'payment_not_refundable':
+      return paymentNotRefundable(payment.status);
+    case 'nothing_left_to_refund':
+      return nothingLeftToRefund();
+    case 'exceeds_refundable':
+      return refundExceedsRefundable(requestedAmount ?? 0, payment.amountRefundable);
+    case 'invalid_amount':
+      return parameterInvalid('amount', 'amount must be a positive integer number of minor units');
+  }
 }
 
 /**
@@ -74,6 +99,7 @@ export function headerValue(event: Pick<APIGatewayProxyEvent, 'headers' | 'multi
 export function merchantIdOf(event: APIGatewayProxyEvent): string {
   const apiKeyId = event.requestContext?.identity?.apiKeyId;
   if (typeof apiKeyId !== 'string' || apiKeyId === '') throw invalidApiKey();
+  logger.appendKeys({ merchantId: apiKeyId });
   return apiKeyId;
 }
 

@@ -9,10 +9,11 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { dynamodb } from '#commons/dynamodb';
-import { numberEnv, requiredEnv } from '#commons/env';
-import type { HttpResult } from '#commons/http';
+import { numberSetting, setting } from '#commons/environment';
+import { jsonResponse, type HttpResult } from '#commons/http';
 import { logger, metrics } from '#commons/powertools';
-import { idempotencyKeyInUse, idempotencyKeyReused } from '#domain/errors';
+import { idempotencyKeyInUse, idempotencyKeyReused } from '#contract/errors';
+import { IDEMPOTENT_REPLAYED_HEADER } from '#contract/headers';
 
 /** What an idempotent API operation receives: the key is (merchant, Idempotency-Key); `body` is what must match on a retry. */
 export interface IdempotentRequest<Body> {
@@ -36,7 +37,6 @@ interface IdempotentCall<Body> extends IdempotentRequest<Body> {
 
 export type IdempotentOperation<Body> = (request: IdempotentRequest<Body>, context: Context) => Promise<HttpResult>;
 
-export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
 export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
 /** The in-progress lock lives as long as the invocation holding it; a second is a fair first wait. */
 const IN_PROGRESS_RETRY_AFTER_SECONDS = 1;
@@ -44,6 +44,16 @@ const IN_PROGRESS_RETRY_AFTER_SECONDS = 1;
 /** Marks a result as a replay of an earlier one (same status and body bytes). */
 export function markReplayed(result: HttpResult): HttpResult {
   return { ...result, headers: { ...result.headers, [IDEMPOTENT_REPLAYED_HEADER]: 'true' } };
+}
+
+/**
+ * The 201 of a create operation. `replayed`: the resource existed already for this key (a retry that
+ * outlived its idempotency record), so it is answered as a replay and counted as one.
+ */
+export function createdResponse(createdMetric: string, view: unknown, replayed: boolean, headers: Record<string, string> = {}): HttpResult {
+  metrics.addMetric(replayed ? 'IdempotentReplay' : createdMetric, MetricUnit.Count, 1);
+  const response = jsonResponse(201, view, headers);
+  return replayed ? markReplayed(response) : response;
 }
 
 /**
@@ -67,7 +77,7 @@ export function idempotentOperation<Body>(
     payloadValidationJmesPath: '[operation, body]',
     throwOnNoIdempotencyKey: true,
     hashFunction: 'sha256',
-    expiresAfterSeconds: numberEnv('IDEMPOTENCY_TTL_SECONDS', DEFAULT_IDEMPOTENCY_TTL_SECONDS),
+    expiresAfterSeconds: numberSetting('idempotencyTtlSeconds', DEFAULT_IDEMPOTENCY_TTL_SECONDS),
     responseHook: (response) => {
       metrics.addMetric('IdempotentReplay', MetricUnit.Count, 1);
       logger.info('Idempotent replay');
@@ -75,7 +85,7 @@ export function idempotentOperation<Body>(
     },
   });
   const persistenceStore = new DynamoDBPersistenceLayer({
-    tableName: requiredEnv('IDEMPOTENCY_TABLE_NAME'),
+    tableName: setting('idempotencyTable'),
     awsSdkV3Client: dynamodb,
   });
   const idempotent = makeIdempotent(

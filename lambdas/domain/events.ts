@@ -25,12 +25,15 @@ export interface OutboxEvent {
   data: Record<string, unknown>;
 }
 
-/** A stream record reduced to what the outbox needs; the images are already unmarshalled. */
-export interface ItemChange {
+/** A change of a stored entity, as the outbox needs it: the entity as it was before and after (storage details removed). */
+export interface EntityChange {
+  /** Unique per change (the stream record's eventID). */
   eventId: string;
+  /** INSERT, MODIFY or REMOVE. */
   eventName: string;
-  oldImage?: Record<string, unknown>;
-  newImage?: Record<string, unknown>;
+  entity: string | undefined;
+  before?: Record<string, unknown>;
+  after?: Record<string, unknown>;
 }
 
 /** A change that should be an event but cannot be built into one, or a message that is not one. */
@@ -38,8 +41,8 @@ export class MalformedEventError extends Error {
   override readonly name = 'MalformedEventError';
 }
 
-/** Storage details that are not part of the event's data. */
-const STORAGE_ATTRIBUTES = new Set(['PK', 'SK', 'openEntity', 'requestHash']);
+/** Kept with a payment or refund to tell a retry from a reused key; not part of what an event tells. */
+const NOT_IN_EVENTS = new Set(['requestHash']);
 
 const STATUSES_BY_ENTITY: Readonly<Record<string, readonly string[]>> = {
   payment: PAYMENT_STATUSES,
@@ -56,11 +59,11 @@ export function isOutboxCandidate(eventName: string, entity: unknown): boolean {
  * refund, or a MODIFY that left the status as it was. Throws MalformedEventError for a payment or
  * refund item the event cannot be built from.
  */
-export function toOutboxEvent(change: ItemChange): OutboxEvent | null {
-  const item = change.newImage;
-  if (!item || !isOutboxCandidate(change.eventName, item.entity)) return null;
-  const entity = item.entity as 'payment' | 'refund';
-  if (change.eventName === 'MODIFY' && change.oldImage?.status === item.status) return null;
+export function toOutboxEvent(change: EntityChange): OutboxEvent | null {
+  const item = change.after;
+  if (!item || !isOutboxCandidate(change.eventName, change.entity)) return null;
+  const entity = change.entity as 'payment' | 'refund';
+  if (change.eventName === 'MODIFY' && change.before?.status === item.status) return null;
 
   const status = item.status;
   if (typeof status !== 'string' || !STATUSES_BY_ENTITY[entity]!.includes(status)) {
@@ -72,7 +75,7 @@ export function toOutboxEvent(change: ItemChange): OutboxEvent | null {
   if (!change.eventId) throw new MalformedEventError(`the change of ${entity} ${id} has no event id`);
 
   const type = `${entity}.${status === 'pending' ? 'created' : status}` as OutboxEventType;
-  const data = Object.fromEntries(Object.entries(item).filter(([key]) => !STORAGE_ATTRIBUTES.has(key)));
+  const data = Object.fromEntries(Object.entries(item).filter(([key]) => !NOT_IN_EVENTS.has(key)));
   return entity === 'payment'
     ? { type, version: OUTBOX_EVENT_VERSION, id: change.eventId, paymentId: id, occurredAt, data }
     : {

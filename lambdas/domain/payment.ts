@@ -40,7 +40,7 @@ export function isSagaTerminal(status: PaymentStatus): boolean {
   return SAGA_TERMINAL_PAYMENT_STATUSES.includes(status);
 }
 
-/** The payment as the domain sees it (the stored item minus storage keys). Amounts are integer minor units. */
+/** A payment. Amounts are integer minor units. */
 export interface Payment {
   id: string;
   merchantId: string;
@@ -58,22 +58,10 @@ export interface Payment {
   /** amountCaptured minus every refund reserved (pending or succeeded). */
   amountRefundable: number;
   authorizationId?: string;
+  /** Fingerprint of the request that created it: tells a retry (same) from a reused key (different). */
+  requestHash: string;
   createdAt: string;
   updatedAt: string;
-}
-
-export const PAYMENT_SK = 'PAYMENT';
-export const paymentPartitionKey = (paymentId: string) => `PAYMENT#${paymentId}`;
-export const paymentKey = (paymentId: string): { PK: string; SK: typeof PAYMENT_SK } => ({ PK: paymentPartitionKey(paymentId), SK: PAYMENT_SK });
-
-/** The Payments-table item of a payment (CONTRACT): the payment plus keys, entity, requestHash and the sparse-index marker. */
-export interface PaymentItem extends Payment {
-  PK: string;
-  SK: typeof PAYMENT_SK;
-  entity: 'payment';
-  requestHash: string;
-  /** Present ('payment') while the saga has work to do; removed on a terminal status. */
-  openEntity?: 'payment';
 }
 
 export interface NewPaymentInput {
@@ -88,12 +76,10 @@ export interface NewPaymentInput {
   now: Date;
 }
 
-/** The item a create-payment request writes: pending, nothing captured yet, open for the saga. */
-export function newPaymentItem(input: NewPaymentInput): PaymentItem {
+/** A payment as a create-payment request makes it: pending, nothing captured yet. */
+export function newPayment(input: NewPaymentInput): Payment {
   const timestamp = input.now.toISOString();
   return {
-    ...paymentKey(input.id),
-    entity: 'payment',
     id: input.id,
     merchantId: input.merchantId,
     amount: input.amount,
@@ -106,31 +92,8 @@ export function newPaymentItem(input: NewPaymentInput): PaymentItem {
     amountRefunded: 0,
     amountRefundable: 0,
     requestHash: input.requestHash,
-    openEntity: 'payment',
     createdAt: timestamp,
     updatedAt: timestamp,
-  };
-}
-
-/** What the API returns for a payment (no merchant id, storage keys, request hash or processor references). */
-export type PaymentView = { object: 'payment' } & Omit<Payment, 'merchantId' | 'authorizationId'>;
-
-export function toPaymentView(payment: Payment): PaymentView {
-  return {
-    id: payment.id,
-    object: 'payment',
-    amount: payment.amount,
-    currency: payment.currency,
-    status: payment.status,
-    source: payment.source,
-    ...(payment.description === undefined ? {} : { description: payment.description }),
-    ...(payment.metadata === undefined ? {} : { metadata: payment.metadata }),
-    ...(payment.failureCode === undefined ? {} : { failureCode: payment.failureCode }),
-    amountCaptured: payment.amountCaptured,
-    amountRefunded: payment.amountRefunded,
-    amountRefundable: payment.amountRefundable,
-    createdAt: payment.createdAt,
-    updatedAt: payment.updatedAt,
   };
 }
 

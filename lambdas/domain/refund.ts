@@ -1,6 +1,5 @@
 import { isValidAmount, type Currency } from '#domain/money';
-import { REFUNDABLE_PAYMENT_STATUSES, paymentPartitionKey, type Payment } from '#domain/payment';
-import { nothingLeftToRefund, parameterInvalid, paymentNotRefundable, refundExceedsRefundable } from '#domain/errors';
+import { REFUNDABLE_PAYMENT_STATUSES, type Payment } from '#domain/payment';
 
 /** A refund: pending until the refund saga either succeeds or releases the reserved amount (failed). */
 export const REFUND_STATUSES = ['pending', 'succeeded', 'failed'] as const;
@@ -19,6 +18,11 @@ export function canRefundTransition(from: RefundStatus, to: RefundStatus): boole
   return REFUND_TRANSITIONS[from].includes(to);
 }
 
+/** Statuses from which `to` may be reached: the condition of a conditional status update. */
+export function refundStatusesAllowedBefore(to: RefundStatus): RefundStatus[] {
+  return REFUND_STATUSES.filter((from) => canRefundTransition(from, to));
+}
+
 export interface Refund {
   id: string;
   paymentId: string;
@@ -29,22 +33,10 @@ export interface Refund {
   reason?: RefundReason;
   metadata?: Record<string, string>;
   failureCode?: string;
+  /** Fingerprint of the request that created it: tells a retry (same) from a reused key (different). */
+  requestHash: string;
   createdAt: string;
   updatedAt: string;
-}
-
-export const REFUND_SK_PREFIX = 'REFUND#';
-export const refundSortKey = (refundId: string) => `${REFUND_SK_PREFIX}${refundId}`;
-export const refundKey = (paymentId: string, refundId: string) => ({ PK: paymentPartitionKey(paymentId), SK: refundSortKey(refundId) });
-
-/** The Payments-table item of a refund (CONTRACT): it lives in its payment's partition. */
-export interface RefundItem extends Refund {
-  PK: string;
-  SK: string;
-  entity: 'refund';
-  requestHash: string;
-  /** Present ('refund') while pending; removed when it succeeds or fails. */
-  openEntity?: 'refund';
 }
 
 export interface NewRefundInput {
@@ -57,11 +49,10 @@ export interface NewRefundInput {
   now: Date;
 }
 
-export function newRefundItem(input: NewRefundInput): RefundItem {
+/** A refund as a create-refund request makes it: pending, its amount reserved on the payment. */
+export function newRefund(input: NewRefundInput): Refund {
   const timestamp = input.now.toISOString();
   return {
-    ...refundKey(input.payment.id, input.id),
-    entity: 'refund',
     id: input.id,
     paymentId: input.payment.id,
     merchantId: input.payment.merchantId,
@@ -71,7 +62,6 @@ export function newRefundItem(input: NewRefundInput): RefundItem {
     ...(input.reason === undefined ? {} : { reason: input.reason }),
     ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
     requestHash: input.requestHash,
-    openEntity: 'refund',
     createdAt: timestamp,
     updatedAt: timestamp,
   };
@@ -81,9 +71,21 @@ export function isRefundable(payment: Pick<Payment, 'status'>): boolean {
   return REFUNDABLE_PAYMENT_STATUSES.includes(payment.status);
 }
 
+/** Why a refund cannot be made on a payment as it is now. */
+export class RefundRefused extends Error {
+  override readonly name = 'RefundRefused';
+  constructor(
+    readonly reason: 'payment_not_refundable' | 'nothing_left_to_refund' | 'exceeds_refundable' | 'invalid_amount',
+    readonly payment: Pick<Payment, 'status' | 'amountRefundable'>,
+    readonly requestedAmount?: number,
+  ) {
+    super(`Refund refused: ${reason}`);
+  }
+}
+
 /**
  * The amount a refund request reserves: the requested amount, or everything still refundable when
- * none is given. Throws payment_not_refundable (409) or refund_exceeds_refundable (422).
+ * none is given. Throws RefundRefused.
  * This is the friendly pre-check; the reservation itself is a conditional decrement of
  * amountRefundable, which is what makes over-refunding impossible under concurrency.
  */
@@ -91,30 +93,12 @@ export function resolveRefundAmount(
   payment: Pick<Payment, 'status' | 'amountRefundable'>,
   requestedAmount: number | undefined,
 ): number {
-  if (!isRefundable(payment)) throw paymentNotRefundable(payment.status);
+  if (!isRefundable(payment)) throw new RefundRefused('payment_not_refundable', payment);
   if (requestedAmount === undefined) {
-    if (payment.amountRefundable <= 0) throw nothingLeftToRefund();
+    if (payment.amountRefundable <= 0) throw new RefundRefused('nothing_left_to_refund', payment);
     return payment.amountRefundable;
   }
-  if (!isValidAmount(requestedAmount)) throw parameterInvalid('amount', 'amount must be a positive integer number of minor units');
-  if (requestedAmount > payment.amountRefundable) throw refundExceedsRefundable(requestedAmount, payment.amountRefundable);
+  if (!isValidAmount(requestedAmount)) throw new RefundRefused('invalid_amount', payment, requestedAmount);
+  if (requestedAmount > payment.amountRefundable) throw new RefundRefused('exceeds_refundable', payment, requestedAmount);
   return requestedAmount;
-}
-
-export type RefundView = { object: 'refund' } & Omit<Refund, 'merchantId'>;
-
-export function toRefundView(refund: Refund): RefundView {
-  return {
-    id: refund.id,
-    object: 'refund',
-    paymentId: refund.paymentId,
-    amount: refund.amount,
-    currency: refund.currency,
-    status: refund.status,
-    ...(refund.reason === undefined ? {} : { reason: refund.reason }),
-    ...(refund.metadata === undefined ? {} : { metadata: refund.metadata }),
-    ...(refund.failureCode === undefined ? {} : { failureCode: refund.failureCode }),
-    createdAt: refund.createdAt,
-    updatedAt: refund.updatedAt,
-  };
 }

@@ -60,7 +60,7 @@ export class Outbox extends Construct {
     this.sagaStarter = new PayflowFunction(this, 'SagaStarter', {
       handlerPath: 'saga/start-saga.ts',
       description: 'Starts the payment or refund saga for payment.created / refund.created events',
-      environment: { PAYMENT_SAGA_ARN: props.paymentSaga.stateMachineArn, REFUND_SAGA_ARN: props.refundSaga.stateMachineArn },
+      settings: { paymentSagaArn: props.paymentSaga.stateMachineArn, refundSagaArn: props.refundSaga.stateMachineArn },
     });
     this.eventsQueue = new Queue(this, 'EventsQueue', {
       ...SECURE_QUEUE,
@@ -81,7 +81,7 @@ export class Outbox extends Construct {
       handlerPath: 'outbox/failure-keeper.ts',
       description: "Keeps the stream records of the relay's failed batches, whole, in the relay dead-letter queue",
       timeout: Duration.seconds(30),
-      environment: { RELAY_DEAD_LETTER_QUEUE_URL: this.relayDeadLetterQueue.queueUrl },
+      settings: { relayDeadLetterQueueUrl: this.relayDeadLetterQueue.queueUrl },
     });
     this.relayFailureQueue = new Queue(this, 'RelayFailureQueue', {
       ...SECURE_QUEUE,
@@ -98,10 +98,7 @@ export class Outbox extends Construct {
       handlerPath: 'outbox/relay.ts',
       description: 'Relays payment and refund status changes from the table stream to the FIFO events queue',
       timeout: Duration.seconds(30),
-      environment: {
-        EVENTS_QUEUE_URL: this.eventsQueue.queueUrl,
-        RELAY_DEAD_LETTER_QUEUE_URL: this.relayDeadLetterQueue.queueUrl,
-      },
+      settings: { eventsQueueUrl: this.eventsQueue.queueUrl, relayDeadLetterQueueUrl: this.relayDeadLetterQueue.queueUrl },
     });
     this.relayEventSource = new DynamoEventSource(props.paymentsTable, {
       startingPosition: StartingPosition.TRIM_HORIZON,

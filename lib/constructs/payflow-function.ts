@@ -6,6 +6,7 @@ import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-
 import { LogGroup, LogGroupGrants, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { resolve } from 'node:path';
+import { functionEnvironment, type FunctionSetting } from '../../lambdas/commons/environment.ts';
 import { readPayflowConfig } from '../payflow-config.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
@@ -13,6 +14,8 @@ const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 export interface PayflowFunctionProps extends Omit<NodejsFunctionProps, 'entry'> {
   /** Handler file under lambdas/handlers, e.g. `api/create-payment.ts`. */
   readonly handlerPath: string;
+  /** What the handler reads with `setting(...)`: written to the environment under the names both sides share. */
+  readonly settings?: Partial<Record<FunctionSetting, string>>;
 }
 
 /**
@@ -22,7 +25,7 @@ export interface PayflowFunctionProps extends Omit<NodejsFunctionProps, 'entry'>
  */
 export class PayflowFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: PayflowFunctionProps) {
-    const { handlerPath, environment, bundling, ...rest } = props;
+    const { handlerPath, settings = {}, environment, bundling, ...rest } = props;
     const logGroup = props.logGroup ?? new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH });
     const role = props.role ?? new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     super(scope, id, {
@@ -43,6 +46,7 @@ export class PayflowFunction extends NodejsFunction {
         POWERTOOLS_METRICS_NAMESPACE: 'Payflow',
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...environment,
+        ...functionEnvironment(settings),
       },
       bundling: {
         format: OutputFormat.ESM,

@@ -75,10 +75,11 @@ export class PaymentSaga extends Construct {
     });
 
     const fn = (name: string, handler: string, description: string, access: { payments?: 'read' | 'readWrite'; processor?: boolean }) => {
-      const environment: Record<string, string> = {};
-      if (access.payments) environment.PAYMENTS_TABLE_NAME = paymentsTable.tableName;
-      if (access.processor) environment.PROCESSOR_TABLE_NAME = processorTable.tableName;
-      const created = new PayflowFunction(this, name, { handlerPath: `saga/${handler}.ts`, description, environment });
+      const settings = {
+        ...(access.payments ? { paymentsTable: paymentsTable.tableName } : {}),
+        ...(access.processor ? { processorTable: processorTable.tableName } : {}),
+      };
+      const created = new PayflowFunction(this, name, { handlerPath: `saga/${handler}.ts`, description, settings });
       if (access.payments === 'readWrite') paymentsTable.grantReadWriteData(created);
       if (access.payments === 'read') paymentsTable.grantReadData(created);
       if (access.payments) created.acknowledgeIndexGrant(paymentsTable);

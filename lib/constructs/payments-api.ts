@@ -27,7 +27,7 @@ import { PayflowFunction } from './payflow-function.ts';
 export { GATEWAY_ERRORS, gatewayErrorBody, type GatewayError, type GatewayErrorType } from '../api-errors.ts';
 
 export const API_STAGE_NAME = 'v1';
-export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+import { IDEMPOTENCY_KEY_HEADER } from '../../contract/headers.ts';
 /** The API's binary media types: all of them (see PaymentsApi). */
 export const ALL_MEDIA_TYPES = '*/*';
 /** Stage-wide ceiling over all merchants together; each merchant's own limit is its usage plan's. */
@@ -61,25 +61,29 @@ export class PaymentsApi extends Construct {
   constructor(scope: Construct, id: string, props: PaymentsApiProps) {
     super(scope, id);
 
-    const tables = {
-      PAYMENTS_TABLE_NAME: props.paymentsTable.tableName,
-      IDEMPOTENCY_TABLE_NAME: props.idempotencyTable.tableName,
-      IDEMPOTENCY_TTL_SECONDS: String(props.idempotencyTtlSeconds),
+    const api = { POWERTOOLS_SERVICE_NAME: 'payments-api' };
+    const idempotentWrites = {
+      paymentsTable: props.paymentsTable.tableName,
+      idempotencyTable: props.idempotencyTable.tableName,
+      idempotencyTtlSeconds: String(props.idempotencyTtlSeconds),
     };
     this.createPaymentFunction = new PayflowFunction(this, 'CreatePaymentFunction', {
       handlerPath: 'api/create-payment.ts',
       description: 'POST /v1/payments',
-      environment: { POWERTOOLS_SERVICE_NAME: 'payments-api', ...tables },
+      environment: api,
+      settings: idempotentWrites,
     });
     this.getPaymentFunction = new PayflowFunction(this, 'GetPaymentFunction', {
       handlerPath: 'api/get-payment.ts',
       description: 'GET /v1/payments/{id}',
-      environment: { POWERTOOLS_SERVICE_NAME: 'payments-api', PAYMENTS_TABLE_NAME: props.paymentsTable.tableName },
+      environment: api,
+      settings: { paymentsTable: props.paymentsTable.tableName },
     });
     this.createRefundFunction = new PayflowFunction(this, 'CreateRefundFunction', {
       handlerPath: 'api/create-refund.ts',
       description: 'POST /v1/payments/{id}/refunds',
-      environment: { POWERTOOLS_SERVICE_NAME: 'payments-api', ...tables },
+      environment: api,
+      settings: idempotentWrites,
     });
     props.paymentsTable.grantReadWriteData(this.createPaymentFunction);
     props.idempotencyTable.grantReadWriteData(this.createPaymentFunction);

@@ -36,12 +36,12 @@ export class Reconciliation extends Construct {
       handlerPath: 'reconcile.ts',
       description: 'Restarts or flags payments and refunds stuck in a non-terminal status',
       timeout: Duration.seconds(60),
-      environment: {
-        PAYMENTS_TABLE_NAME: props.paymentsTable.tableName,
-        PAYMENT_SAGA_ARN: props.paymentSaga.stateMachineArn,
-        REFUND_SAGA_ARN: props.refundSaga.stateMachineArn,
-        SAGA_FAILURES_QUEUE_URL: props.sagaFailuresQueue.queueUrl,
-        STUCK_AFTER_SECONDS: String(stuckAfter.toSeconds()),
+      settings: {
+        paymentsTable: props.paymentsTable.tableName,
+        paymentSagaArn: props.paymentSaga.stateMachineArn,
+        refundSagaArn: props.refundSaga.stateMachineArn,
+        sagaFailuresQueueUrl: props.sagaFailuresQueue.queueUrl,
+        stuckAfterSeconds: String(stuckAfter.toSeconds()),
       },
     });
     const fn = this.function;

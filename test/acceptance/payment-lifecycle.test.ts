@@ -1,7 +1,7 @@
 // Every accepted payment ends in a terminal status (DESIGN §4, §5, §6), per test token, and refunds
 // never exceed what was captured — observed only through the API.
 import { describe, expect, it } from 'vitest';
-import { PaymentsApiError } from '../../lib/client/payments-client.ts';
+import { PaymentsApiError } from '../../client/payments-client.ts';
 import { call, expectError, merchant, newKey, paymentReaching, TERMINAL_PAYMENT_STATUSES } from './target.ts';
 
 const merchantA = merchant('MerchantA');

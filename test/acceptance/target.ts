@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { expect, inject } from 'vitest';
-import { PaymentsClient, type Payment } from '../../lib/client/payments-client.ts';
+import { PaymentsClient, type Payment } from '../../client/payments-client.ts';
 
 export type Target = 'local' | 'localstack' | 'aws';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CaptureFailed, PaymentDeclined, ProcessorIdempotencyMismatch, ProcessorTimeout, ProcessorUnavailable, RefundFailed } from '../../lambdas/adapters/processor.ts';
+import { CaptureFailed, PaymentDeclined, ProcessorIdempotencyMismatch, ProcessorTimeout, ProcessorUnavailable, RefundFailed } from '../../lambdas/ports/processor.ts';
 import { SimulatedProcessor, type ProcessorRecord } from '../../lambdas/adapters/simulated-processor.ts';
 import { createTestTables, documentClient } from '../support/aws.ts';
 

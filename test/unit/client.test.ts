@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PaymentsApiError, PaymentsClient, PaymentsConnectionError, backoffDelayMs, DEFAULT_RETRY_POLICY, retryAfterMs } from '../../lib/client/payments-client.ts';
+import { PaymentsApiError, PaymentsClient, PaymentsConnectionError, backoffDelayMs, DEFAULT_RETRY_POLICY, retryAfterMs } from '../../client/payments-client.ts';
 
 interface Received {
   method: string;

@@ -16,8 +16,9 @@ import {
   type QueueAttributeName,
 } from '@aws-sdk/client-sqs';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { newPaymentItem, type PaymentItem } from '../../../lambdas/domain/payment.ts';
-import { newRefundItem, type RefundItem } from '../../../lambdas/domain/refund.ts';
+import { paymentItem, refundItem, type PaymentItem, type RefundItem } from '../../../lambdas/adapters/dynamodb/payments-items.ts';
+import { newPayment } from '../../../lambdas/domain/payment.ts';
+import { newRefund } from '../../../lambdas/domain/refund.ts';
 import type { EventSourceMappingProperties } from '../../../lib/local/event-source-mapping.ts';
 import { createTestTables, documentClient, sqsClient, testTemplate } from '../../support/aws.ts';
 import { lambdaContext } from '../../support/api-events.ts';
@@ -158,14 +159,14 @@ export class PaymentsTable {
 
   async createPayment(overrides: Partial<PaymentItem> = {}, createdAt = new Date()): Promise<PaymentItem> {
     const id = overrides.id ?? `pay_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
-    const item = { ...newPaymentItem({ id, merchantId: 'merchant-a', amount: 2500, currency: 'USD', source: 'tok_success', requestHash: 'h'.repeat(64), now: createdAt }), ...overrides };
+    const item = { ...paymentItem(newPayment({ id, merchantId: 'merchant-a', amount: 2500, currency: 'USD', source: 'tok_success', requestHash: 'h'.repeat(64), now: createdAt })), ...overrides };
     await this.put(item);
     return item;
   }
 
   async createRefund(payment: PaymentItem, amount: number, createdAt = new Date()): Promise<RefundItem> {
     const id = `re_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
-    const item = newRefundItem({ id, payment, amount, requestHash: 'r'.repeat(64), now: createdAt });
+    const item = refundItem(newRefund({ id, payment, amount, requestHash: 'r'.repeat(64), now: createdAt }));
     await this.put(item);
     return item;
   }

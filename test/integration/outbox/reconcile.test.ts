@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReconcileSummary } from '../../../lambdas/handlers/reconcile.ts';
-import { paymentKey } from '../../../lambdas/domain/payment.ts';
+import type { ReconcileSummary } from '../../../lambdas/application/reconcile.ts';
+import { paymentKey } from '../../../lambdas/adapters/dynamodb/payments-items.ts';
 import { LocalStepFunctions, startStepFunctionsServer, type LocalStateMachine, type StepFunctionsServer } from '../../../lib/local/step-functions.ts';
 import { documentClient } from '../../support/aws.ts';
 import { createSagaHarness, type SagaHarness } from '../saga/saga-harness.ts';

@@ -3,7 +3,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { toOutboxEvent, type OutboxEvent } from '../../../lambdas/domain/events.ts';
-import type { PaymentItem } from '../../../lambdas/domain/payment.ts';
+import { entityOf, withoutStorageAttributes, type PaymentItem } from '../../../lambdas/adapters/dynamodb/payments-items.ts';
 import { startStepFunctionsServer, type StepFunctionsServer } from '../../../lib/local/step-functions.ts';
 import { latestStreamArn, startStreamPoller, type StreamPoller } from '../../../lib/local/stream-poller.ts';
 import { startSqsPoller, type SqsPoller } from '../../../lib/local/sqs-poller.ts';
@@ -58,7 +58,7 @@ async function eventsQueues() {
 }
 
 const eventFor = (item: object, eventName = 'INSERT'): OutboxEvent =>
-  toOutboxEvent({ eventId: randomUUID().replaceAll('-', ''), eventName, newImage: item as Record<string, unknown> })!;
+  toOutboxEvent({ eventId: randomUUID().replaceAll('-', ''), eventName, entity: entityOf(item as Record<string, unknown>), after: withoutStorageAttributes(item as Record<string, unknown>) })!;
 
 async function publish(queueUrl: string, body: string, groupId: string, deduplicationId = randomUUID()): Promise<void> {
   await sqsClient().send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageGroupId: groupId, MessageDeduplicationId: deduplicationId }));

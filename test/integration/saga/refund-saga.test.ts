@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { PaymentItem } from '../../../lambdas/domain/payment.ts';
+import type { PaymentItem } from '../../../lambdas/adapters/dynamodb/payments-items.ts';
 import { createSagaHarness, statesEntered, type SagaHarness } from './saga-harness.ts';
 
 // The synthesized RefundSaga definition on aws-local-stepfunctions; every task is the real bundled

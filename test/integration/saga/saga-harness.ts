@@ -11,12 +11,12 @@ import { pathToFileURL } from 'node:url';
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
-import { newPaymentItem, paymentKey, type PaymentItem } from '../../../lambdas/domain/payment.ts';
-import { newRefundItem, refundKey, type RefundItem } from '../../../lambdas/domain/refund.ts';
+import { paymentItem, paymentKey, refundItem, refundKey, type PaymentItem, type PostingItem, type RefundItem } from '../../../lambdas/adapters/dynamodb/payments-items.ts';
+import { newPayment } from '../../../lambdas/domain/payment.ts';
+import { newRefund } from '../../../lambdas/domain/refund.ts';
 import { isBalanced, totalBalanceByCurrency } from '../../../lambdas/domain/ledger.ts';
 import type { Currency } from '../../../lambdas/domain/money.ts';
 import type { ProcessorRecord } from '../../../lambdas/adapters/simulated-processor.ts';
-import type { PostingItem } from '../../../lambdas/adapters/saga-repository.ts';
 import { LocalStepFunctions, loadStateMachines, type CfnTemplate, type ExecutionRecord, type LocalStateMachine } from '../../../lib/local/step-functions.ts';
 import { createTestTables, documentClient, sqsClient, testTemplate } from '../../support/aws.ts';
 import { lambdaContext } from '../../support/api-events.ts';
@@ -139,7 +139,7 @@ export async function createSagaHarness(options: { retryIntervalMs?: number } = 
 
     async seedPayment(input = {}) {
       const id = `pay_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
-      const item = newPaymentItem({
+      const item = paymentItem(newPayment({
         id,
         merchantId: input.merchantId ?? 'merchant-a',
         amount: input.amount ?? 2500,
@@ -147,7 +147,7 @@ export async function createSagaHarness(options: { retryIntervalMs?: number } = 
         source: input.source ?? 'tok_success',
         requestHash: 'test',
         now: new Date(),
-      });
+      }));
       if (input.status) {
         item.status = input.status;
         item.amountCaptured = input.amountCaptured ?? item.amount;
@@ -161,7 +161,7 @@ export async function createSagaHarness(options: { retryIntervalMs?: number } = 
     /** What the create-refund API does: the refund item plus the conditional reservation on the payment. */
     async seedRefund(payment, amount) {
       const id = `re_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
-      const item = newRefundItem({ id, payment, amount, requestHash: 'test', now: new Date() });
+      const item = refundItem(newRefund({ id, payment, amount, requestHash: 'test', now: new Date() }));
       await db.send(new PutCommand({ TableName: tables.PAYMENTS_TABLE_NAME, Item: item }));
       const { Item } = await db.send(new GetCommand({ TableName: tables.PAYMENTS_TABLE_NAME, Key: paymentKey(payment.id), ConsistentRead: true }));
       const current = Item as PaymentItem;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MalformedEventError, OUTBOX_EVENT_TYPES, parseOutboxEvent, toOutboxEvent, type ItemChange } from '#domain/events';
+import { MalformedEventError, OUTBOX_EVENT_TYPES, parseOutboxEvent, toOutboxEvent, type EntityChange } from '#domain/events';
+import { entityOf, withoutStorageAttributes } from '#adapters/dynamodb/payments-items';
 import { PAYMENT_STATUSES } from '#domain/payment';
 import { REFUND_STATUSES } from '#domain/refund';
 import { sagaStartForEvent } from '#domain/saga-starts';
@@ -42,13 +43,16 @@ const refundItem = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-const insert = (newImage: Record<string, unknown>): ItemChange => ({ eventId: 'evt-1', eventName: 'INSERT', newImage });
-const modify = (oldImage: Record<string, unknown>, newImage: Record<string, unknown>): ItemChange => ({
-  eventId: 'evt-2',
-  eventName: 'MODIFY',
-  oldImage,
-  newImage,
+/** A change of stored items, as the stream adapter hands it to the domain. */
+const change = (eventId: string, eventName: string, before?: Record<string, unknown>, after?: Record<string, unknown>): EntityChange => ({
+  eventId,
+  eventName,
+  entity: entityOf(after ?? before),
+  ...(before ? { before: withoutStorageAttributes(before) } : {}),
+  ...(after ? { after: withoutStorageAttributes(after) } : {}),
 });
+const insert = (item: Record<string, unknown>) => change('evt-1', 'INSERT', undefined, item);
+const modify = (before: Record<string, unknown>, after: Record<string, unknown>) => change('evt-2', 'MODIFY', before, after);
 
 describe('Outbox events: only INSERT/MODIFY of payment|refund where status changed are events', () => {
   it('an INSERT of a pending payment is payment.created, versioned, with the eventID as id and updatedAt as occurredAt', () => {
@@ -59,7 +63,6 @@ describe('Outbox events: only INSERT/MODIFY of payment|refund where status chang
       paymentId: 'pay_0123456789abcdef01234567',
       occurredAt: '2026-11-21T10:00:00.000Z',
       data: {
-        entity: 'payment',
         id: 'pay_0123456789abcdef01234567',
         merchantId: 'merchant-a',
         amount: 1999,
@@ -75,9 +78,9 @@ describe('Outbox events: only INSERT/MODIFY of payment|refund where status chang
     });
   });
 
-  it('the data carries the item without PK, SK, openEntity and requestHash', () => {
+  it('the data carries the item without PK, SK, entity, openEntity and requestHash', () => {
     const event = toOutboxEvent(insert(paymentItem({ description: 'Order 42', metadata: { order: '42' } })))!;
-    for (const key of ['PK', 'SK', 'openEntity', 'requestHash']) expect(event.data).not.toHaveProperty(key);
+    for (const key of ['PK', 'SK', 'entity', 'openEntity', 'requestHash']) expect(event.data).not.toHaveProperty(key);
     expect(event.data).toMatchObject({ description: 'Order 42', metadata: { order: '42' } });
   });
 
@@ -108,7 +111,7 @@ describe('Outbox events: only INSERT/MODIFY of payment|refund where status chang
   });
 
   it('a REMOVE is not an event', () => {
-    expect(toOutboxEvent({ eventId: 'e', eventName: 'REMOVE', oldImage: paymentItem() })).toBeNull();
+    expect(toOutboxEvent(change('e', 'REMOVE', paymentItem()))).toBeNull();
   });
 
   it('postings and other items are not events', () => {

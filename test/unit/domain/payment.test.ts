@@ -1,12 +1,13 @@
+import { toPaymentView } from '../../../contract/resources.ts';
+import { paymentItem } from '../../../lambdas/adapters/dynamodb/payments-items.ts';
 import { describe, expect, it } from 'vitest';
 import {
   PAYMENT_STATUSES,
   canTransition,
   isSagaTerminal,
-  newPaymentItem,
+  newPayment,
   statusAfterRefund,
   statusesAllowedBefore,
-  toPaymentView,
   type PaymentStatus,
 } from '../../../lambdas/domain/payment.ts';
 
@@ -59,10 +60,10 @@ describe('a new payment item (CONTRACT payments table)', () => {
   const now = new Date('2026-01-02T03:04:05.678Z');
 
   it('is pending, with nothing captured, open for the saga, keyed by its id', () => {
-    const item = newPaymentItem({
+    const item = paymentItem(newPayment({
       id: 'pay_0123456789abcdef01234567', merchantId: 'm1', amount: 1999, currency: 'EUR', source: 'tok_success',
       description: 'd', metadata: { k: 'v' }, requestHash: 'h', now,
-    });
+    }));
     expect(item).toEqual({
       PK: 'PAYMENT#pay_0123456789abcdef01234567',
       SK: 'PAYMENT',
@@ -86,7 +87,7 @@ describe('a new payment item (CONTRACT payments table)', () => {
   });
 
   it('has no keys for absent optional fields (undefined would break the idempotency store)', () => {
-    const item = newPaymentItem({ id: 'pay_x', merchantId: 'm', amount: 1, currency: 'USD', source: 'tok_success', requestHash: 'h', now });
+    const item = paymentItem(newPayment({ id: 'pay_x', merchantId: 'm', amount: 1, currency: 'USD', source: 'tok_success', requestHash: 'h', now }));
     expect(Object.keys(item)).not.toContain('description');
     expect(Object.keys(item)).not.toContain('metadata');
     expect(Object.values(item)).not.toContain(undefined);
@@ -96,7 +97,7 @@ describe('a new payment item (CONTRACT payments table)', () => {
 describe('the public payment view', () => {
   it('hides storage keys, the merchant, the request hash and processor references', () => {
     const item = {
-      ...newPaymentItem({ id: 'pay_x', merchantId: 'm', amount: 1, currency: 'USD' as const, source: 'tok_success', requestHash: 'h', now: new Date() }),
+      ...paymentItem(newPayment({ id: 'pay_x', merchantId: 'm', amount: 1, currency: 'USD' as const, source: 'tok_success', requestHash: 'h', now: new Date() })),
       authorizationId: 'auth_1',
       failureCode: 'card_declined',
     };

@@ -1,17 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ApiError } from '../../../lambdas/domain/errors.ts';
+import type { ApiError } from '../../../contract/errors.ts';
+import { toRefundView } from '../../../contract/resources.ts';
+import { refundItem } from '../../../lambdas/adapters/dynamodb/payments-items.ts';
+import { toApiError } from '../../../lambdas/commons/http.ts';
 import type { PaymentStatus } from '../../../lambdas/domain/payment.ts';
-import { canRefundTransition, isRefundable, newRefundItem, resolveRefundAmount, toRefundView } from '../../../lambdas/domain/refund.ts';
+import { RefundRefused, canRefundTransition, isRefundable, newRefund, resolveRefundAmount } from '../../../lambdas/domain/refund.ts';
 
+/** The refusal the domain throws, as the API answers it. */
 function errorOf(fn: () => unknown): ApiError {
   try {
     fn();
   } catch (error) {
-    if (error instanceof ApiError) return error;
+    if (error instanceof RefundRefused) return toApiError(error);
     throw error;
   }
-  throw new Error('expected an ApiError');
+  throw new Error('expected a RefundRefused');
 }
 
 describe('refundable amount rules', () => {
@@ -50,8 +54,8 @@ describe('refundable amount rules', () => {
         expect(amount).toBeGreaterThanOrEqual(1);
         expect(amount).toBeLessThanOrEqual(refundable);
       } catch (error) {
-        expect(error).toBeInstanceOf(ApiError);
-        expect((error as ApiError).code).toBe('refund_exceeds_refundable');
+        expect(error).toBeInstanceOf(RefundRefused);
+        expect(toApiError(error).code).toBe('refund_exceeds_refundable');
       }
     }));
   });
@@ -66,10 +70,10 @@ describe('refundable amount rules', () => {
 
 describe('a new refund item (CONTRACT refund item)', () => {
   it('is pending, open, in its payment partition, in the payment currency', () => {
-    const item = newRefundItem({
+    const item = refundItem(newRefund({
       id: 're_1', payment: { id: 'pay_1', merchantId: 'm', currency: 'JPY' }, amount: 500, reason: 'duplicate',
       requestHash: 'h', now: new Date('2026-01-01T00:00:00.000Z'),
-    });
+    }));
     expect(item).toEqual({
       PK: 'PAYMENT#pay_1', SK: 'REFUND#re_1', entity: 'refund', id: 're_1', paymentId: 'pay_1', merchantId: 'm',
       amount: 500, currency: 'JPY', status: 'pending', reason: 'duplicate', requestHash: 'h', openEntity: 'refund',

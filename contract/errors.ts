@@ -31,7 +31,7 @@ export type ApiErrorCode =
   | 'bad_gateway'
   | 'gateway_timeout';
 
-export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+import { IDEMPOTENCY_KEY_HEADER, RETRY_AFTER_HEADER } from './headers.ts';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -100,7 +100,7 @@ export const resourceNotFound = (message = 'No such resource.') =>
 export const idempotencyKeyInUse = (retryAfterSeconds = 1) =>
   new ApiError(409, 'idempotency_error', 'idempotency_key_in_use',
     'A request with this Idempotency-Key is still being processed; retry later.', IDEMPOTENCY_KEY_HEADER,
-    { 'Retry-After': String(retryAfterSeconds) });
+    { [RETRY_AFTER_HEADER]: String(retryAfterSeconds) });
 export const paymentNotRefundable = (status: string) =>
   new ApiError(409, 'invalid_request_error', 'payment_not_refundable',
     `The payment cannot be refunded in status ${status}; only succeeded or partially_refunded payments can.`);
@@ -108,7 +108,7 @@ export const paymentNotRefundable = (status: string) =>
 export const resourceBusy = (retryAfterSeconds = 1) =>
   new ApiError(409, 'api_error', 'resource_busy',
     'Another request is changing this payment right now; retry with the same Idempotency-Key.', undefined,
-    { 'Retry-After': String(retryAfterSeconds) });
+    { [RETRY_AFTER_HEADER]: String(retryAfterSeconds) });
 
 // 413
 export const requestTooLarge = () =>

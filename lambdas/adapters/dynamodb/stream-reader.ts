@@ -1,29 +1,41 @@
 import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { tracer } from '#commons/powertools';
-import { toLambdaStreamRecord } from '#adapters/stream-record-shape';
+import { StreamRecordsGone, type StreamRange } from '#ports/outbox-stream';
+import { entityOf } from './payments-items.ts';
+import { toLambdaStreamRecord } from './stream-record-shape.ts';
 
 // In AWS neither variable is set. DynamoDB Local (and LocalStack) serve DynamoDB Streams on
 // DynamoDB's own endpoint, so locally AWS_ENDPOINT_URL_DYNAMODB is enough.
 const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS ?? process.env.AWS_ENDPOINT_URL_DYNAMODB;
 const streams = tracer.captureAWSv3Client(new DynamoDBStreamsClient(endpoint ? { endpoint } : {}));
 
-export interface StreamRange {
-  streamArn: string;
-  shardId: string;
-  startSequenceNumber: string;
-  endSequenceNumber: string;
-}
-
 /** Consecutive empty GetRecords answers after which an open shard is taken to hold nothing more of the range. */
 const MAX_EMPTY_READS = 10;
 
 /**
  * Reads the records of one shard from startSequenceNumber to endSequenceNumber (both included), in
- * the shape Lambda delivers them. Throws the SDK's TrimmedDataAccessException / ResourceNotFoundException
- * when the stream no longer holds them.
+ * the shape Lambda delivers them. Throws StreamRecordsGone when the stream no longer holds them.
  */
 export async function readStreamRange(range: StreamRange): Promise<DynamoDBRecord[]> {
+  try {
+    return await readRange(range);
+  } catch (error) {
+    if (error instanceof Error && (error.name === 'TrimmedDataAccessException' || error.name === 'ResourceNotFoundException')) throw new StreamRecordsGone(error.message);
+    throw error;
+  }
+}
+
+/** What the outbox needs to tell whether a kept record could be an event, and its key. */
+export function describeStreamRecord(record: DynamoDBRecord): { eventName: string; entity: string | undefined; key: string } {
+  return {
+    eventName: record.eventName ?? '',
+    entity: entityOf({ entity: record.dynamodb?.NewImage?.entity?.S }),
+    key: record.dynamodb?.SequenceNumber ?? record.eventID ?? '',
+  };
+}
+
+async function readRange(range: StreamRange): Promise<DynamoDBRecord[]> {
   const end = BigInt(range.endSequenceNumber);
   const { ShardIterator } = await streams.send(
     new GetShardIteratorCommand({

@@ -12,10 +12,10 @@
  *   const payment = await client.createPayment({ amount: 1000, currency: 'USD', source: 'tok_success' });
  */
 import { randomUUID } from 'node:crypto';
-import type { ApiErrorCode, ApiErrorType } from '#domain/errors';
-import type { PaymentView } from '#domain/payment';
-import type { RefundView } from '#domain/refund';
-import type { CreatePaymentBody, CreateRefundBody } from '#domain/requests';
+import type { ApiErrorCode, ApiErrorType } from '#contract/errors';
+import { API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, RETRY_AFTER_HEADER } from '#contract/headers';
+import type { CreatePaymentBody, CreateRefundBody } from '#contract/requests';
+import type { PaymentView, RefundView } from '#contract/resources';
 
 export type Payment = PaymentView;
 export type Refund = RefundView;
@@ -122,7 +122,7 @@ const isRetryableStatus = (status: number) => status === 409 || status === 429 |
 
 /** Retry-After in ms (seconds or an HTTP date), if the response has one. */
 export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
-  const value = headers.get('retry-after');
+  const value = headers.get(RETRY_AFTER_HEADER);
   if (value === null || value.trim() === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value) * 1000;
   const date = Date.parse(value);
@@ -192,9 +192,9 @@ export class PaymentsClient {
   async send<T>(method: string, path: string, options: RequestOptions & { body?: unknown } = {}): Promise<ApiResponse<T>> {
     const policy = { ...this.policy, ...options.retry };
     const url = new URL(path.replace(/^\//, ''), this.baseUrl);
-    const headers: Record<string, string> = { 'x-api-key': this.apiKey, accept: 'application/json' };
+    const headers: Record<string, string> = { [API_KEY_HEADER]: this.apiKey, accept: 'application/json' };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
-    if (options.idempotencyKey !== undefined) headers['Idempotency-Key'] = options.idempotencyKey;
+    if (options.idempotencyKey !== undefined) headers[IDEMPOTENCY_KEY_HEADER] = options.idempotencyKey;
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
 
     for (let attempt = 1; ; attempt++) {
@@ -220,7 +220,7 @@ export class PaymentsClient {
           headers: response.headers,
           text,
           body: (text ? JSON.parse(text) : undefined) as T,
-          replayed: response.headers.get('idempotent-replayed') === 'true',
+          replayed: response.headers.get(IDEMPOTENT_REPLAYED_HEADER) === 'true',
           requestId: response.headers.get('x-amzn-requestid') ?? undefined,
           attempts: attempt,
         };

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../../lambdas/domain/errors.ts';
+import { ApiError } from '../../../contract/errors.ts';
 import {
   createPaymentBodySchema,
   createRefundBodySchema,
   validateIdempotencyKey,
-} from '../../../lambdas/domain/requests.ts';
+} from '../../../contract/requests.ts';
 
 const valid = { amount: 1000, currency: 'USD', source: 'tok_success' };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as errors from '../../../lambdas/domain/errors.ts';
+import * as errors from '../../../contract/errors.ts';
 
 // CONTRACT "HTTP error shape and codes", row by row.
 const rows: Array<[() => errors.ApiError, number, string, string, string | undefined]> = [

@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { MAX_AMOUNT, MIN_AMOUNT, SUPPORTED_CURRENCIES } from '#domain/money';
 import { REFUND_REASONS } from '#domain/refund';
-import { idempotencyKeyInvalid, idempotencyKeyMissing } from '#domain/errors';
+import { idempotencyKeyInvalid, idempotencyKeyMissing } from './errors.ts';
 
 z.config(en());
 

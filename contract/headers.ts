@@ -1,0 +1,5 @@
+/** The HTTP headers of the API's contract (DESIGN §2), shared by the functions, the gateway's responses and the client. */
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
+export const RETRY_AFTER_HEADER = 'Retry-After';
+export const API_KEY_HEADER = 'x-api-key';

@@ -1,0 +1,42 @@
+/** What the API returns for a payment and a refund (DESIGN §2): the public fields, and nothing of storage or processors. */
+import type { Payment } from '#domain/payment';
+import type { Refund } from '#domain/refund';
+
+export type PaymentView = { object: 'payment' } & Omit<Payment, 'merchantId' | 'authorizationId' | 'requestHash'>;
+
+export function toPaymentView(payment: Payment): PaymentView {
+  return {
+    id: payment.id,
+    object: 'payment',
+    amount: payment.amount,
+    currency: payment.currency,
+    status: payment.status,
+    source: payment.source,
+    ...(payment.description === undefined ? {} : { description: payment.description }),
+    ...(payment.metadata === undefined ? {} : { metadata: payment.metadata }),
+    ...(payment.failureCode === undefined ? {} : { failureCode: payment.failureCode }),
+    amountCaptured: payment.amountCaptured,
+    amountRefunded: payment.amountRefunded,
+    amountRefundable: payment.amountRefundable,
+    createdAt: payment.createdAt,
+    updatedAt: payment.updatedAt,
+  };
+}
+
+export type RefundView = { object: 'refund' } & Omit<Refund, 'merchantId' | 'requestHash'>;
+
+export function toRefundView(refund: Refund): RefundView {
+  return {
+    id: refund.id,
+    object: 'refund',
+    paymentId: refund.paymentId,
+    amount: refund.amount,
+    currency: refund.currency,
+    status: refund.status,
+    ...(refund.reason === undefined ? {} : { reason: refund.reason }),
+    ...(refund.metadata === undefined ? {} : { metadata: refund.metadata }),
+    ...(refund.failureCode === undefined ? {} : { failureCode: refund.failureCode }),
+    createdAt: refund.createdAt,
+    updatedAt: refund.updatedAt,
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The Payments table's item shapes and keys (single table): the only place that knows them.
+ *
+ * | PK | SK | item |
+ * | `PAYMENT#<id>` | `PAYMENT` | a payment |
+ * | `PAYMENT#<id>` | `REFUND#<refundId>` | a refund of it |
+ * | `PAYMENT#<id>` | `POSTING#capture`, `POSTING#refund#<refundId>` | its balanced ledger postings |
+ *
+ * `openEntity` ('payment' | 'refund') is present while a saga has work on the item: it is the
+ * partition key of the sparse `open-items` index that reconciliation reads.
+ */
+import type { Posting } from '#domain/ledger';
+import type { Payment } from '#domain/payment';
+import type { Refund } from '#domain/refund';
+
+export const PAYMENT_SK = 'PAYMENT';
+export const CAPTURE_POSTING_SK = 'POSTING#capture';
+export const OPEN_ITEMS_INDEX = 'open-items';
+
+export const paymentPartitionKey = (paymentId: string) => `PAYMENT#${paymentId}`;
+export const paymentKey = (paymentId: string) => ({ PK: paymentPartitionKey(paymentId), SK: PAYMENT_SK });
+export const refundKey = (paymentId: string, refundId: string) => ({ PK: paymentPartitionKey(paymentId), SK: `REFUND#${refundId}` });
+export const refundPostingSortKey = (refundId: string) => `POSTING#refund#${refundId}`;
+
+export interface ItemKey {
+  PK: string;
+  SK: string;
+}
+
+/** Attributes that exist only for storage: never part of a payment, a refund or an event. */
+const STORAGE_ATTRIBUTES = ['PK', 'SK', 'entity', 'openEntity', 'reconciliationFlaggedAt'] as const;
+
+export interface PaymentItem extends Payment {
+  PK: string;
+  SK: string;
+  entity: 'payment';
+  /** Present ('payment') while the saga has work to do; removed on a terminal status. */
+  openEntity?: 'payment';
+}
+
+export interface RefundItem extends Refund {
+  PK: string;
+  SK: string;
+  entity: 'refund';
+  /** Present ('refund') while pending; removed when it succeeds or fails. */
+  openEntity?: 'refund';
+}
+
+export interface PostingItem extends Posting {
+  PK: string;
+  SK: string;
+  entity: 'posting';
+  createdAt: string;
+}
+
+/** The item a new payment is written as: open for the saga while it is not terminal. */
+export function paymentItem(payment: Payment): PaymentItem {
+  const open = payment.status === 'pending' || payment.status === 'processing';
+  return { ...paymentKey(payment.id), entity: 'payment', ...payment, ...(open ? { openEntity: 'payment' as const } : {}) };
+}
+
+export function refundItem(refund: Refund): RefundItem {
+  return { ...refundKey(refund.paymentId, refund.id), entity: 'refund', ...refund, ...(refund.status === 'pending' ? { openEntity: 'refund' as const } : {}) };
+}
+
+export function postingItem(posting: Posting, sortKey: string, createdAt: string): PostingItem {
+  return { ...posting, PK: paymentPartitionKey(posting.paymentId), SK: sortKey, entity: 'posting', createdAt };
+}
+
+/** A stored item without its storage attributes. */
+export function withoutStorageAttributes<T>(item: Record<string, unknown>): T {
+  const copy = { ...item };
+  for (const attribute of STORAGE_ATTRIBUTES) delete copy[attribute];
+  return copy as T;
+}
+
+/** The entity a stored item is, read from its `entity` attribute. */
+export function entityOf(item: Record<string, unknown> | undefined): 'payment' | 'refund' | 'posting' | undefined {
+  const entity = item?.entity;
+  return entity === 'payment' || entity === 'refund' || entity === 'posting' ? entity : undefined;
+}

@@ -1,0 +1,45 @@
+/**
+ * Every environment variable a Payflow function reads, named once: the constructs write a function's
+ * environment with `functionEnvironment` and the handlers read it with `setting`, both through these
+ * keys, so a renamed or misspelt variable fails to compile instead of failing at cold start.
+ */
+export const FUNCTION_SETTINGS = {
+  paymentsTable: 'PAYMENTS_TABLE_NAME',
+  idempotencyTable: 'IDEMPOTENCY_TABLE_NAME',
+  idempotencyTtlSeconds: 'IDEMPOTENCY_TTL_SECONDS',
+  processorTable: 'PROCESSOR_TABLE_NAME',
+  eventsQueueUrl: 'EVENTS_QUEUE_URL',
+  relayDeadLetterQueueUrl: 'RELAY_DEAD_LETTER_QUEUE_URL',
+  paymentSagaArn: 'PAYMENT_SAGA_ARN',
+  refundSagaArn: 'REFUND_SAGA_ARN',
+  sagaFailuresQueueUrl: 'SAGA_FAILURES_QUEUE_URL',
+  stuckAfterSeconds: 'STUCK_AFTER_SECONDS',
+  reconcileMaxItems: 'RECONCILE_MAX_ITEMS',
+} as const;
+
+export type FunctionSetting = keyof typeof FUNCTION_SETTINGS;
+
+/** A function's environment from its settings (for the constructs). */
+export function functionEnvironment(settings: Partial<Record<FunctionSetting, string>>): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(settings) as Array<[FunctionSetting, string | undefined]>) {
+    if (value !== undefined) environment[FUNCTION_SETTINGS[name]] = value;
+  }
+  return environment;
+}
+
+/** A setting the function cannot run without. */
+export function setting(name: FunctionSetting): string {
+  const value = process.env[FUNCTION_SETTINGS[name]];
+  if (!value) throw new Error(`Environment variable ${FUNCTION_SETTINGS[name]} is not set`);
+  return value;
+}
+
+/** A numeric setting, or `fallback` when it is not set. */
+export function numberSetting(name: FunctionSetting, fallback: number): number {
+  const raw = process.env[FUNCTION_SETTINGS[name]];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new Error(`Environment variable ${FUNCTION_SETTINGS[name]} is not a number: ${raw}`);
+  return value;
+}

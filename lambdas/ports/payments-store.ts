@@ -1,0 +1,77 @@
+/**
+ * What the use cases need from the store of payments, refunds and ledger postings. One adapter
+ * (adapters/dynamodb/payments-table.ts) implements all three views of it.
+ *
+ * Error names are string literals equal to the class name: the sagas' Retry and Catch match on them,
+ * and minified bundles rename classes.
+ */
+import type { Currency } from '#domain/money';
+import type { Payment } from '#domain/payment';
+import type { Refund } from '#domain/refund';
+
+export type CreatePaymentResult =
+  | { created: true; payment: Payment }
+  | { created: false; existing: Payment };
+
+export type ReserveRefundResult =
+  | { outcome: 'reserved'; refund: Refund }
+  /** A refund with this id exists already (a retry, or a reused key). */
+  | { outcome: 'refund_exists'; existing: Refund }
+  /** The payment's condition failed: it is gone, not refundable, or has less refundable than asked. `payment` is its current state. */
+  | { outcome: 'payment_conflict'; payment: Payment | undefined }
+  /** Concurrent transactions on the payment kept winning for every attempt: nothing was written. */
+  | { outcome: 'busy' };
+
+/** The API's needs: every write is conditional; nothing is read-then-written. */
+export interface PaymentsStore {
+  createPayment(payment: Payment): Promise<CreatePaymentResult>;
+  getPayment(paymentId: string): Promise<Payment | undefined>;
+  getRefund(paymentId: string, refundId: string): Promise<Refund | undefined>;
+  reserveRefund(refund: Refund): Promise<ReserveRefundResult>;
+}
+
+/** The sagas' status transitions and ledger postings: each idempotent, a repeat after success is a no-op. */
+export interface SagaLedger {
+  markProcessing(paymentId: string, at: string): Promise<Payment>;
+  postCaptureLedger(input: { paymentId: string; merchantId: string; amount: number; currency: Currency; authorizationId?: string; postedAt: string }): Promise<'posted' | 'already_posted'>;
+  markFailed(input: { paymentId: string; failureCode: string; at: string }): Promise<Payment>;
+  loadRefund(paymentId: string, refundId: string): Promise<Refund>;
+  postRefundLedger(input: { paymentId: string; refundId: string; postedAt: string }): Promise<'posted' | 'already_posted'>;
+  releaseRefund(input: { paymentId: string; refundId: string; failureCode: string; at: string }): Promise<'released' | 'already_released'>;
+}
+
+export type OpenItemRef = { entity: 'payment'; paymentId: string } | { entity: 'refund'; paymentId: string; refundId: string };
+export type OpenItem = ({ entity: 'payment' } & Payment) | ({ entity: 'refund' } & Refund);
+
+/** Payments and refunds a saga still has work on, for reconciliation. */
+export interface OpenItems {
+  openItemRefs(entity: 'payment' | 'refund', createdBefore: string, limit: number): Promise<OpenItemRef[]>;
+  readOpenItem(ref: OpenItemRef): Promise<OpenItem | undefined>;
+  handToOperator(ref: OpenItemRef, seenStatus: string, at: string): Promise<boolean>;
+}
+
+export class PaymentNotFound extends Error {
+  override readonly name = 'PaymentNotFound';
+}
+
+export class RefundNotFound extends Error {
+  override readonly name = 'RefundNotFound';
+}
+
+/** The item is in a state the transition cannot start from (and it is not the transition's own result). Permanent. */
+export class PaymentStateConflict extends Error {
+  override readonly name = 'PaymentStateConflict';
+}
+
+/**
+ * The store answered that it did not apply the write, with a client error that retrying cannot fix
+ * (a missing table, a validation error, access denied): certain and permanent.
+ */
+export class WriteRefused extends Error {
+  override readonly name = 'WriteRefused';
+}
+
+/** Another transaction held the item: transient, retry. */
+export class TransactionConflict extends Error {
+  override readonly name = 'TransactionConflict';
+}
