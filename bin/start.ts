@@ -2,14 +2,14 @@
 /**
  * npm start [-- --port 3000] [--outputs-file .payflow/outputs.local.json] [--cdk-out dir] [--time-scale 1] [--logs]
  *
- * Synthesizes the app and runs that template locally (lib/local/runner.ts). Prints one ready line;
+ * Synthesizes the app and runs that template locally (tools/local-runner/runner.ts). Prints one ready line;
  * function logs and the API access log go to .payflow/local.log (or to stderr with --logs).
  * Ctrl-C / SIGTERM stops everything it started.
  */
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_OUTPUTS_FILE, DEFAULT_PORT, readyLine, startLocalStack } from '../lib/local/runner.ts';
+import { DEFAULT_OUTPUTS_FILE, DEFAULT_PORT, readyLine, startLocalStack } from '../tools/local-runner/runner.ts';
 
 const { values: args } = parseArgs({
   options: {

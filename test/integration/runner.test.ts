@@ -6,8 +6,8 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startLocalStack } from '../../lib/local/runner.ts';
-import { EMULATED_RESOURCE_TYPES, IGNORED_RESOURCE_TYPES, unsupportedResourceTypes } from '../../lib/local/template.ts';
+import { startLocalStack } from '../../tools/local-runner/runner.ts';
+import { EMULATED_RESOURCE_TYPES, IGNORED_RESOURCE_TYPES, unsupportedResourceTypes } from '../../tools/local-runner/template.ts';
 import { testCdkOut, testTemplatePath } from '../support/paths.ts';
 import { testTemplate } from '../support/aws.ts';
 

@@ -2,7 +2,7 @@
  * The outbox on real emulators: fresh Payments tables in DynamoDB Local (with their stream), fresh
  * fauxqs queues shaped like the synthesized ones, the BUNDLED handlers of the test cloud assembly
  * imported in-process with the environment the template gives them, and the local event source
- * mappings (lib/local/*-poller.ts) configured with the template's own mapping properties.
+ * mappings (tools/local-runner/*-poller.ts) configured with the template's own mapping properties.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import {
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { newPaymentItem, type PaymentItem } from '../../../lambdas/domain/payment.ts';
 import { newRefundItem, type RefundItem } from '../../../lambdas/domain/refund.ts';
-import type { EventSourceMappingProperties } from '../../../lib/local/event-source-mapping.ts';
+import type { EventSourceMappingProperties } from '../../../tools/local-runner/event-source-mapping.ts';
 import { createTestTables, documentClient, sqsClient, testTemplate } from '../../support/aws.ts';
 import { lambdaContext } from '../../support/api-events.ts';
 import { testCdkOut } from '../../support/paths.ts';

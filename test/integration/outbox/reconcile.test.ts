@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReconcileSummary } from '../../../lambdas/handlers/reconcile.ts';
 import { paymentKey } from '../../../lambdas/domain/payment.ts';
-import { LocalStepFunctions, startStepFunctionsServer, type LocalStateMachine, type StepFunctionsServer } from '../../../lib/local/step-functions.ts';
+import { LocalStepFunctions, startStepFunctionsServer, type LocalStateMachine, type StepFunctionsServer } from '../../../tools/local-runner/step-functions.ts';
 import { documentClient } from '../../support/aws.ts';
 import { createSagaHarness, type SagaHarness } from '../saga/saga-harness.ts';
 import { PaymentsTable, eventually, importBundledHandler, type Handler } from './harness.ts';

@@ -1,5 +1,5 @@
 /**
- * `npm run reliability`: starts the whole stack in-process (lib/local/runner.ts, time sped up), drives a
+ * `npm run reliability`: starts the whole stack in-process (tools/local-runner/runner.ts, time sped up), drives a
  * bounded load over real HTTP that exercises the failure modes — every test token, duplicate client retries
  * (the same POST sent 2–3 times at once with one Idempotency-Key), concurrent partial refunds that together
  * exceed the payment — waits until everything accepted is terminal, then checks the invariants of DESIGN §6
@@ -20,8 +20,8 @@ import { isBalanced, merchantAccount, PROCESSOR_CLEARING_ACCOUNT, totalBalanceBy
 import { SAGA_TERMINAL_PAYMENT_STATUSES, type PaymentItem } from '#domain/payment';
 import type { RefundItem } from '#domain/refund';
 import type { ProcessorRecord } from '#adapters/simulated-processor';
-import { PaymentsApiError, PaymentsClient, type Payment, type Refund } from '../lib/client/payments-client.ts';
-import { startLocalStack } from '../lib/local/runner.ts';
+import { PaymentsApiError, PaymentsClient, type Payment, type Refund } from '../../lib/client/payments-client.ts';
+import { startLocalStack } from '../local-runner/runner.ts';
 
 const env = process.env;
 const PAYMENTS = Number(env.RELIABILITY_PAYMENTS ?? 200);

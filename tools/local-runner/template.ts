@@ -94,7 +94,7 @@ export function assertSupportedTemplate(template: CfnTemplate): void {
   const lines = unsupported.map(({ type, logicalIds }) => `  ${type} (${logicalIds.join(', ')})`);
   throw new UnsupportedTemplateError(
     `The local runner does not support these resource types of the synthesized template:\n${lines.join('\n')}\n` +
-      'Emulate them in lib/local/ or, if they have no local meaning, list them in IGNORED_RESOURCE_TYPES (lib/local/template.ts).',
+      'Emulate them in tools/local-runner/ or, if they have no local meaning, list them in IGNORED_RESOURCE_TYPES (tools/local-runner/template.ts).',
   );
 }
 
