@@ -5,7 +5,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesBinaryMediaTypes, registerApiGatewayReferences, startApiGateway, type LocalApiGateway } from '../../tools/local-runner/api-gateway.ts';
-import { LocalLambdaRuntime } from '../../tools/local-runner/lambda-runtime.ts';
+import { LocalLambdaRuntime } from '../../tools/local-runner/lambda/runtime.ts';
 import { LocalReferences } from '../../tools/local-runner/references.ts';
 import { resourcesOfType, type CfnTemplate } from '../../tools/local-runner/template.ts';
 import { testTemplate } from '../support/aws.ts';

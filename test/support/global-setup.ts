@@ -1,7 +1,7 @@
 import type { TestProject } from 'vitest/node';
-import { startSqsEmulator } from '../../tools/local-runner/sqs-emulator.ts';
+import { startSqsEmulator } from '../../tools/local-runner/sqs/emulator.ts';
 import { synthesize } from '../../tools/local-runner/runner.ts';
-import { startDynamoDbLocal } from '../../tools/local-runner/dynamodb-local.ts';
+import { startDynamoDbLocal } from '../../tools/local-runner/dynamodb/dynamodb-local.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 

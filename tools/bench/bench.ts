@@ -14,11 +14,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { STACK_NAME } from '../../lib/app.ts';
 import { synthesize } from '../local-runner/runner.ts';
-import { startDynamoDbLocal } from '../local-runner/dynamodb-local.ts';
+import { startDynamoDbLocal } from '../local-runner/dynamodb/dynamodb-local.ts';
 import { startDynamoDbMeter, type MeteredCall } from './dynamodb-meter.ts';
 import { createIntrinsicResolver, type TemplateValue } from '../local-runner/intrinsics.ts';
 import { loadStateMachine, type CfnTemplate } from '../local-runner/step-functions.ts';
-import { createTablesFromTemplate } from '../local-runner/tables.ts';
+import { createTablesFromTemplate } from '../local-runner/dynamodb/tables.ts';
 import { apiEvent, lambdaContext } from '../../test/support/api-events.ts';
 
 const realWrite = process.stdout.write.bind(process.stdout);

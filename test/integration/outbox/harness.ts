@@ -18,7 +18,7 @@ import {
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { newPaymentItem, type PaymentItem } from '../../../lambdas/domain/payment.ts';
 import { newRefundItem, type RefundItem } from '../../../lambdas/domain/refund.ts';
-import type { EventSourceMappingProperties } from '../../../tools/local-runner/event-source-mapping.ts';
+import type { EventSourceMappingProperties } from '../../../tools/local-runner/event-source-mappings/mapping.ts';
 import { createTestTables, documentClient, sqsClient, testTemplate } from '../../support/aws.ts';
 import { lambdaContext } from '../../support/api-events.ts';
 import { testCdkOut } from '../../support/paths.ts';

@@ -5,8 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { toOutboxEvent, type OutboxEvent } from '../../../lambdas/domain/events.ts';
 import type { PaymentItem } from '../../../lambdas/domain/payment.ts';
 import { startStepFunctionsServer, type StepFunctionsServer } from '../../../tools/local-runner/step-functions.ts';
-import { latestStreamArn, startStreamPoller, type StreamPoller } from '../../../tools/local-runner/stream-poller.ts';
-import { startSqsPoller, type SqsPoller } from '../../../tools/local-runner/sqs-poller.ts';
+import { latestStreamArn, startStreamPoller, type StreamPoller } from '../../../tools/local-runner/event-source-mappings/stream-poller.ts';
+import { startSqsPoller, type SqsPoller } from '../../../tools/local-runner/event-source-mappings/sqs-poller.ts';
 import { dynamodbClient, sqsClient } from '../../support/aws.ts';
 import { createSagaHarness, type SagaHarness } from '../saga/saga-harness.ts';
 import {

@@ -1,7 +1,7 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
-import type { TemplateValue } from './intrinsics.ts';
-import type { LocalReferences } from './references.ts';
-import { referencedLogicalIds, resourcesOfType, type CfnTemplate } from './template.ts';
+import type { TemplateValue } from '../intrinsics.ts';
+import type { LocalReferences } from '../references.ts';
+import { referencedLogicalIds, resourcesOfType, type CfnTemplate } from '../template.ts';
 
 export interface LocalQueue {
   logicalId: string;

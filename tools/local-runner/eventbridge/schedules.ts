@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { TemplateValue } from './intrinsics.ts';
-import { resourcesOfType, type CfnTemplate } from './template.ts';
+import type { TemplateValue } from '../intrinsics.ts';
+import { resourcesOfType, type CfnTemplate } from '../template.ts';
 
 export interface ScheduleOptions {
   template: CfnTemplate;
