@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { toLambdaStreamRecord } from '../../../lambdas/adapters/stream-record-shape.ts';
+import { toLambdaStreamRecord } from './stream-record-shape.ts';
 import { matchesFilterCriteria, reportedFailures, sleep, type EventSourceMappingProperties } from './mapping.ts';
 
 /**
