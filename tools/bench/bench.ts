@@ -17,7 +17,8 @@ import { synthesize } from '../local-runner/runner.ts';
 import { startDynamoDbLocal } from '../local-runner/dynamodb/dynamodb-local.ts';
 import { startDynamoDbMeter, type MeteredCall } from './dynamodb-meter.ts';
 import { createIntrinsicResolver, type TemplateValue } from '../local-runner/intrinsics.ts';
-import { loadStateMachine, type CfnTemplate } from '../local-runner/step-functions.ts';
+import { loadStateMachine } from '../local-runner/step-functions/machines.ts';
+import type { CfnTemplate } from '../local-runner/template.ts';
 import { createTablesFromTemplate } from '../local-runner/dynamodb/tables.ts';
 import { apiEvent, lambdaContext } from '../../test/support/api-events.ts';
 

@@ -1,5 +1,5 @@
-import { createIntrinsicResolver, type TemplateValue } from './intrinsics.ts';
-import type { LocalIdentity } from './step-functions.ts';
+import type { LocalIdentity } from './identity.ts';
+import { createIntrinsicResolver, defaultPseudoParameters, type TemplateValue } from './intrinsics.ts';
 import { IGNORED_RESOURCE_TYPES, type CfnTemplate } from './template.ts';
 
 /** Ignored types whose Ref is their ARN (for the others it is a name or an id). */
@@ -25,7 +25,7 @@ export class LocalReferences {
       ref: (logicalId) => this.ref(logicalId),
       getAtt: (logicalId, attribute) => this.getAtt(logicalId, attribute),
       mappings: template.Mappings as Record<string, Record<string, Record<string, TemplateValue>>> | undefined,
-      pseudoParameters: { 'AWS::Region': identity.region, 'AWS::AccountId': identity.accountId, 'AWS::StackName': stackName },
+      pseudoParameters: defaultPseudoParameters(stackName, identity),
     });
   }
 

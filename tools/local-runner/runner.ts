@@ -13,7 +13,8 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { localApiId, registerApiGatewayReferences, startApiGateway, type LocalApiGateway, type LocalApiKey } from './api-gateway.ts';
 import { startDynamoDbLocal } from './dynamodb/dynamodb-local.ts';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type TemplateValue } from './intrinsics.ts';
+import { LOCAL_IDENTITY } from './identity.ts';
+import type { TemplateValue } from './intrinsics.ts';
 import { LocalLambdaRuntime, type FunctionLogSink, type LocalFunction } from './lambda/runtime.ts';
 import type { EventSourceMappingProperties } from './event-source-mappings/mapping.ts';
 import { createQueuesFromTemplate, type LocalQueue } from './sqs/queues.ts';
@@ -22,7 +23,10 @@ import { startSqsPoller, type SqsPoller } from './event-source-mappings/sqs-poll
 import { startStreamPoller, type StreamPoller } from './event-source-mappings/stream-poller.ts';
 import { LocalReferences } from './references.ts';
 import { startSchedules, type LocalSchedules } from './eventbridge/schedules.ts';
-import { LocalStepFunctions, loadStateMachines, localStateMachineArn, localStateMachineName, startStepFunctionsServer, type StepFunctionsServer } from './step-functions.ts';
+import { localStateMachineArn, localStateMachineName } from './step-functions/arns.ts';
+import { LocalStepFunctions } from './step-functions/executions.ts';
+import { loadStateMachines } from './step-functions/machines.ts';
+import { startStepFunctionsServer, type StepFunctionsServer } from './step-functions/server.ts';
 import { createTablesFromTemplate } from './dynamodb/tables.ts';
 import { assertSupportedTemplate, readStackTemplate, resourcesOfType, type CfnTemplate } from './template.ts';
 
@@ -185,7 +189,7 @@ const kebabCase = (pascal: string) => pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$
 /** Starts the whole stack locally. Resolves once the API answers; `stop()` ends everything it started. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
-  const identity = { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID };
+  const identity = LOCAL_IDENTITY;
   const timeScale = options.timeScale ?? 1;
   const log = options.log ?? (() => undefined);
   const timings: Record<string, number> = {};

@@ -4,7 +4,7 @@ import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { toOutboxEvent, type OutboxEvent } from '../../../lambdas/domain/events.ts';
 import type { PaymentItem } from '../../../lambdas/domain/payment.ts';
-import { startStepFunctionsServer, type StepFunctionsServer } from '../../../tools/local-runner/step-functions.ts';
+import { startStepFunctionsServer, type StepFunctionsServer } from '../../../tools/local-runner/step-functions/server.ts';
 import { latestStreamArn, startStreamPoller, type StreamPoller } from '../../../tools/local-runner/event-source-mappings/stream-poller.ts';
 import { startSqsPoller, type SqsPoller } from '../../../tools/local-runner/event-source-mappings/sqs-poller.ts';
 import { dynamodbClient, sqsClient } from '../../support/aws.ts';

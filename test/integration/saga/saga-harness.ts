@@ -17,7 +17,9 @@ import { isBalanced, totalBalanceByCurrency } from '../../../lambdas/domain/ledg
 import type { Currency } from '../../../lambdas/domain/money.ts';
 import type { ProcessorRecord } from '../../../lambdas/adapters/simulated-processor.ts';
 import type { PostingItem } from '../../../lambdas/adapters/saga-repository.ts';
-import { LocalStepFunctions, loadStateMachines, type CfnTemplate, type ExecutionRecord, type LocalStateMachine } from '../../../tools/local-runner/step-functions.ts';
+import { LocalStepFunctions, type ExecutionRecord } from '../../../tools/local-runner/step-functions/executions.ts';
+import { loadStateMachines, type LocalStateMachine } from '../../../tools/local-runner/step-functions/machines.ts';
+import type { CfnTemplate } from '../../../tools/local-runner/template.ts';
 import { createTestTables, documentClient, sqsClient, testTemplate } from '../../support/aws.ts';
 import { lambdaContext } from '../../support/api-events.ts';
 import { testCdkOut } from '../../support/paths.ts';
