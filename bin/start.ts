@@ -10,6 +10,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_OUTPUTS_FILE, DEFAULT_PORT, readyLine, startLocalStack } from '../tools/local-runner/runner.ts';
+import { PAYFLOW_MALFORMED_REQUEST_BODY } from './payflow-local.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,6 +56,7 @@ try {
     timeScale: number(args['time-scale'] ?? process.env.PAYFLOW_TIME_SCALE, 'time-scale'),
     functionLogs: (functionName, line) => writeLog(`[${functionName}] ${line}`),
     log: (line) => writeLog(`[api] ${line}`),
+    malformedRequestBody: PAYFLOW_MALFORMED_REQUEST_BODY,
   });
   writeLog(`[runner] ready in ${stack.timings.total} ms (${JSON.stringify(stack.timings)})`);
   console.log(readyLine(stack));

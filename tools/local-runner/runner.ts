@@ -11,7 +11,10 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { localApiId, registerApiGatewayReferences, startApiGateway, type LocalApiGateway, type LocalApiKey } from './api-gateway.ts';
+import type { MalformedRequestBody } from './api-gateway/malformed-requests.ts';
+import { localApiId, registerApiGatewayReferences } from './api-gateway/references.ts';
+import { startApiGateway, type LocalApiGateway } from './api-gateway/server.ts';
+import type { LocalApiKey } from './api-gateway/template.ts';
 import { startDynamoDbLocal } from './dynamodb/dynamodb-local.ts';
 import { LOCAL_IDENTITY } from './identity.ts';
 import type { TemplateValue } from './intrinsics.ts';
@@ -70,6 +73,8 @@ export interface LocalStackOptions {
   warmFunctions?: boolean;
   /** API key values to use instead of generated ones, by key id. */
   apiKeyValues?: Record<string, string>;
+  /** The body of the API's answer to a request Node's HTTP parser refuses (default `{"message": ...}`). */
+  malformedRequestBody?: MalformedRequestBody;
 }
 
 export type StackOutputs = Record<string, string>;
@@ -391,6 +396,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         port: options.port ?? DEFAULT_PORT,
         host: options.host,
         apiKeyValues: options.apiKeyValues,
+        malformedRequestBody: options.malformedRequestBody,
         log,
       });
       stoppers.push(() => api!.close());
