@@ -13,7 +13,8 @@ import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { STACK_NAME } from '../../lib/app.ts';
-import { synthesize } from '../local-runner/runner.ts';
+import { PAYFLOW_APP } from '../../bin/payflow-local.ts';
+import { synthesize } from '../local-runner/synthesize.ts';
 import { startDynamoDbLocal } from '../local-runner/dynamodb/dynamodb-local.ts';
 import { startDynamoDbMeter, type MeteredCall } from './dynamodb-meter.ts';
 import { createIntrinsicResolver, type TemplateValue } from '../local-runner/intrinsics.ts';
@@ -55,11 +56,11 @@ const cleanups: Array<() => Promise<void> | void> = [() => rmSync(outdir, { recu
 
 try {
   print('Synthesizing the stack ...');
-  await synthesize({ outdir, context: { 'payflow:dev': true } });
+  await synthesize({ ...PAYFLOW_APP, outdir, context: { 'payflow:dev': true } });
   const template = JSON.parse(readFileSync(join(outdir, `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
   const functions = functionResources(template, outdir);
   const platformTracingOutdir = join(outdir, 'platform-tracing');
-  await synthesize({ outdir: platformTracingOutdir, context: { 'payflow:dev': true, 'payflow:sdkTracing': false } });
+  await synthesize({ ...PAYFLOW_APP, outdir: platformTracingOutdir, context: { 'payflow:dev': true, 'payflow:sdkTracing': false } });
   const platformTracingTemplate = JSON.parse(readFileSync(join(platformTracingOutdir, `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
 
   printBundles(functions, functionResources(platformTracingTemplate, platformTracingOutdir));

@@ -5,6 +5,9 @@ import { IGNORED_RESOURCE_TYPES, type CfnTemplate } from './template.ts';
 /** Ignored types whose Ref is their ARN (for the others it is a name or an id). */
 const REF_IS_ARN = new Set(['AWS::SNS::Topic', 'AWS::IAM::ManagedPolicy']);
 
+/** Where each emulated service records what its resources' Ref and attributes are locally. */
+export type ReferenceRegistry = Pick<LocalReferences, 'set'>;
+
 /**
  * What `Ref` and `Fn::GetAtt` of each resource mean locally, filled in as the runner creates the
  * resources (a table's name and stream ARN, a queue's URL and ARN, a function's ARN ...). Resources

@@ -21,6 +21,7 @@ import { SAGA_TERMINAL_PAYMENT_STATUSES, type PaymentItem } from '#domain/paymen
 import type { RefundItem } from '#domain/refund';
 import type { ProcessorRecord } from '#adapters/simulated-processor';
 import { PaymentsApiError, PaymentsClient, type Payment, type Refund } from '../../lib/client/payments-client.ts';
+import { apiKeyName, PAYFLOW_LOCAL } from '../../bin/payflow-local.ts';
 import { startLocalStack } from '../local-runner/runner.ts';
 
 const env = process.env;
@@ -81,10 +82,10 @@ const functionErrorLogs: Record<string, number> = {};
 console.log(`Starting the local stack (time scale ${TIME_SCALE}) ...`);
 let failed = false;
 const stack = await startLocalStack({
+  ...PAYFLOW_LOCAL,
   cdkOut: env.PAYFLOW_CDK_OUT,
   synthOutdir: join(workDir, 'cdk.out'),
   port: 0,
-  outputsFile: false,
   timeScale: TIME_SCALE,
   functionLogs: (functionName, line) => {
     logStream.write(`[${functionName}] ${line}\n`);
@@ -123,7 +124,7 @@ try {
     return response;
   };
   const merchants: Merchant[] = ['MerchantA', 'MerchantB'].map((suffix) => {
-    const key = stack.apiKeys.find((apiKey) => apiKey.outputSuffix === suffix);
+    const key = stack.apiKeys.find((apiKey) => apiKeyName(apiKey) === suffix);
     if (!key) throw new Error(`The stack has no API key ${suffix}`);
     return { id: key.id, client: new PaymentsClient({ baseUrl: stack.apiUrl, apiKey: key.value, fetch: countingFetch, retry: { maxRetries: 8 } }) };
   });

@@ -1,6 +1,6 @@
 /** What the template's API Gateway resources are called locally: the RestApi's id, its root resource, and what Ref/GetAtt of each resolve to. */
 import { createHash } from 'node:crypto';
-import type { TemplateValue } from '../intrinsics.ts';
+import type { ReferenceRegistry } from '../references.ts';
 import type { CfnTemplate } from '../template.ts';
 
 export const rootResourceId = (apiId: string) => `${apiId}-root`;
@@ -10,7 +10,7 @@ export const rootResourceId = (apiId: string) => `${apiId}-root`;
  * (GetAtt RootResourceId its root), a Stage its name, any other API resource its logical id (an
  * ApiKey's id is then what handlers see as the merchant identity).
  */
-export function registerApiGatewayReferences(template: CfnTemplate, references: { set(logicalId: string, ref: TemplateValue, attributes?: Record<string, TemplateValue>): void }): void {
+export function registerApiGatewayReferences(template: CfnTemplate, references: ReferenceRegistry): void {
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     if (!resource.Type.startsWith('AWS::ApiGateway::')) continue;
     if (resource.Type === 'AWS::ApiGateway::RestApi') {

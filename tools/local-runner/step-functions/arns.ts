@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LOCAL_IDENTITY, type LocalIdentity } from '../identity.ts';
-import type { CfnTemplate } from '../template.ts';
+import type { ReferenceRegistry } from '../references.ts';
+import { resourcesOfType, type CfnTemplate } from '../template.ts';
 
 /** Local name of a state machine: its StateMachineName property when it is a plain string, else its logical id. */
 export function localStateMachineName(template: CfnTemplate, logicalId: string): string {
@@ -32,4 +33,12 @@ export function stateMachineLogicalIds(template: CfnTemplate): string[] {
   return Object.entries(template.Resources)
     .filter(([, resource]) => resource.Type === 'AWS::StepFunctions::StateMachine')
     .map(([logicalId]) => logicalId);
+}
+
+/** What Ref/GetAtt of the template's state machines mean locally: Ref and Arn its local ARN, Name its local name. */
+export function registerStateMachineReferences(template: CfnTemplate, references: ReferenceRegistry, identity: LocalIdentity): void {
+  for (const [logicalId] of resourcesOfType(template, 'AWS::StepFunctions::StateMachine')) {
+    const arn = localStateMachineArn(template, logicalId, identity);
+    references.set(logicalId, arn, { Arn: arn, Name: localStateMachineName(template, logicalId) });
+  }
 }
