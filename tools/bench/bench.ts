@@ -12,16 +12,16 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { STACK_NAME } from '../../lib/app.ts';
 import { PAYFLOW_APP } from '../../bin/payflow-local.ts';
-import { synthesize } from '../local-runner/synthesize.ts';
+import { STACK_NAME } from '../../lib/app.ts';
 import { startDynamoDbLocal } from '../local-runner/dynamodb/dynamodb-local.ts';
-import { startDynamoDbMeter, type MeteredCall } from './dynamodb-meter.ts';
+import { createTablesFromTemplate } from '../local-runner/dynamodb/tables.ts';
 import { createIntrinsicResolver, type TemplateValue } from '../local-runner/intrinsics.ts';
 import { loadStateMachine } from '../local-runner/step-functions/machines.ts';
+import { synthesize } from '../local-runner/synthesize.ts';
 import type { CfnTemplate } from '../local-runner/template.ts';
-import { createTablesFromTemplate } from '../local-runner/dynamodb/tables.ts';
-import { apiEvent, lambdaContext } from '../../test/support/api-events.ts';
+import { startDynamoDbMeter, type MeteredCall } from './dynamodb-meter.ts';
+import { lambdaContext, postEvent } from './events.ts';
 
 const realWrite = process.stdout.write.bind(process.stdout);
 const print = (line = '') => void realWrite(`${line}\n`);
@@ -101,7 +101,7 @@ try {
 
   const logs = captureStdout();
   const post = (key: string, body: unknown) =>
-    createPayment(apiEvent({ method: 'POST', resource: '/payments', headers: { 'Idempotency-Key': key }, body, apiKeyId: 'bench-merchant' }), lambdaContext()) as Promise<{ statusCode: number; body: string }>;
+    createPayment(postEvent({ resource: '/payments', headers: { 'Idempotency-Key': key }, body, apiKeyId: 'bench-merchant' }), lambdaContext()) as Promise<{ statusCode: number; body: string }>;
   const paymentBody = { amount: 2500, currency: 'EUR', source: 'tok_success', description: 'bench' };
 
   meter.reset();
