@@ -55,7 +55,7 @@ export interface LocalStackOptions {
   /** Where to write the outputs (shaped like `cdk deploy --outputs-file`); none when absent. */
   outputsFile?: string;
   /**
-   * Multiplies time for everything that waits on purpose: schedule periods, saga Retry pauses and
+   * Multiplies time for everything that waits on purpose: schedule periods, state machine Retry pauses and
    * queue visibility timeouts (e.g. 0.02 in tests). Function timeouts are never scaled. Default 1.
    */
   timeScale?: number;

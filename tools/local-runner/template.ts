@@ -40,7 +40,7 @@ export const EMULATED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::Scheduler::Schedule': 'a timer per rate(...) schedule',
 };
 
-/** Resource types deliberately not emulated, and why that changes nothing the API, the outbox or the sagas do locally. */
+/** Resource types deliberately not emulated, and why that changes nothing the functions, queues, state machines or API do locally. */
 export const IGNORED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::CDK::Metadata': 'CDK bookkeeping',
   'AWS::IAM::Role': 'no IAM locally: every local call is allowed',

@@ -8,7 +8,7 @@ export const rootResourceId = (apiId: string) => `${apiId}-root`;
 /**
  * What Ref/GetAtt of the template's API Gateway resources mean locally: a RestApi is its local id
  * (GetAtt RootResourceId its root), a Stage its name, any other API resource its logical id (an
- * ApiKey's id is then what handlers see as the merchant identity).
+ * ApiKey's id is then what handlers see as `requestContext.identity.apiKeyId`).
  */
 export function registerApiGatewayReferences(template: CfnTemplate, references: ReferenceRegistry): void {
   for (const [logicalId, resource] of Object.entries(template.Resources)) {

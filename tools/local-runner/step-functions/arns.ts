@@ -9,7 +9,7 @@ export function localStateMachineName(template: CfnTemplate, logicalId: string):
   return typeof name === 'string' ? name : logicalId;
 }
 
-/** The ARN a state machine gets locally (also what `Ref` of it must resolve to, e.g. in PAYMENT_SAGA_ARN). */
+/** The ARN a state machine gets locally (also what `Ref` of it must resolve to, e.g. in a function's environment). */
 export function localStateMachineArn(template: CfnTemplate, logicalId: string, identity: LocalIdentity = LOCAL_IDENTITY): string {
   return `arn:aws:states:${identity.region}:${identity.accountId}:stateMachine:${localStateMachineName(template, logicalId)}`;
 }
