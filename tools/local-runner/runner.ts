@@ -279,6 +279,69 @@ async function startRestApi(
   return api;
 }
 
+/** The SDK clients the runner itself uses against the emulators. */
+function emulatorClients(endpoints: { dynamodb: string; sqs: string }, identity: LocalIdentity, startup: Startup) {
+  const clientConfig = { region: identity.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+  const clients = {
+    dynamodb: new DynamoDBClient({ ...clientConfig, endpoint: endpoints.dynamodb }),
+    sqs: new SQSClient({ ...clientConfig, endpoint: endpoints.sqs }),
+    streams: new DynamoDBStreamsClient({ ...clientConfig, endpoint: endpoints.dynamodb }),
+  };
+  startup.onStop(() => (clients.dynamodb.destroy(), clients.sqs.destroy(), clients.streams.destroy()));
+  return clients;
+}
+
+/** Every function, in worker threads from its bundle, with the template's environment plus the local endpoints. */
+function startFunctions(template: CfnTemplate, cdkOut: string, references: LocalReferences, endpoints: LocalEndpoints, options: LocalStackOptions, startup: Startup): LocalLambdaRuntime {
+  const { region } = references.identity;
+  const functions = localFunctions(template, {
+    cdkOut,
+    references,
+    runnerEnvironment: {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+      AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
+    },
+    functionEnvironment: options.functionEnvironment,
+    maxConcurrencyPerFunction: options.maxConcurrencyPerFunction,
+  });
+  const runtime = new LocalLambdaRuntime(functions, { logSink: options.functionLogs });
+  startup.onStop(() => runtime.stop());
+  return runtime;
+}
+
+/** The template's schedules, firing their functions on their (scaled) rate. */
+function startStackSchedules(template: CfnTemplate, references: LocalReferences, lambdas: LocalLambdaRuntime, timeScale: number, log: (line: string) => void, startup: Startup): void {
+  const schedules = startSchedules({
+    template,
+    resolve: references.resolve,
+    invoke: (functionArn, event) => lambdas.invoke(functionArn, event),
+    isFunction: (arn) => lambdas.find(arn) !== undefined,
+    region: references.identity.region,
+    accountId: references.identity.accountId,
+    timeScale,
+    onError: (scheduleId, error) => log(`schedule ${scheduleId}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`),
+  });
+  startup.onStop(() => schedules.stop());
+}
+
+/** The outputs, as `cdk deploy --outputs-file` writes them, plus what the caller adds and what only a local stack has. */
+function stackOutputs(template: CfnTemplate, references: LocalReferences, running: RunningStack, api: LocalApiGateway | undefined, options: LocalStackOptions): Record<string, StackOutputs> {
+  const outputs: StackOutputs = {
+    ...templateOutputs(template, references.resolve, references.identity, api),
+    ...options.extraOutputs?.(running),
+    LocalDynamoDbEndpoint: running.endpoints.dynamodb,
+    LocalSqsEndpoint: running.endpoints.sqs,
+    LocalStepFunctionsEndpoint: running.endpoints.stepFunctions,
+    LocalRegion: references.identity.region,
+  };
+  return { [running.stackName]: outputs };
+}
+
 const defaultReadyMessage = (stack: Omit<LocalStack, 'readyMessage'>) =>
   `${stack.stackName} is ready${stack.apiUrl ? ` at ${stack.apiUrl}` : ''}${stack.outputsFile ? ` — outputs: ${stack.outputsFile}` : ''}`;
 
@@ -293,11 +356,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const { cdkOut, template, ...emulators } = await templateAndEmulators(options, startup);
     const references = new LocalReferences(template, identity, stackName);
-    const clientConfig = { region: identity.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-    const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: emulators.dynamodb });
-    const sqs = new SQSClient({ ...clientConfig, endpoint: emulators.sqs });
-    const streams = new DynamoDBStreamsClient({ ...clientConfig, endpoint: emulators.dynamodb });
-    startup.onStop(() => (dynamodb.destroy(), sqs.destroy(), streams.destroy()));
+    const { dynamodb, sqs, streams } = emulatorClients(emulators, identity, startup);
 
     const resourcesStart = Date.now();
     const { queues, streamArns } = await createTablesAndQueues(template, references, { dynamodb, sqs }, timeScale);
@@ -306,76 +365,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // The state machines and the functions call each other: the machines invoke functions, the functions start executions.
     let lambdas: LocalLambdaRuntime | undefined;
-    const { stepFunctions, endpoint: stepFunctionsEndpoint } = await startStepFunctions(
-      template,
-      references,
-      queues,
-      sqs,
-      (functionLogicalId, payload) => lambdas!.invoke(functionLogicalId, payload),
-      timeScale,
-      startup,
-    );
+    const invokeLambda = (functionLogicalId: string, payload: unknown) => lambdas!.invoke(functionLogicalId, payload);
+    const { stepFunctions, endpoint: stepFunctionsEndpoint } = await startStepFunctions(template, references, queues, sqs, invokeLambda, timeScale, startup);
     const endpoints: LocalEndpoints = { ...emulators, stepFunctions: stepFunctionsEndpoint };
 
     const functionsStart = Date.now();
-    const functions = localFunctions(template, {
-      cdkOut,
-      references,
-      runnerEnvironment: {
-        AWS_REGION: identity.region,
-        AWS_DEFAULT_REGION: identity.region,
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-        AWS_ENDPOINT_URL_SQS: endpoints.sqs,
-        AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
-      },
-      functionEnvironment: options.functionEnvironment,
-      maxConcurrencyPerFunction: options.maxConcurrencyPerFunction,
-    });
-    const runtime = new LocalLambdaRuntime(functions, { logSink: options.functionLogs });
-    lambdas = runtime;
-    startup.onStop(() => runtime.stop());
+    lambdas = startFunctions(template, cdkOut, references, endpoints, options, startup);
     // Runs before the functions stop (stoppers run in reverse): no execution is left calling them.
     startup.onStop(() => stepFunctions.abortAll());
-    const warming = options.warmFunctions ? runtime.warm() : Promise.resolve();
-
-    const mappings = await startEventSourceMappings({ template, references, lambdas: runtime, queues, streamArns, sqs, streams, log });
+    const warming = options.warmFunctions ? lambdas.warm() : Promise.resolve();
+    const mappings = await startEventSourceMappings({ template, references, lambdas, queues, streamArns, sqs, streams, log });
     startup.onStop(() => mappings.stop());
-
-    const api = await startRestApi(template, references, runtime, options, startup);
-
-    const schedules = startSchedules({
-      template,
-      resolve: references.resolve,
-      invoke: (functionArn, event) => runtime.invoke(functionArn, event),
-      isFunction: (arn) => runtime.find(arn) !== undefined,
-      region: identity.region,
-      accountId: identity.accountId,
-      timeScale,
-      onError: (scheduleId, error) => log(`schedule ${scheduleId}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`),
-    });
-    startup.onStop(() => schedules.stop());
-
+    const api = await startRestApi(template, references, lambdas, options, startup);
+    startStackSchedules(template, references, lambdas, timeScale, log, startup);
     await warming;
     startup.mark('functions', functionsStart);
 
-    // Outputs, as `cdk deploy --outputs-file` writes them, plus what the caller adds and what only a local stack has.
     const running: RunningStack = { stackName, apiUrl: api?.url ?? '', apiKeys: apiKeysWithOutputNames(template, api?.apiKeys ?? []), endpoints };
-    const stackOutputs: StackOutputs = {
-      ...templateOutputs(template, references.resolve, identity, api),
-      ...options.extraOutputs?.(running),
-      LocalDynamoDbEndpoint: endpoints.dynamodb,
-      LocalSqsEndpoint: endpoints.sqs,
-      LocalStepFunctionsEndpoint: endpoints.stepFunctions,
-      LocalRegion: identity.region,
-    };
-    const outputs = { [stackName]: stackOutputs };
+    const outputs = stackOutputs(template, references, running, api, options);
     const outputsFile = options.outputsFile === undefined ? undefined : resolve(options.outputsFile);
     if (outputsFile) writeOutputsFile(outputsFile, outputs);
     startup.finished();
 
-    const stack = { ...running, outputs, outputsFile, timings: startup.timings, stepFunctions, lambdas: runtime, stop: startup.stop };
+    const stack = { ...running, outputs, outputsFile, timings: startup.timings, stepFunctions, lambdas, stop: startup.stop };
     return { ...stack, readyMessage: (options.readyMessage ?? defaultReadyMessage)(stack) };
   } catch (error) {
     await startup.stop();
