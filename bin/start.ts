@@ -2,14 +2,20 @@
 /**
  * npm start [-- --port 3000] [--outputs-file .payflow/outputs.local.json] [--cdk-out dir] [--time-scale 1] [--logs]
  *
- * Synthesizes the app and runs that template locally (lib/local/runner.ts). Prints one ready line;
+ * Synthesizes the app and runs that template locally: the local runner (tools/local-runner) with Payflow's
+ * specifics (bin/payflow-local.ts). Prints one ready line;
  * function logs and the API access log go to .payflow/local.log (or to stderr with --logs).
  * Ctrl-C / SIGTERM stops everything it started.
  */
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_OUTPUTS_FILE, DEFAULT_PORT, readyLine, startLocalStack } from '../lib/local/runner.ts';
+import { startLocalStack } from '../tools/local-runner/runner.ts';
+import { PAYFLOW_LOCAL } from './payflow-local.ts';
+
+const DEFAULT_PORT = 3000;
+const DEFAULT_OUTPUTS_FILE = '.payflow/outputs.local.json';
+const SYNTH_OUTDIR = '.payflow/cdk.out';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,15 +55,17 @@ const writeLog = (line: string) => logStream.write(`${line}\n`);
 let stopping: Promise<void> | undefined;
 try {
   const stack = await startLocalStack({
+    ...PAYFLOW_LOCAL,
     port: number(args.port ?? process.env.PORT, 'port') ?? DEFAULT_PORT,
     outputsFile: args['outputs-file'] ?? DEFAULT_OUTPUTS_FILE,
     cdkOut: args['cdk-out'],
+    synthOutdir: SYNTH_OUTDIR,
     timeScale: number(args['time-scale'] ?? process.env.PAYFLOW_TIME_SCALE, 'time-scale'),
     functionLogs: (functionName, line) => writeLog(`[${functionName}] ${line}`),
     log: (line) => writeLog(`[api] ${line}`),
   });
   writeLog(`[runner] ready in ${stack.timings.total} ms (${JSON.stringify(stack.timings)})`);
-  console.log(readyLine(stack));
+  console.log(stack.readyMessage);
 
   const shutdown = (signal: string) => {
     if (stopping) {

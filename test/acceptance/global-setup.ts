@@ -3,7 +3,8 @@
  * client of a deployed stack has — the outputs file, the API URL, the merchants' API key values and
  * where the AWS APIs are.
  *
- * - local (default): starts the local runner in-process on the synthesized app (lib/local/runner.ts),
+ * - local (default): starts the local runner (tools/local-runner) in-process on the synthesized app, with
+ *   Payflow's options (bin/payflow-local.ts),
  *   with time sped up (PAYFLOW_TIME_SCALE, default 0.02) so retries and redrives take seconds, and
  *   stops it afterwards. PAYFLOW_CDK_OUT reuses an existing cloud assembly instead of synthesizing.
  * - localstack: a stack deployed with cdklocal (test/acceptance/localstack.sh); outputs from
@@ -61,12 +62,14 @@ export default async function setup(project: TestProject) {
   let teardown: () => Promise<void> = async () => undefined;
 
   if (target === 'local') {
-    const { startLocalStack } = await import('../../lib/local/runner.ts');
+    const { startLocalStack } = await import('../../tools/local-runner/runner.ts');
+    const { PAYFLOW_LOCAL } = await import('../../bin/payflow-local.ts');
     const workDir = mkdtempSync(join(tmpdir(), 'payflow-acceptance-'));
     mkdirSync(resolve('.payflow'), { recursive: true });
     const logFile = resolve('.payflow/acceptance-local.log');
     const log = createWriteStream(logFile, { flags: 'w' });
     const stack = await startLocalStack({
+      ...PAYFLOW_LOCAL,
       cdkOut: process.env.PAYFLOW_CDK_OUT,
       synthOutdir: join(workDir, 'cdk.out'),
       port: 0,

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PaymentSaga } from '../../lib/constructs/payment-saga.ts';
 import { PaymentsData } from '../../lib/constructs/payments-data.ts';
-import { createIntrinsicResolver, type TemplateValue } from '../../lib/local/intrinsics.ts';
+import { createIntrinsicResolver, type TemplateValue } from '../../tools/local-runner/intrinsics.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> };
 type AslState = Record<string, any>;

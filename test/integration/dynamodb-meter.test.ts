@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { itemSize, startDynamoDbMeter } from '../../lib/local/dynamodb-meter.ts';
+import { itemSize, startDynamoDbMeter } from '../../tools/bench/dynamodb-meter.ts';
 
 // The metering proxy of `npm run bench` in front of the real DynamoDB Local: single-item calls are
 // recorded as Local reports them; transactions by AWS's documented rules, Local's figure kept aside.

@@ -1,13 +1,16 @@
-// The local API Gateway (lib/local/api-gateway.ts) serving the synthesized template's REST API —
+// The local API Gateway (tools/local-runner/api-gateway/) serving the synthesized template's REST API —
 // its routes, keys, usage plans and gateway responses — with every method's integration pointed at
 // a fixture function (real worker thread) that can answer what the real handlers never do
 // (malformed proxy responses, crashes), so the gateway's side of the contract can be checked.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { matchesBinaryMediaTypes, registerApiGatewayReferences, startApiGateway, type LocalApiGateway } from '../../lib/local/api-gateway.ts';
-import { LocalLambdaRuntime } from '../../lib/local/lambda-runtime.ts';
-import { LocalReferences } from '../../lib/local/references.ts';
-import { resourcesOfType, type CfnTemplate } from '../../lib/local/template.ts';
+import { PAYFLOW_MALFORMED_REQUEST_BODY } from '../../bin/payflow-local.ts';
+import { matchesBinaryMediaTypes } from '../../tools/local-runner/api-gateway/binary-media-types.ts';
+import { registerApiGatewayReferences } from '../../tools/local-runner/api-gateway/references.ts';
+import { startApiGateway, type LocalApiGateway } from '../../tools/local-runner/api-gateway/server.ts';
+import { LocalLambdaRuntime } from '../../tools/local-runner/lambda/runtime.ts';
+import { LocalReferences } from '../../tools/local-runner/references.ts';
+import { resourcesOfType, type CfnTemplate } from '../../tools/local-runner/template.ts';
 import { testTemplate } from '../support/aws.ts';
 import { fixtureFunction, writeFixtureAssets } from './runner-fixtures.ts';
 
@@ -29,6 +32,7 @@ async function gatewayFor(template: CfnTemplate, apiKeyValues?: Record<string, s
     ...identity,
     port: 0,
     apiKeyValues,
+    malformedRequestBody: PAYFLOW_MALFORMED_REQUEST_BODY,
   });
   gateways.push(gateway);
   return gateway;

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LocalFunction } from '../../lib/local/lambda-runtime.ts';
+import type { LocalFunction } from '../../tools/local-runner/lambda/runtime.ts';
 
 /**
  * A tiny bundled function (an ESM index.mjs, as cdk.out holds them) whose behaviour each invocation

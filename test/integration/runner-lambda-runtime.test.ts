@@ -1,7 +1,7 @@
-// The local Lambda runtime (lib/local/lambda-runtime.ts): real worker threads running a bundled
+// The local Lambda runtime (tools/local-runner/lambda/runtime.ts): real worker threads running a bundled
 // module, as the runner runs every function of the stack.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LambdaFunctionError, LocalLambdaRuntime } from '../../lib/local/lambda-runtime.ts';
+import { LambdaFunctionError, LocalLambdaRuntime } from '../../tools/local-runner/lambda/runtime.ts';
 import { fixtureFunction, writeFixtureAssets } from './runner-fixtures.ts';
 
 let runtime: LocalLambdaRuntime;

@@ -3,11 +3,11 @@
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIntrinsicResolver, type TemplateValue } from '../../lib/local/intrinsics.ts';
-import { createQueuesFromTemplate, type LocalQueue } from '../../lib/local/queues.ts';
-import { LocalReferences } from '../../lib/local/references.ts';
-import { ratePeriodMs, startSchedules } from '../../lib/local/schedules.ts';
-import { resourcesOfType, type CfnTemplate } from '../../lib/local/template.ts';
+import { createIntrinsicResolver, type TemplateValue } from '../../tools/local-runner/intrinsics.ts';
+import { createQueuesFromTemplate, type LocalQueue } from '../../tools/local-runner/sqs/queues.ts';
+import { LocalReferences } from '../../tools/local-runner/references.ts';
+import { ratePeriodMs, startSchedules } from '../../tools/local-runner/eventbridge/schedules.ts';
+import { resourcesOfType, type CfnTemplate } from '../../tools/local-runner/template.ts';
 import { testTemplate } from '../support/aws.ts';
 
 describe('queues from the template', () => {

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { FauxqsServer } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSqsEmulator } from '../../lib/local/sqs-emulator.ts';
+import { startSqsEmulator } from '../../tools/local-runner/sqs/emulator.ts';
 
 const ACCEPTED: Record<string, string> = {
   'U+1F600 (emoji)': '\u{1F600}',

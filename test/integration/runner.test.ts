@@ -6,8 +6,9 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startLocalStack } from '../../lib/local/runner.ts';
-import { EMULATED_RESOURCE_TYPES, IGNORED_RESOURCE_TYPES, unsupportedResourceTypes } from '../../lib/local/template.ts';
+import { PAYFLOW_LOCAL } from '../../bin/payflow-local.ts';
+import { startLocalStack } from '../../tools/local-runner/runner.ts';
+import { EMULATED_RESOURCE_TYPES, IGNORED_RESOURCE_TYPES, unsupportedResourceTypes } from '../../tools/local-runner/template.ts';
 import { testCdkOut, testTemplatePath } from '../support/paths.ts';
 import { testTemplate } from '../support/aws.ts';
 
@@ -118,6 +119,6 @@ describe('resource types', () => {
     template.Resources.SomeVpc = { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.0.0.0/16' } };
     writeFileSync(join(cdkOut, 'Payflow.template.json'), JSON.stringify(template));
 
-    await expect(startLocalStack({ cdkOut, port: 0, outputsFile: false })).rejects.toThrow(/AWS::EC2::VPC \(SomeVpc\)/);
+    await expect(startLocalStack({ ...PAYFLOW_LOCAL, cdkOut, port: 0 })).rejects.toThrow(/AWS::EC2::VPC \(SomeVpc\)/);
   });
 });

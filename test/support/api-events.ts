@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { restProxyEvent } from '../../lib/local/api-gateway.ts';
+import { restProxyEvent } from '../../tools/local-runner/api-gateway/proxy-event.ts';
 
 export interface ApiRequest {
   method: 'GET' | 'POST';

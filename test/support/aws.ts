@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createTablesFromTemplate } from '../../lib/local/tables.ts';
+import { createTablesFromTemplate } from '../../tools/local-runner/dynamodb/tables.ts';
 import { testTemplatePath } from './paths.ts';
 
 export const testTemplate = () => JSON.parse(readFileSync(testTemplatePath(), 'utf8'));

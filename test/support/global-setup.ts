@@ -1,7 +1,8 @@
 import type { TestProject } from 'vitest/node';
-import { startSqsEmulator } from '../../lib/local/sqs-emulator.ts';
-import { synthesize } from '../../lib/local/runner.ts';
-import { startDynamoDbLocal } from '../../lib/local/dynamodb-local.ts';
+import { startSqsEmulator } from '../../tools/local-runner/sqs/emulator.ts';
+import { PAYFLOW_APP } from '../../bin/payflow-local.ts';
+import { synthesize } from '../../tools/local-runner/synthesize.ts';
+import { startDynamoDbLocal } from '../../tools/local-runner/dynamodb/dynamodb-local.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -11,7 +12,7 @@ import { resolve } from 'node:path';
  */
 export default async function setup(project: TestProject) {
   const cdkOut = mkdtempSync(resolve('cdk.out.test-'));
-  await synthesize({ outdir: cdkOut, context: { 'payflow:dev': true } });
+  await synthesize({ ...PAYFLOW_APP, outdir: cdkOut, context: { 'payflow:dev': true } });
   project.provide('cdkOut', cdkOut);
   const [dynamodbLocal, fauxqs] = await Promise.all([
     startDynamoDbLocal(),

@@ -5,7 +5,7 @@ import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord } from 'aws
  * A record as the DynamoDB Streams API returns it (through the SDK), in the shape Lambda hands a
  * stream-triggered function: creation time in epoch seconds, binary attributes base64-encoded, the
  * stream ARN as eventSourceARN. The failure keeper stores this shape so that a kept record can be
- * replayed through the relay unchanged, and the local stream poller builds its events with it.
+ * replayed through the relay unchanged (the local runner has its own copy of this shape).
  */
 export function toLambdaStreamRecord(record: StreamsApiRecord, streamArn: string): DynamoDBRecord {
   const change = record.dynamodb ?? {};

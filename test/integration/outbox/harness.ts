@@ -2,7 +2,7 @@
  * The outbox on real emulators: fresh Payments tables in DynamoDB Local (with their stream), fresh
  * fauxqs queues shaped like the synthesized ones, the BUNDLED handlers of the test cloud assembly
  * imported in-process with the environment the template gives them, and the local event source
- * mappings (lib/local/*-poller.ts) configured with the template's own mapping properties.
+ * mappings (tools/local-runner/*-poller.ts) configured with the template's own mapping properties.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { paymentItem, refundItem, type PaymentItem, type RefundItem } from '../../../lambdas/adapters/dynamodb/payments-items.ts';
 import { newPayment } from '../../../lambdas/domain/payment.ts';
 import { newRefund } from '../../../lambdas/domain/refund.ts';
-import type { EventSourceMappingProperties } from '../../../lib/local/event-source-mapping.ts';
+import type { EventSourceMappingProperties } from '../../../tools/local-runner/event-source-mappings/mapping.ts';
 import { createTestTables, documentClient, sqsClient, testTemplate } from '../../support/aws.ts';
 import { lambdaContext } from '../../support/api-events.ts';
 import { testCdkOut } from '../../support/paths.ts';

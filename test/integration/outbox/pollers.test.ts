@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, DynamoDBStreamEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EventSourceMappingProperties } from '../../../lib/local/event-source-mapping.ts';
-import { latestStreamArn, startStreamPoller, type StreamPoller } from '../../../lib/local/stream-poller.ts';
-import { startSqsPoller, type SqsPoller } from '../../../lib/local/sqs-poller.ts';
+import type { EventSourceMappingProperties } from '../../../tools/local-runner/event-source-mappings/mapping.ts';
+import { latestStreamArn, startStreamPoller, type StreamPoller } from '../../../tools/local-runner/event-source-mappings/stream-poller.ts';
+import { startSqsPoller, type SqsPoller } from '../../../tools/local-runner/event-source-mappings/sqs-poller.ts';
 import { dynamodbClient, sqsClient } from '../../support/aws.ts';
 import { PaymentsTable, createQueue, createTestTables, drainQueue, eventually } from './harness.ts';
 

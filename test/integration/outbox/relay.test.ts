@@ -2,8 +2,8 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
-import { latestStreamArn, startStreamPoller, type StreamPoller } from '../../../lib/local/stream-poller.ts';
-import { startSqsPoller, type SqsPoller } from '../../../lib/local/sqs-poller.ts';
+import { latestStreamArn, startStreamPoller, type StreamPoller } from '../../../tools/local-runner/event-source-mappings/stream-poller.ts';
+import { startSqsPoller, type SqsPoller } from '../../../tools/local-runner/event-source-mappings/sqs-poller.ts';
 import { dynamodbClient, documentClient, sqsClient } from '../../support/aws.ts';
 import {
   PaymentsTable,

@@ -4,9 +4,9 @@ import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { toOutboxEvent, type OutboxEvent } from '../../../lambdas/domain/events.ts';
 import { entityOf, withoutStorageAttributes, type PaymentItem } from '../../../lambdas/adapters/dynamodb/payments-items.ts';
-import { startStepFunctionsServer, type StepFunctionsServer } from '../../../lib/local/step-functions.ts';
-import { latestStreamArn, startStreamPoller, type StreamPoller } from '../../../lib/local/stream-poller.ts';
-import { startSqsPoller, type SqsPoller } from '../../../lib/local/sqs-poller.ts';
+import { startStepFunctionsServer, type StepFunctionsServer } from '../../../tools/local-runner/step-functions/server.ts';
+import { latestStreamArn, startStreamPoller, type StreamPoller } from '../../../tools/local-runner/event-source-mappings/stream-poller.ts';
+import { startSqsPoller, type SqsPoller } from '../../../tools/local-runner/event-source-mappings/sqs-poller.ts';
 import { dynamodbClient, sqsClient } from '../../support/aws.ts';
 import { createSagaHarness, type SagaHarness } from '../saga/saga-harness.ts';
 import {
@@ -23,7 +23,7 @@ import {
 
 // The saga starter (bundled) behind a local SQS mapping with the template's settings, on a FIFO queue
 // shaped like the synthesized one, starting executions of the SYNTHESIZED sagas through a local
-// Step Functions API (lib/local/step-functions.ts) whose tasks are the real bundled handlers.
+// Step Functions API (tools/local-runner/step-functions.ts) whose tasks are the real bundled handlers.
 let saga: SagaHarness;
 let server: StepFunctionsServer;
 let starter: Handler<SQSEvent>;

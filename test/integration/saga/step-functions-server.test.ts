@@ -1,6 +1,6 @@
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStepFunctionsServer, type StepFunctionsServer } from '../../../lib/local/step-functions.ts';
+import { startStepFunctionsServer, type StepFunctionsServer } from '../../../tools/local-runner/step-functions/server.ts';
 import { createSagaHarness, type SagaHarness } from './saga-harness.ts';
 
 // The local Step Functions API (AWS JSON 1.0) in front of the synthesized sagas, driven by the same

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchesFilterCriteria, matchesPattern, reportedFailures, UnsupportedFilterError } from '../../../lib/local/event-source-mapping.ts';
+import { matchesFilterCriteria, matchesPattern, reportedFailures, UnsupportedFilterError } from '../../../tools/local-runner/event-source-mappings/mapping.ts';
 
 const paymentInsert = {
   eventName: 'INSERT',

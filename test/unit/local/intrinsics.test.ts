@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createIntrinsicResolver, UnsupportedIntrinsicError } from '../../../lib/local/intrinsics.ts';
+import { createIntrinsicResolver, UnsupportedIntrinsicError } from '../../../tools/local-runner/intrinsics.ts';
 
 const resolve = createIntrinsicResolver({
   ref: (id) => `ref:${id}`,

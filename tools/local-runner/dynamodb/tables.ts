@@ -7,7 +7,7 @@ import {
   type GlobalSecondaryIndex,
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
-import type { CfnTemplate } from './template.ts';
+import type { CfnTemplate } from '../template.ts';
 
 /** The subset of an AWS::DynamoDB::Table resource's properties that DynamoDB Local needs. */
 interface TableProperties {

@@ -12,14 +12,16 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { STACK_NAME } from '../lib/app.ts';
-import { synthesize } from '../lib/local/runner.ts';
-import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
-import { startDynamoDbMeter, type MeteredCall } from '../lib/local/dynamodb-meter.ts';
-import { createIntrinsicResolver, type TemplateValue } from '../lib/local/intrinsics.ts';
-import { loadStateMachine, type CfnTemplate } from '../lib/local/step-functions.ts';
-import { createTablesFromTemplate } from '../lib/local/tables.ts';
-import { apiEvent, lambdaContext } from '../test/support/api-events.ts';
+import { PAYFLOW_APP } from '../../bin/payflow-local.ts';
+import { STACK_NAME } from '../../lib/app.ts';
+import { startDynamoDbLocal } from '../local-runner/dynamodb/dynamodb-local.ts';
+import { createTablesFromTemplate } from '../local-runner/dynamodb/tables.ts';
+import { createIntrinsicResolver, type TemplateValue } from '../local-runner/intrinsics.ts';
+import { loadStateMachine } from '../local-runner/step-functions/machines.ts';
+import { synthesize } from '../local-runner/synthesize.ts';
+import type { CfnTemplate } from '../local-runner/template.ts';
+import { startDynamoDbMeter, type MeteredCall } from './dynamodb-meter.ts';
+import { lambdaContext, postEvent } from './events.ts';
 
 const realWrite = process.stdout.write.bind(process.stdout);
 const print = (line = '') => void realWrite(`${line}\n`);
@@ -54,11 +56,11 @@ const cleanups: Array<() => Promise<void> | void> = [() => rmSync(outdir, { recu
 
 try {
   print('Synthesizing the stack ...');
-  await synthesize({ outdir, context: { 'payflow:dev': true } });
+  await synthesize({ ...PAYFLOW_APP, outdir, context: { 'payflow:dev': true } });
   const template = JSON.parse(readFileSync(join(outdir, `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
   const functions = functionResources(template, outdir);
   const platformTracingOutdir = join(outdir, 'platform-tracing');
-  await synthesize({ outdir: platformTracingOutdir, context: { 'payflow:dev': true, 'payflow:sdkTracing': false } });
+  await synthesize({ ...PAYFLOW_APP, outdir: platformTracingOutdir, context: { 'payflow:dev': true, 'payflow:sdkTracing': false } });
   const platformTracingTemplate = JSON.parse(readFileSync(join(platformTracingOutdir, `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
 
   printBundles(functions, functionResources(platformTracingTemplate, platformTracingOutdir));
@@ -99,7 +101,7 @@ try {
 
   const logs = captureStdout();
   const post = (key: string, body: unknown) =>
-    createPayment(apiEvent({ method: 'POST', resource: '/payments', headers: { 'Idempotency-Key': key }, body, apiKeyId: 'bench-merchant' }), lambdaContext()) as Promise<{ statusCode: number; body: string }>;
+    createPayment(postEvent({ resource: '/payments', headers: { 'Idempotency-Key': key }, body, apiKeyId: 'bench-merchant' }), lambdaContext()) as Promise<{ statusCode: number; body: string }>;
   const paymentBody = { amount: 2500, currency: 'EUR', source: 'tok_success', description: 'bench' };
 
   meter.reset();

@@ -1,9 +1,12 @@
-import { createIntrinsicResolver, type TemplateValue } from './intrinsics.ts';
-import type { LocalIdentity } from './step-functions.ts';
+import type { LocalIdentity } from './identity.ts';
+import { createIntrinsicResolver, defaultPseudoParameters, type TemplateValue } from './intrinsics.ts';
 import { IGNORED_RESOURCE_TYPES, type CfnTemplate } from './template.ts';
 
 /** Ignored types whose Ref is their ARN (for the others it is a name or an id). */
 const REF_IS_ARN = new Set(['AWS::SNS::Topic', 'AWS::IAM::ManagedPolicy']);
+
+/** Where each emulated service records what its resources' Ref and attributes are locally. */
+export type ReferenceRegistry = Pick<LocalReferences, 'set'>;
 
 /**
  * What `Ref` and `Fn::GetAtt` of each resource mean locally, filled in as the runner creates the
@@ -25,7 +28,7 @@ export class LocalReferences {
       ref: (logicalId) => this.ref(logicalId),
       getAtt: (logicalId, attribute) => this.getAtt(logicalId, attribute),
       mappings: template.Mappings as Record<string, Record<string, Record<string, TemplateValue>>> | undefined,
-      pseudoParameters: { 'AWS::Region': identity.region, 'AWS::AccountId': identity.accountId, 'AWS::StackName': stackName },
+      pseudoParameters: defaultPseudoParameters(stackName, identity),
     });
   }
 

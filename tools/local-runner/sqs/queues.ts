@@ -1,7 +1,7 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
-import type { TemplateValue } from './intrinsics.ts';
-import type { LocalReferences } from './references.ts';
-import { referencedLogicalIds, resourcesOfType, type CfnTemplate } from './template.ts';
+import type { TemplateValue } from '../intrinsics.ts';
+import type { LocalReferences } from '../references.ts';
+import { referencedLogicalIds, resourcesOfType, type CfnTemplate } from '../template.ts';
 
 export interface LocalQueue {
   logicalId: string;
@@ -24,6 +24,20 @@ export interface CreateQueuesOptions {
    * processed (AWS refuses such a mapping); function timeouts are never scaled.
    */
   minimumVisibilitySeconds?: Record<string, number>;
+}
+
+/** Queue logical id -> timeout (s) of the function an SQS event source mapping feeds from it (for `minimumVisibilitySeconds`). */
+export function consumerTimeouts(template: CfnTemplate): Record<string, number> {
+  const timeouts: Record<string, number> = {};
+  for (const [, mapping] of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) {
+    const props = (mapping.Properties ?? {}) as { EventSourceArn?: { 'Fn::GetAtt'?: [string, string] }; FunctionName?: { Ref?: string } };
+    const queueId = props.EventSourceArn?.['Fn::GetAtt']?.[0];
+    const functionId = props.FunctionName?.Ref;
+    if (!queueId || !functionId || template.Resources[queueId]?.Type !== 'AWS::SQS::Queue') continue;
+    const timeout = Number(template.Resources[functionId]?.Properties?.Timeout ?? 3);
+    timeouts[queueId] = Math.max(timeouts[queueId] ?? 0, timeout);
+  }
+  return timeouts;
 }
 
 /** CloudFormation properties that are SQS queue attributes of the same name. */

@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { toLambdaStreamRecord } from '../../lambdas/adapters/dynamodb/stream-record-shape.ts';
-import { matchesFilterCriteria, reportedFailures, sleep, type EventSourceMappingProperties } from './event-source-mapping.ts';
+import { toLambdaStreamRecord } from './stream-record-shape.ts';
+import { matchesFilterCriteria, reportedFailures, sleep, type EventSourceMappingProperties } from './mapping.ts';
 
 /**
  * A local DynamoDB Streams event source mapping: polls every shard of a stream in DynamoDB Local and

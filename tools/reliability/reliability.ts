@@ -1,5 +1,5 @@
 /**
- * `npm run reliability`: starts the whole stack in-process (lib/local/runner.ts, time sped up), drives a
+ * `npm run reliability`: starts the whole stack in-process (tools/local-runner/runner.ts, time sped up), drives a
  * bounded load over real HTTP that exercises the failure modes — every test token, duplicate client retries
  * (the same POST sent 2–3 times at once with one Idempotency-Key), concurrent partial refunds that together
  * exceed the payment — waits until everything accepted is terminal, then checks the invariants of DESIGN §6
@@ -20,8 +20,9 @@ import { isBalanced, merchantAccount, PROCESSOR_CLEARING_ACCOUNT, totalBalanceBy
 import { SAGA_TERMINAL_PAYMENT_STATUSES } from '#domain/payment';
 import type { PaymentItem, RefundItem } from '#adapters/dynamodb/payments-items';
 import type { ProcessorRecord } from '#adapters/simulated-processor';
-import { PaymentsApiError, PaymentsClient, type Payment, type Refund } from '../client/payments-client.ts';
-import { startLocalStack } from '../lib/local/runner.ts';
+import { PaymentsApiError, PaymentsClient, type Payment, type Refund } from '../../client/payments-client.ts';
+import { apiKeyName, PAYFLOW_LOCAL } from '../../bin/payflow-local.ts';
+import { startLocalStack } from '../local-runner/runner.ts';
 
 const env = process.env;
 const PAYMENTS = Number(env.RELIABILITY_PAYMENTS ?? 200);
@@ -81,10 +82,10 @@ const functionErrorLogs: Record<string, number> = {};
 console.log(`Starting the local stack (time scale ${TIME_SCALE}) ...`);
 let failed = false;
 const stack = await startLocalStack({
+  ...PAYFLOW_LOCAL,
   cdkOut: env.PAYFLOW_CDK_OUT,
   synthOutdir: join(workDir, 'cdk.out'),
   port: 0,
-  outputsFile: false,
   timeScale: TIME_SCALE,
   functionLogs: (functionName, line) => {
     logStream.write(`[${functionName}] ${line}\n`);
@@ -123,7 +124,7 @@ try {
     return response;
   };
   const merchants: Merchant[] = ['MerchantA', 'MerchantB'].map((suffix) => {
-    const key = stack.apiKeys.find((apiKey) => apiKey.outputSuffix === suffix);
+    const key = stack.apiKeys.find((apiKey) => apiKeyName(apiKey) === suffix);
     if (!key) throw new Error(`The stack has no API key ${suffix}`);
     return { id: key.id, client: new PaymentsClient({ baseUrl: stack.apiUrl, apiKey: key.value, fetch: countingFetch, retry: { maxRetries: 8 } }) };
   });

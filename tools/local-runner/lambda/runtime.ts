@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
-import type { InvokeMessage, SerializedLambdaError, WorkerInit, WorkerMessage } from './lambda-worker.ts';
+import type { InvokeMessage, SerializedLambdaError, WorkerInit, WorkerMessage } from './worker.ts';
 
-const WORKER_FILE = new URL('./lambda-worker.ts', import.meta.url);
-/** The project's own dependencies stand in for the packages the Lambda runtime provides (the AWS SDK). */
-const RUNTIME_MODULES_FROM = new URL('../../package.json', import.meta.url).href;
+const WORKER_FILE = new URL('./worker.ts', import.meta.url);
+/** The runner's own dependencies (resolved from here) stand in for the packages the Lambda runtime provides (the AWS SDK). */
+const RUNTIME_MODULES_FROM = import.meta.url;
 /** Lambda gives a function's init phase (importing the bundle) 10 s. */
 const INIT_TIMEOUT_MS = 10_000;
 

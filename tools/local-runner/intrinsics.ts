@@ -9,6 +9,8 @@
  * unsupported template fails loudly instead of running with a half-resolved value.
  */
 
+import { LOCAL_IDENTITY, type LocalIdentity } from './identity.ts';
+
 /** A JSON value of a template, possibly containing intrinsics. */
 export type TemplateValue = null | boolean | number | string | TemplateValue[] | { [key: string]: TemplateValue };
 
@@ -22,8 +24,8 @@ export interface IntrinsicCallbacks {
 export interface IntrinsicResolverOptions extends IntrinsicCallbacks {
   /**
    * Values of pseudo parameters (`AWS::Region`, `AWS::AccountId`, ...). Defaults: region us-east-1,
-   * account 000000000000, partition aws, URL suffix amazonaws.com, stack name Payflow,
-   * stack id a fake ARN, NoValue is not supported.
+   * account 000000000000, partition aws, URL suffix amazonaws.com; the stack name and a fake stack id
+   * only when given a stack name (`defaultPseudoParameters(stackName)`); NoValue is not supported.
    */
   readonly pseudoParameters?: Partial<Record<PseudoParameter, string>>;
   /** The template's `Mappings`, for Fn::FindInMap. */
@@ -38,17 +40,19 @@ export type PseudoParameter =
   | 'AWS::StackName'
   | 'AWS::StackId';
 
-export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_ACCOUNT_ID = '000000000000';
-
-export function defaultPseudoParameters(stackName = 'Payflow'): Record<PseudoParameter, string> {
+/** The pseudo parameters of a local stack; the stack name and id only when the stack's name is known. */
+export function defaultPseudoParameters(stackName?: string, identity: LocalIdentity = LOCAL_IDENTITY): Partial<Record<PseudoParameter, string>> {
   return {
-    'AWS::Region': LOCAL_REGION,
-    'AWS::AccountId': LOCAL_ACCOUNT_ID,
+    'AWS::Region': identity.region,
+    'AWS::AccountId': identity.accountId,
     'AWS::Partition': 'aws',
     'AWS::URLSuffix': 'amazonaws.com',
-    'AWS::StackName': stackName,
-    'AWS::StackId': `arn:aws:cloudformation:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:stack/${stackName}/00000000-0000-0000-0000-000000000000`,
+    ...(stackName === undefined
+      ? {}
+      : {
+          'AWS::StackName': stackName,
+          'AWS::StackId': `arn:aws:cloudformation:${identity.region}:${identity.accountId}:stack/${stackName}/00000000-0000-0000-0000-000000000000`,
+        }),
   };
 }
 

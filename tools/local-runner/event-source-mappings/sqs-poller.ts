@@ -7,7 +7,7 @@ import {
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { matchesFilterCriteria, reportedFailures, sleep, type EventSourceMappingProperties } from './event-source-mapping.ts';
+import { matchesFilterCriteria, reportedFailures, sleep, type EventSourceMappingProperties } from './mapping.ts';
 
 /**
  * A local SQS event source mapping (fauxqs): long-polls a queue and invokes a function with Lambda's

@@ -80,7 +80,7 @@ function callHandler(handler: Handler, event: unknown, context: unknown): Promis
 }
 
 const port = parentPort;
-if (!port) throw new Error('lambda-worker.ts runs only as a worker thread');
+if (!port) throw new Error('worker.ts runs only as a worker thread');
 const { entryFile, handlerExport, runtimeModulesFrom } = workerData as WorkerInit;
 
 registerHooks({

@@ -94,7 +94,7 @@ function patchFauxqs(): Promise<void> {
     const [types, router, errors] = await Promise.all([load('./sqs/sqsTypes.js'), load('./sqs/sqsRouter.js'), load('./common/errors.js')]);
     const internals: FauxqsInternals = { INVALID_MESSAGE_BODY_CHAR: types.INVALID_MESSAGE_BODY_CHAR, SqsRouter: router.SqsRouter, SqsError: errors.SqsError };
     if (!(internals.INVALID_MESSAGE_BODY_CHAR instanceof RegExp) || typeof internals.SqsRouter?.prototype?.register !== 'function' || typeof internals.SqsError !== 'function') {
-      throw new Error('fauxqs internals changed (expected those of 1.9.2): lib/local/sqs-emulator.ts cannot apply the SQS character rules');
+      throw new Error('fauxqs internals changed (expected those of 1.9.2): tools/local-runner/sqs/emulator.ts cannot apply the SQS character rules');
     }
     // Once per loaded fauxqs, however many copies of this module load (vitest loads one per project).
     if (Object.hasOwn(internals.INVALID_MESSAGE_BODY_CHAR, 'test')) return;

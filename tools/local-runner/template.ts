@@ -40,7 +40,7 @@ export const EMULATED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::Scheduler::Schedule': 'a timer per rate(...) schedule',
 };
 
-/** Resource types deliberately not emulated, and why that changes nothing the API, the outbox or the sagas do locally. */
+/** Resource types deliberately not emulated, and why that changes nothing the functions, queues, state machines or API do locally. */
 export const IGNORED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::CDK::Metadata': 'CDK bookkeeping',
   'AWS::IAM::Role': 'no IAM locally: every local call is allowed',
@@ -94,7 +94,7 @@ export function assertSupportedTemplate(template: CfnTemplate): void {
   const lines = unsupported.map(({ type, logicalIds }) => `  ${type} (${logicalIds.join(', ')})`);
   throw new UnsupportedTemplateError(
     `The local runner does not support these resource types of the synthesized template:\n${lines.join('\n')}\n` +
-      'Emulate them in lib/local/ or, if they have no local meaning, list them in IGNORED_RESOURCE_TYPES (lib/local/template.ts).',
+      'Emulate them in tools/local-runner/ or, if they have no local meaning, list them in IGNORED_RESOURCE_TYPES (tools/local-runner/template.ts).',
   );
 }
 

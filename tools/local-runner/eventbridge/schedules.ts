@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { TemplateValue } from './intrinsics.ts';
-import { resourcesOfType, type CfnTemplate } from './template.ts';
+import type { LocalIdentity } from '../identity.ts';
+import type { TemplateValue } from '../intrinsics.ts';
+import type { ReferenceRegistry } from '../references.ts';
+import { resourcesOfType, type CfnTemplate } from '../template.ts';
 
 export interface ScheduleOptions {
   template: CfnTemplate;
@@ -27,6 +29,16 @@ export interface LocalSchedule {
 export interface LocalSchedules {
   readonly schedules: readonly LocalSchedule[];
   stop(): void;
+}
+
+/** What Ref/GetAtt of the template's EventBridge rules and Scheduler schedules mean locally: their name, and their ARN. */
+export function registerScheduleReferences(template: CfnTemplate, references: ReferenceRegistry, identity: LocalIdentity): void {
+  for (const [logicalId, resource] of [...resourcesOfType(template, 'AWS::Events::Rule'), ...resourcesOfType(template, 'AWS::Scheduler::Schedule')]) {
+    const name = typeof resource.Properties?.Name === 'string' ? resource.Properties.Name : logicalId;
+    const service = resource.Type === 'AWS::Events::Rule' ? 'events' : 'scheduler';
+    const kind = resource.Type === 'AWS::Events::Rule' ? 'rule' : 'schedule/default';
+    references.set(logicalId, name, { Arn: `arn:aws:${service}:${identity.region}:${identity.accountId}:${kind}/${name}` });
+  }
 }
 
 const UNIT_MS: Record<string, number> = { minute: 60_000, minutes: 60_000, hour: 3_600_000, hours: 3_600_000, day: 86_400_000, days: 86_400_000 };

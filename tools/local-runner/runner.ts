@@ -1,0 +1,396 @@
+/**
+ * Runs a stack of a synthesized CDK app on this machine, with no Docker and no AWS account — tables in
+ * DynamoDB Local, queues in fauxqs, state machines on aws-local-stepfunctions, every function in worker
+ * threads from its bundled asset, event source mappings and schedules as AWS runs them, and the REST API
+ * on a local HTTP front — then writes an outputs file shaped like `cdk deploy --outputs-file`.
+ *
+ * A general tool: everything it knows of the application comes from the cloud assembly and its options
+ * (the stack's name, the app to synthesize, the outputs to add, the ready message).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { MalformedRequestBody } from './api-gateway/malformed-requests.ts';
+import { localApiId, registerApiGatewayReferences } from './api-gateway/references.ts';
+import { startApiGateway, type LocalApiGateway } from './api-gateway/server.ts';
+import { startDynamoDbLocal } from './dynamodb/dynamodb-local.ts';
+import { createTablesFromTemplate } from './dynamodb/tables.ts';
+import { registerEventSourceMappingReferences, startEventSourceMappings } from './event-source-mappings/from-template.ts';
+import { registerScheduleReferences, startSchedules } from './eventbridge/schedules.ts';
+import { LOCAL_IDENTITY, type LocalIdentity } from './identity.ts';
+import { localFunctions, registerFunctionReferences } from './lambda/functions.ts';
+import { LocalLambdaRuntime, type FunctionLogSink } from './lambda/runtime.ts';
+import { apiKeysWithOutputNames, templateOutputs, writeOutputsFile, type LocalStackApiKey, type StackOutputs } from './outputs.ts';
+import { LocalReferences } from './references.ts';
+import { startSqsEmulator } from './sqs/emulator.ts';
+import { consumerTimeouts, createQueuesFromTemplate, type LocalQueue } from './sqs/queues.ts';
+import { registerStateMachineReferences } from './step-functions/arns.ts';
+import { LocalStepFunctions } from './step-functions/executions.ts';
+import { loadStateMachines } from './step-functions/machines.ts';
+import { startStepFunctionsServer } from './step-functions/server.ts';
+import { synthesize } from './synthesize.ts';
+import { assertSupportedTemplate, readStackTemplate, resourcesOfType, type CfnTemplate } from './template.ts';
+
+export type { LocalStackApiKey, StackOutputs } from './outputs.ts';
+
+export interface LocalStackOptions {
+  /** The stack to run: its artifact in the cloud assembly (and `AWS::StackName`). */
+  stackName: string;
+  /** Run this cloud assembly instead of synthesizing one. */
+  cdkOut?: string;
+  /** The CDK app to synthesize when no `cdkOut` is given: its entry module, run with tsx (see synthesize.ts). */
+  app?: string;
+  /** The CDK project (cdk.json's context, node_modules' esbuild); default the working directory. */
+  projectDir?: string;
+  /** Where to synthesize (emptied first); default a temporary directory, removed on stop. */
+  synthOutdir?: string;
+  /** Extra CDK context, over cdk.json's. */
+  context?: Record<string, unknown>;
+  /** HTTP port of the API (default 0: a free one). */
+  port?: number;
+  host?: string;
+  /** Where to write the outputs (shaped like `cdk deploy --outputs-file`); none when absent. */
+  outputsFile?: string;
+  /**
+   * Multiplies time for everything that waits on purpose: schedule periods, state machine Retry pauses and
+   * queue visibility timeouts (e.g. 0.02 in tests). Function timeouts are never scaled. Default 1.
+   */
+  timeScale?: number;
+  /** Where function output (their logs) goes; default: nowhere. */
+  functionLogs?: FunctionLogSink;
+  /** One line per API request, and runner diagnostics (failed scheduled invocations, ...). */
+  log?: (line: string) => void;
+  /** Extra environment for every function (e.g. POWERTOOLS_LOG_LEVEL), over the template's. */
+  functionEnvironment?: Record<string, string>;
+  /** Concurrent executions per function (default: the function's reserved concurrency, else 10). */
+  maxConcurrencyPerFunction?: number;
+  /**
+   * Start one execution environment per function before ready (default false: each function starts
+   * on its first invocation, a cold start as on Lambda).
+   */
+  warmFunctions?: boolean;
+  /** API key values to use instead of generated ones, by key id. */
+  apiKeyValues?: Record<string, string>;
+  /** The body of the API's answer to a request Node's HTTP parser refuses (default `{"message": ...}`). */
+  malformedRequestBody?: MalformedRequestBody;
+  /** Outputs to add to the template's once the stack runs (e.g. API key values); before the runner's own `Local*` ones. */
+  extraOutputs?: (stack: RunningStack) => StackOutputs;
+  /** The line that says the stack is ready (`LocalStack.readyMessage`); default `<stack> is ready at <API URL> — outputs: <file>`. */
+  readyMessage?: (stack: Omit<LocalStack, 'readyMessage'>) => string;
+}
+
+export interface LocalEndpoints {
+  dynamodb: string;
+  sqs: string;
+  stepFunctions: string;
+}
+
+/** What the stack is once everything runs, before its outputs are written. */
+export interface RunningStack {
+  readonly stackName: string;
+  /** The REST API's stage URL (`http://127.0.0.1:<port>/<stage>/`), or '' without a REST API. */
+  readonly apiUrl: string;
+  readonly apiKeys: readonly LocalStackApiKey[];
+  readonly endpoints: LocalEndpoints;
+}
+
+export interface LocalStack extends RunningStack {
+  /** `{ [stackName]: { ...template outputs resolved locally, ...extra outputs, ...local endpoints } }` — what the outputs file holds. */
+  readonly outputs: Record<string, StackOutputs>;
+  readonly outputsFile?: string;
+  /** Milliseconds spent in each startup phase. */
+  readonly timings: Record<string, number>;
+  readonly stepFunctions: LocalStepFunctions;
+  readonly lambdas: LocalLambdaRuntime;
+  /** One line saying the stack is ready, and where (see `LocalStackOptions.readyMessage`). */
+  readonly readyMessage: string;
+  stop(): Promise<void>;
+}
+
+/** What a start has started (stopped in reverse order), and how long each phase took. */
+class Startup {
+  readonly timings: Record<string, number> = {};
+  private readonly startedAt = Date.now();
+  private readonly stoppers: Array<() => Promise<void> | void> = [];
+  private stopped = false;
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  /** Runs `stopper` on stop, before everything registered earlier. */
+  onStop(stopper: () => Promise<void> | void): void {
+    this.stoppers.push(stopper);
+  }
+
+  /** Records how long `phase` took since `since`. */
+  mark(phase: string, since: number): void {
+    this.timings[phase] = Date.now() - since;
+  }
+
+  finished(): void {
+    this.timings.total = Date.now() - this.startedAt;
+  }
+
+  readonly stop = async (): Promise<void> => {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const stopOne of this.stoppers.reverse()) {
+      try {
+        await stopOne();
+      } catch (error) {
+        this.log(`stopping: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  };
+}
+
+/**
+ * The template (synthesized, or read from the given assembly) and the emulators, started side by side:
+ * synthesis is CPU-bound in a child process, DynamoDB Local a JVM. A given assembly is checked before
+ * anything starts; a synthesized one as soon as it exists. Whatever started is stopped on the way out,
+ * even when something else failed to.
+ */
+async function templateAndEmulators(options: LocalStackOptions, startup: Startup): Promise<{ cdkOut: string; template: CfnTemplate; dynamodb: string; sqs: string }> {
+  const readTemplate = (cdkOut: string) => {
+    const read = readStackTemplate(cdkOut, options.stackName);
+    assertSupportedTemplate(read);
+    return read;
+  };
+  const synthesized = async (): Promise<{ cdkOut: string; template: CfnTemplate }> => {
+    if (!options.app) throw new Error('No cloud assembly (cdkOut) and no CDK app (app) to synthesize one from');
+    let outdir = options.synthOutdir && resolve(options.synthOutdir);
+    if (!outdir) {
+      const temporary = mkdtempSync(join(tmpdir(), 'local-runner-cdk.out-'));
+      startup.onStop(() => rmSync(temporary, { recursive: true, force: true }));
+      outdir = temporary;
+    }
+    const synthStart = Date.now();
+    await synthesize({ app: options.app, projectDir: options.projectDir, outdir, context: options.context });
+    startup.mark('synth', synthStart);
+    return { cdkOut: outdir, template: readTemplate(outdir) };
+  };
+  const given = options.cdkOut ? { cdkOut: options.cdkOut, template: readTemplate(options.cdkOut) } : undefined;
+
+  const emulatorsStart = Date.now();
+  const [dynamodbStarted, fauxqsStarted, templateRead] = await Promise.allSettled([
+    startDynamoDbLocal().finally(() => startup.mark('dynamodb-local', emulatorsStart)),
+    startSqsEmulator({ port: 0, logger: false }),
+    given ? Promise.resolve(given) : synthesized(),
+  ]);
+  if (dynamodbStarted.status === 'fulfilled') startup.onStop(() => dynamodbStarted.value.stop());
+  if (fauxqsStarted.status === 'fulfilled') startup.onStop(() => fauxqsStarted.value.stop());
+  for (const settled of [templateRead, dynamodbStarted, fauxqsStarted]) if (settled.status === 'rejected') throw settled.reason;
+  const dynamodbLocal = (dynamodbStarted as PromiseFulfilledResult<Awaited<ReturnType<typeof startDynamoDbLocal>>>).value;
+  const fauxqs = (fauxqsStarted as PromiseFulfilledResult<Awaited<ReturnType<typeof startSqsEmulator>>>).value;
+  const { cdkOut, template } = (templateRead as PromiseFulfilledResult<{ cdkOut: string; template: CfnTemplate }>).value;
+  return { cdkOut, template, dynamodb: dynamodbLocal.endpoint, sqs: `http://127.0.0.1:${fauxqs.port}` };
+}
+
+/** The template's tables (with their streams) and queues, created in the emulators and registered as references. */
+async function createTablesAndQueues(
+  template: CfnTemplate,
+  references: LocalReferences,
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
+  timeScale: number,
+): Promise<{ queues: LocalQueue[]; streamArns: Set<string> }> {
+  const tableNames = await createTablesFromTemplate(clients.dynamodb, template, (logicalId) => {
+    const name = template.Resources[logicalId]?.Properties?.TableName;
+    return typeof name === 'string' ? name : logicalId;
+  });
+  const streamArns = new Set<string>();
+  for (const [logicalId, tableName] of Object.entries(tableNames)) {
+    const { Table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table!.LatestStreamArn) streamArns.add(Table!.LatestStreamArn);
+    references.set(logicalId, tableName, {
+      Arn: Table!.TableArn!,
+      ...(Table!.LatestStreamArn ? { StreamArn: Table!.LatestStreamArn } : {}),
+    });
+  }
+  const queues = await createQueuesFromTemplate(
+    clients.sqs,
+    template,
+    references,
+    timeScale === 1 ? {} : { visibilityTimeoutScale: timeScale, minimumVisibilitySeconds: consumerTimeouts(template) },
+  );
+  return { queues: Object.values(queues), streamArns };
+}
+
+/** What the other resources are called locally, before anything resolves a reference to them. */
+function registerLocalNames(template: CfnTemplate, references: LocalReferences, identity: LocalIdentity): void {
+  registerFunctionReferences(template, references, identity);
+  registerStateMachineReferences(template, references, identity);
+  registerApiGatewayReferences(template, references);
+  registerScheduleReferences(template, references, identity);
+  registerEventSourceMappingReferences(template, references);
+}
+
+/** The state machines, behind the local Step Functions API the functions call. */
+async function startStepFunctions(
+  template: CfnTemplate,
+  references: LocalReferences,
+  queues: readonly LocalQueue[],
+  sqs: SQSClient,
+  invokeLambda: (functionLogicalId: string, payload: unknown) => Promise<unknown>,
+  timeScale: number,
+  startup: Startup,
+): Promise<{ stepFunctions: LocalStepFunctions; endpoint: string }> {
+  const machines = loadStateMachines({
+    template,
+    invokeLambda,
+    sqsClient: sqs,
+    queueUrls: Object.fromEntries(queues.map((queue) => [queue.logicalId, queue.url])),
+    ref: (logicalId) => references.ref(logicalId),
+    getAtt: (logicalId, attribute) => references.getAtt(logicalId, attribute),
+    identity: references.identity,
+    ...(timeScale === 1 ? {} : { retryIntervalOverrides: Math.round(1000 * timeScale) }),
+  });
+  const stepFunctions = new LocalStepFunctions(machines);
+  const server = await startStepFunctionsServer(stepFunctions);
+  startup.onStop(() => server.close());
+  return { stepFunctions, endpoint: server.endpoint };
+}
+
+/** The REST API on the local front, when the template has one. */
+async function startRestApi(
+  template: CfnTemplate,
+  references: LocalReferences,
+  lambdas: LocalLambdaRuntime,
+  options: LocalStackOptions,
+  startup: Startup,
+): Promise<LocalApiGateway | undefined> {
+  const restApis = resourcesOfType(template, 'AWS::ApiGateway::RestApi');
+  if (restApis.length === 0) return undefined;
+  const api = await startApiGateway({
+    template,
+    resolve: references.resolve,
+    invoke: (functionArn, event) => lambdas.invoke(functionArn, event),
+    apiId: localApiId(restApis[0]![0]),
+    region: references.identity.region,
+    accountId: references.identity.accountId,
+    port: options.port ?? 0,
+    host: options.host,
+    apiKeyValues: options.apiKeyValues,
+    malformedRequestBody: options.malformedRequestBody,
+    log: options.log,
+  });
+  startup.onStop(() => api.close());
+  return api;
+}
+
+/** The SDK clients the runner itself uses against the emulators. */
+function emulatorClients(endpoints: { dynamodb: string; sqs: string }, identity: LocalIdentity, startup: Startup) {
+  const clientConfig = { region: identity.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+  const clients = {
+    dynamodb: new DynamoDBClient({ ...clientConfig, endpoint: endpoints.dynamodb }),
+    sqs: new SQSClient({ ...clientConfig, endpoint: endpoints.sqs }),
+    streams: new DynamoDBStreamsClient({ ...clientConfig, endpoint: endpoints.dynamodb }),
+  };
+  startup.onStop(() => (clients.dynamodb.destroy(), clients.sqs.destroy(), clients.streams.destroy()));
+  return clients;
+}
+
+/** Every function, in worker threads from its bundle, with the template's environment plus the local endpoints. */
+function startFunctions(template: CfnTemplate, cdkOut: string, references: LocalReferences, endpoints: LocalEndpoints, options: LocalStackOptions, startup: Startup): LocalLambdaRuntime {
+  const { region } = references.identity;
+  const functions = localFunctions(template, {
+    cdkOut,
+    references,
+    runnerEnvironment: {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+      AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
+    },
+    functionEnvironment: options.functionEnvironment,
+    maxConcurrencyPerFunction: options.maxConcurrencyPerFunction,
+  });
+  const runtime = new LocalLambdaRuntime(functions, { logSink: options.functionLogs });
+  startup.onStop(() => runtime.stop());
+  return runtime;
+}
+
+/** The template's schedules, firing their functions on their (scaled) rate. */
+function startStackSchedules(template: CfnTemplate, references: LocalReferences, lambdas: LocalLambdaRuntime, timeScale: number, log: (line: string) => void, startup: Startup): void {
+  const schedules = startSchedules({
+    template,
+    resolve: references.resolve,
+    invoke: (functionArn, event) => lambdas.invoke(functionArn, event),
+    isFunction: (arn) => lambdas.find(arn) !== undefined,
+    region: references.identity.region,
+    accountId: references.identity.accountId,
+    timeScale,
+    onError: (scheduleId, error) => log(`schedule ${scheduleId}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`),
+  });
+  startup.onStop(() => schedules.stop());
+}
+
+/** The outputs, as `cdk deploy --outputs-file` writes them, plus what the caller adds and what only a local stack has. */
+function stackOutputs(template: CfnTemplate, references: LocalReferences, running: RunningStack, api: LocalApiGateway | undefined, options: LocalStackOptions): Record<string, StackOutputs> {
+  const outputs: StackOutputs = {
+    ...templateOutputs(template, references.resolve, references.identity, api),
+    ...options.extraOutputs?.(running),
+    LocalDynamoDbEndpoint: running.endpoints.dynamodb,
+    LocalSqsEndpoint: running.endpoints.sqs,
+    LocalStepFunctionsEndpoint: running.endpoints.stepFunctions,
+    LocalRegion: references.identity.region,
+  };
+  return { [running.stackName]: outputs };
+}
+
+const defaultReadyMessage = (stack: Omit<LocalStack, 'readyMessage'>) =>
+  `${stack.stackName} is ready${stack.apiUrl ? ` at ${stack.apiUrl}` : ''}${stack.outputsFile ? ` — outputs: ${stack.outputsFile}` : ''}`;
+
+/** Starts the whole stack locally. Resolves once the API answers; `stop()` ends everything it started. */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { stackName } = options;
+  const identity = LOCAL_IDENTITY;
+  const timeScale = options.timeScale ?? 1;
+  const log = options.log ?? (() => undefined);
+  const startup = new Startup(log);
+
+  try {
+    const { cdkOut, template, ...emulators } = await templateAndEmulators(options, startup);
+    const references = new LocalReferences(template, identity, stackName);
+    const { dynamodb, sqs, streams } = emulatorClients(emulators, identity, startup);
+
+    const resourcesStart = Date.now();
+    const { queues, streamArns } = await createTablesAndQueues(template, references, { dynamodb, sqs }, timeScale);
+    startup.mark('tables+queues', resourcesStart);
+    registerLocalNames(template, references, identity);
+
+    // The state machines and the functions call each other: the machines invoke functions, the functions start executions.
+    let lambdas: LocalLambdaRuntime | undefined;
+    const invokeLambda = (functionLogicalId: string, payload: unknown) => lambdas!.invoke(functionLogicalId, payload);
+    const { stepFunctions, endpoint: stepFunctionsEndpoint } = await startStepFunctions(template, references, queues, sqs, invokeLambda, timeScale, startup);
+    const endpoints: LocalEndpoints = { ...emulators, stepFunctions: stepFunctionsEndpoint };
+
+    const functionsStart = Date.now();
+    lambdas = startFunctions(template, cdkOut, references, endpoints, options, startup);
+    // Runs before the functions stop (stoppers run in reverse): no execution is left calling them.
+    startup.onStop(() => stepFunctions.abortAll());
+    const warming = options.warmFunctions ? lambdas.warm() : Promise.resolve();
+    const mappings = await startEventSourceMappings({ template, references, lambdas, queues, streamArns, sqs, streams, log });
+    startup.onStop(() => mappings.stop());
+    const api = await startRestApi(template, references, lambdas, options, startup);
+    startStackSchedules(template, references, lambdas, timeScale, log, startup);
+    await warming;
+    startup.mark('functions', functionsStart);
+
+    const running: RunningStack = { stackName, apiUrl: api?.url ?? '', apiKeys: apiKeysWithOutputNames(template, api?.apiKeys ?? []), endpoints };
+    const outputs = stackOutputs(template, references, running, api, options);
+    const outputsFile = options.outputsFile === undefined ? undefined : resolve(options.outputsFile);
+    if (outputsFile) writeOutputsFile(outputsFile, outputs);
+    startup.finished();
+
+    const stack = { ...running, outputs, outputsFile, timings: startup.timings, stepFunctions, lambdas, stop: startup.stop };
+    return { ...stack, readyMessage: (options.readyMessage ?? defaultReadyMessage)(stack) };
+  } catch (error) {
+    await startup.stop();
+    throw error;
+  }
+}
