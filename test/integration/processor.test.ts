@@ -3,6 +3,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CaptureFailed, PaymentDeclined, ProcessorIdempotencyMismatch, ProcessorTimeout, ProcessorUnavailable, RefundFailed } from '../../lambdas/ports/processor.ts';
 import { SimulatedProcessor, type ProcessorRecord } from '../../lambdas/adapters/simulated-processor.ts';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { createTestTables, documentClient } from '../support/aws.ts';
 
 // The simulated processor on DynamoDB Local, one describe per test token (CONTRACT "Processor port", DESIGN §5).
@@ -140,5 +141,47 @@ describe('tok_timeout', () => {
     await expect(processor.refund({ key: refundKey, paymentId, amount: 1000 })).rejects.toBeInstanceOf(ProcessorTimeout);
     expect(await processor.refund({ key: refundKey, paymentId, amount: 1000 })).toEqual({ refundId: `rfnd_re_f${paymentId}` });
     expect((await records(paymentId)).filter((record) => record.operation === 'capture')).toHaveLength(1);
+  });
+});
+
+describe('concurrent refunds of one capture', () => {
+  // A second client on the same table whose first refund transactions are cancelled by DynamoDB as a
+  // concurrent refund of the same capture would make them (TransactionConflict): nothing was written.
+  const conflictingClient = (conflicts: number) => {
+    const client = documentClient();
+    let left = conflicts;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && left-- > 0) {
+          throw new TransactionCanceledException({ message: 'Transaction cancelled [None, TransactionConflict]', $metadata: {}, CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }] });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'transactionConflicts' },
+    );
+    return client;
+  };
+
+  it('a transaction conflict is retried, not recorded as amount_exceeds_captured', async () => {
+    const paymentId = newPaymentId();
+    await authorize(paymentId, 'tok_success');
+    await capture(paymentId);
+    const contended = new SimulatedProcessor({ tableName, client: conflictingClient(2) });
+
+    expect(await contended.refund({ key: `re_c${paymentId}:refund`, paymentId, amount: 300 })).toEqual({ refundId: `rfnd_re_c${paymentId}` });
+    const [refund] = (await records(`re_c${paymentId}`));
+    expect(refund).toMatchObject({ operation: 'refund', outcome: 'succeeded', amount: 300 });
+    expect((await records(paymentId)).find((record) => record.operation === 'capture')?.refundedAmount).toBe(300);
+  });
+
+  it('conflicts that never stop are ProcessorUnavailable (transient: nothing moved), never a recorded refusal', async () => {
+    const paymentId = newPaymentId();
+    await authorize(paymentId, 'tok_success');
+    await capture(paymentId);
+    const contended = new SimulatedProcessor({ tableName, client: conflictingClient(1_000) });
+
+    await expect(contended.refund({ key: `re_d${paymentId}:refund`, paymentId, amount: 300 })).rejects.toBeInstanceOf(ProcessorUnavailable);
+    expect(await records(`re_d${paymentId}`)).toEqual([]);
+    expect(await processor.refund({ key: `re_d${paymentId}:refund`, paymentId, amount: 300 })).toEqual({ refundId: `rfnd_re_d${paymentId}` });
   });
 });
