@@ -506,6 +506,35 @@ export function stateGraph(definition: { StartAt?: string; States?: Record<strin
 
 const FAILURE_EVENT = /(Failed|TimedOut)$/;
 
+/** A Lambda error's cause is its JSON (errorType, errorMessage, trace): keep the message, drop the trace. */
+function causeSummary(cause: string | undefined): string | undefined {
+  if (!cause) return undefined;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage.slice(0, 300);
+  } catch {
+    // not JSON: the cause as it is
+  }
+  return cause.slice(0, 300);
+}
+
+/** The state a processor call or a posting is made in (the sagas' names): its step is never drawn before that state's. */
+const STATE_OF: Record<string, RegExp> = {
+  authorize: /Authori[sz]e/,
+  capture: /^Capture/,
+  void: /Void/,
+  refund: /Refund(AtProcessor|Capture)/,
+  'posting:capture': /^PostLedger/,
+  'posting:refund': /PostRefundLedger/,
+};
+
+function notBeforeItsState(at: number, key: string, executions: Array<ExecutionView | undefined>): number {
+  const pattern = STATE_OF[key];
+  if (!pattern) return at;
+  const entered = executions.flatMap((execution) => execution?.visits ?? []).filter((visit) => pattern.test(visit.name)).map((visit) => visit.enteredAt).filter((time) => time <= at + 1000);
+  return entered.length > 0 ? Math.max(at, Math.max(...entered)) : at;
+}
+
 /** The states an execution went through, in order, from its history (AWS's event shapes; the twin serves the same). */
 export function visitsOf(events: HistoryEvent[], graph?: StateGraph): StateVisit[] {
   const visits: StateVisit[] = [];
@@ -521,7 +550,7 @@ export function visitsOf(events: HistoryEvent[], graph?: StateGraph): StateVisit
       current.exitedAt = at;
     } else if (FAILURE_EVENT.test(type) && !type.startsWith('Execution') && current) {
       const details = Object.entries(event).find(([key, value]) => key.endsWith('EventDetails') && value && typeof value === 'object')?.[1] as { error?: string; cause?: string } | undefined;
-      current.failures.push({ error: details?.error, cause: details?.cause?.slice(0, 500), at });
+      current.failures.push({ error: details?.error, cause: causeSummary(details?.cause), at });
     }
   }
   for (const visit of visits) {
@@ -562,7 +591,7 @@ function timeline(
   for (const execution of executions) {
     if (!execution) continue;
     add(3, {
-      at: execution.startDate ?? 0,
+      at: Math.min(execution.startDate ?? Infinity, ...execution.visits.map((visit) => visit.enteredAt)),
       kind: 'saga',
       title: `Saga started: ${execution.name} (${execution.saga === 'payment' ? 'PaymentSaga' : 'RefundSaga'})`,
       detail: `execution status ${execution.status}${execution.error ? ` · ${execution.error}` : ''}`,
@@ -582,7 +611,7 @@ function timeline(
   }
   for (const call of processorCalls) {
     add(5, {
-      at: time(call.createdAt),
+      at: notBeforeItsState(time(call.createdAt), call.operation, executions),
       kind: 'processor',
       title: `Processor call: ${call.operation} → ${call.outcome}${call.failureCode ? ` (${call.failureCode})` : ''}`,
       detail: `idempotency key ${call.key}${call.amount !== undefined ? ` · ${call.amount}` : ''}`,
@@ -591,7 +620,7 @@ function timeline(
   }
   for (const posting of postings) {
     add(6, {
-      at: time(posting.createdAt),
+      at: notBeforeItsState(time(posting.createdAt), `posting:${posting.kind}`, executions),
       kind: 'ledger',
       title: `Ledger posting: ${posting.kind} (${posting.sortKey})`,
       detail: posting.lines.map((line) => `${line.debit ? `Dr ${line.account} ${line.debit}` : `Cr ${line.account} ${line.credit}`}`).join(' · '),
@@ -601,7 +630,7 @@ function timeline(
     if (refund.status !== 'pending') add(7, { at: time(refund.updatedAt), kind: 'refund', title: `Refund ${refund.id} ${refund.status}${refund.failureCode ? ` (${refund.failureCode})` : ''}`, ...(refund.status === 'failed' ? { flag: 'error' as const } : {}) });
   }
   if (payment.terminalAt) {
-    add(8, { at: time(payment.terminalAt), kind: 'status', title: `Payment ${payment.status === 'partially_refunded' || payment.status === 'refunded' ? 'succeeded' : payment.status}${payment.failureCode ? ` (${payment.failureCode})` : ''} in ${payment.timeToTerminalMs} ms`, ...(payment.status === 'failed' ? { flag: 'error' as const } : {}) });
+    add(8, { at: Math.max(time(payment.terminalAt), ...steps.filter((step) => step.kind === 'ledger' && step.title.includes('capture')).map((step) => step.at)), kind: 'status', title: `Payment ${payment.status === 'partially_refunded' || payment.status === 'refunded' ? 'succeeded' : payment.status}${payment.failureCode ? ` (${payment.failureCode})` : ''} in ${payment.timeToTerminalMs} ms`, ...(payment.status === 'failed' ? { flag: 'error' as const } : {}) });
   }
   return steps.sort((a, b) => a.at - b.at || a.rank - b.rank).map(({ rank: _rank, ...step }) => step);
 }
