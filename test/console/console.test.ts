@@ -89,7 +89,7 @@ describe.skipIf(noBrowser)('the console (headless Chromium, against the stack un
       find(/^ledger: Ledger posting: refund/),
       find(/^refund: Refund .* succeeded/),
     ];
-    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect([...order].sort((a, b) => a - b), steps.join('\n')).toEqual(order);
 
     // The saga drawn as its state graph, with the path taken in bold and numbered.
     const visited = await page.locator(`[data-execution="payment-${id}"] svg g.node.visited`).evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-state')));

@@ -553,10 +553,16 @@ export function visitsOf(events: HistoryEvent[], graph?: StateGraph): StateVisit
       current.failures.push({ error: details?.error, cause: causeSummary(details?.cause), at });
     }
   }
-  for (const visit of visits) {
-    visit.failed = visit.failures.length > 0 && visit.exitedAt === undefined;
+  visits.forEach((visit, index) => {
+    if (visit.failures.length === 0) return;
+    // Failed there: the next state is reached by a Catch (and not by the state's own Next or a Choice), or
+    // nothing follows and the state never exited. Any other failure of the visit was retried.
+    const next = visits[index + 1]?.name;
+    const edges = graph?.states.find((state) => state.name === visit.name)?.next ?? [];
+    const caught = next !== undefined && edges.some((edge) => edge.to === next && edge.kind === 'catch') && !edges.some((edge) => edge.to === next && edge.kind !== 'catch');
+    visit.failed = caught || (next === undefined && visit.exitedAt === undefined);
     visit.retries = visit.failed ? visit.failures.length - 1 : visit.failures.length;
-  }
+  });
   return visits;
 }
 
@@ -627,7 +633,9 @@ function timeline(
     });
   }
   for (const refund of refunds) {
-    if (refund.status !== 'pending') add(7, { at: time(refund.updatedAt), kind: 'refund', title: `Refund ${refund.id} ${refund.status}${refund.failureCode ? ` (${refund.failureCode})` : ''}`, ...(refund.status === 'failed' ? { flag: 'error' as const } : {}) });
+    // PostRefundLedger writes the refund's posting and its status in one transaction: never drawn before that posting.
+    const postedAt = steps.filter((step) => step.kind === 'ledger' && step.title.includes(String(refund.id))).map((step) => step.at);
+    if (refund.status !== 'pending') add(7, { at: Math.max(time(refund.updatedAt), ...postedAt), kind: 'refund', title: `Refund ${refund.id} ${refund.status}${refund.failureCode ? ` (${refund.failureCode})` : ''}`, ...(refund.status === 'failed' ? { flag: 'error' as const } : {}) });
   }
   if (payment.terminalAt) {
     add(8, { at: Math.max(time(payment.terminalAt), ...steps.filter((step) => step.kind === 'ledger' && step.title.includes('capture')).map((step) => step.at)), kind: 'status', title: `Payment ${payment.status === 'partially_refunded' || payment.status === 'refunded' ? 'succeeded' : payment.status}${payment.failureCode ? ` (${payment.failureCode})` : ''} in ${payment.timeToTerminalMs} ms`, ...(payment.status === 'failed' ? { flag: 'error' as const } : {}) });

@@ -234,7 +234,7 @@ function graphSvg(graph: Json, visits: Json[]) {
   visits.forEach((entry: Json, index: number) => order.set(entry.name, [...(order.get(entry.name) ?? []), index + 1]));
   const taken = new Set(visits.slice(1).map((entry: Json, index: number) => `${visits[index].name}→${entry.name}`));
   const svg = s('svg', { class: 'graph', viewBox: `0 0 ${width} ${rows.length * (H + GY) + GY / 2}`, role: 'img', 'aria-label': `State graph; path taken: ${visits.map((entry: Json) => entry.name).join(' → ') || 'none yet'}` });
-  svg.append(s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto-start-reverse' }, s('path', { d: 'M0,0 L10,5 L0,10 z', fill: 'currentColor' }))));
+  svg.append(s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, s('path', { d: 'M0,0 L10,5 L0,10 z', fill: 'currentColor' }))));
   for (const node of graph.states) {
     const from = position.get(node.name)!;
     for (const edge of node.next) {
