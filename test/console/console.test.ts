@@ -97,7 +97,11 @@ describe.skipIf(noBrowser)('the console (headless Chromium, against the stack un
     expect(await page.locator(`[data-execution="payment-${id}"] svg g.node[data-state="VoidAuthorization"]`).getAttribute('class')).not.toMatch(/visited/);
     // Ledger postings as debits and credits, balanced.
     await expect(page.locator('#ledger').textContent()).resolves.toMatch(/42\.00 EUR[\s\S]*42\.00 EUR[\s\S]*balanced/);
-    if (process.env.UPDATE_SCREENSHOT === '1') await page.screenshot({ path: 'docs/console-journey.png', fullPage: false });
+    if (process.env.UPDATE_SCREENSHOT === '1') {
+      await page.setViewportSize({ width: 1280, height: 860 });
+      await page.screenshot({ path: 'docs/console-journey.png', fullPage: false });
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   });
 
   it('highlights retries (tok_flaky) and the compensation path with its error (tok_capture_fail)', async () => {

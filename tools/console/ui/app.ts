@@ -154,7 +154,7 @@ function paymentView(id: string) {
         h('div', {}, h('dt', { class: 'muted' }, 'Amount'), h('dd', {}, `${money(p.amount, p.currency)} · captured ${money(p.amountCaptured ?? 0, p.currency)} · refunded ${money(refundTotal, p.currency)}`)),
         h('div', {}, h('dt', { class: 'muted' }, 'Merchant · token'), h('dd', {}, `${p.merchant} · `, h('code', {}, p.source))),
         h('div', {}, h('dt', { class: 'muted' }, 'Created → terminal'), h('dd', {}, `${clock(p.createdAt)} UTC → ${p.terminalAt ? `${clock(p.terminalAt)} (${duration(p.timeToTerminalMs)})` : 'not yet'}`))),
-      h('h3', {}, 'Journey'),
+      h('div', { class: 'journey' }, h('section', {}, h('h3', {}, 'Journey'),
       h('ol', { class: 'timeline', id: 'timeline' }, ...data.timeline.map((step: Json, index: number) =>
         h('li', { class: step.flag ? `flag-${step.flag}` : undefined, 'data-kind': step.kind, 'data-step': index + 1 },
           h('span', { class: 'when' }, clock(step.at)),
@@ -162,8 +162,8 @@ function paymentView(id: string) {
           step.flag === 'error' ? h('span', { class: 'mark' }, '✗ ') : step.flag === 'retry' ? h('span', { class: 'mark' }, '↻ ') : null,
           h('span', { class: 'title' }, step.title),
           step.detail ? h('span', { class: 'detail' }, step.detail) : null))),
-      data.outboxNote ? h('p', { class: 'muted' }, data.outboxNote) : '',
-      ...data.executions.filter(Boolean).map(executionSection),
+      data.outboxNote ? h('p', { class: 'muted' }, data.outboxNote) : ''),
+      h('section', {}, h('h3', {}, 'Sagas'), ...data.executions.filter(Boolean).map(executionSection))),
       h('div', { class: 'grid' },
         h('section', {}, h('h3', {}, 'Processor calls'), table(['Operation', 'Outcome', 'Idempotency key', 'At'], data.processorCalls.map((call: Json) => [call.operation, `${call.outcome === 'succeeded' ? '✓' : '✗'} ${call.outcome}${call.failureCode ? ` (${call.failureCode})` : ''}`, h('code', {}, call.key), clock(call.createdAt)]), 'processor-calls')),
         h('section', {}, h('h3', {}, 'Ledger postings'), ledger(data.postings)),
@@ -223,7 +223,7 @@ function graphSvg(graph: Json, visits: Json[]) {
   for (const node of graph.states) if (!layer.has(node.name)) layer.set(node.name, 0);
   const rows: string[][] = [];
   for (const [name, depth] of layer) (rows[depth] ??= []).push(name);
-  const W = 170, H = 44, GX = 24, GY = 34;
+  const W = 170, H = 40, GX = 20, GY = 26;
   const width = Math.max(...rows.map((row) => row.length)) * (W + GX) + GX;
   const position = new Map<string, { x: number; y: number }>();
   rows.forEach((row, depth) => row.forEach((name, index) => {
@@ -257,7 +257,7 @@ function graphSvg(graph: Json, visits: Json[]) {
     const group = s('g', { class: `node${steps ? ' visited' : ''}${failed ? ' failed' : ''}${retried ? ' retried' : ''}`, 'data-state': node.name },
       s('rect', { x, y, width: W, height: H, rx: node.type === 'Choice' ? 18 : 4 }),
       s('text', { x: x + 8, y: y + 17 }, node.name.length > 24 ? `${node.name.slice(0, 23)}…` : node.name),
-      s('text', { x: x + 8, y: y + 34, class: 'small' }, `${node.type}${node.retries ? ' · retries' : ''}${marks ? ` · ${marks}` : ''}`),
+      s('text', { x: x + 8, y: y + 32, class: 'small' }, `${node.type}${node.retries ? ' · retries' : ''}${marks ? ` · ${marks}` : ''}`),
       s('title', {}, `${node.name} (${node.type})${steps ? `: step ${steps.join(', ')}` : ': not taken'}${retried ? `, retried ${retried}×` : ''}${failed ? ', failed' : ''}${node.comment ? ` — ${node.comment}` : ''}`));
     svg.append(group);
   }
