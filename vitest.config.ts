@@ -7,7 +7,7 @@ export default defineConfig({
         test: {
           name: 'unit-integration-cdk',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/acceptance/**', 'node_modules/**'],
+          exclude: ['test/acceptance/**', 'test/console/**', 'node_modules/**'],
           globalSetup: ['test/support/global-setup.ts'],
           setupFiles: ['test/support/setup-env.ts'],
           pool: 'forks',
@@ -18,6 +18,8 @@ export default defineConfig({
       // The black-box acceptance suite against the local runner (its global setup starts the whole
       // stack; it runs only when acceptance files are selected). Other targets: npm run test:aws / test:localstack.
       './vitest.acceptance.config.ts',
+      // test/console (the console's browser suite) runs with npm run test:console (vitest.console.config.ts);
+      // its smoke case is in the acceptance suite.
     ],
   },
 });

@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /**
  * npm start [-- --port 3000] [--outputs-file .payflow/outputs.local.json] [--cdk-out dir] [--time-scale 1] [--logs]
+ *           [--console-port 3001] [--no-console]
  *
  * Synthesizes the app and runs that template locally: the local runner (tools/local-runner) with Payflow's
- * specifics (bin/payflow-local.ts). Prints one ready line;
+ * specifics (bin/payflow-local.ts), and the console (tools/console, read-only) on the next port. Prints one ready line;
  * function logs and the API access log go to .payflow/local.log (or to stderr with --logs).
  * Ctrl-C / SIGTERM stops everything it started.
  */
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startConsole, type RunningConsole } from '../tools/console/server.ts';
+import { readOutputsFile } from '../tools/console/stack.ts';
 import { startLocalStack } from '../tools/local-runner/runner.ts';
 import { PAYFLOW_LOCAL } from './payflow-local.ts';
 
@@ -25,6 +28,8 @@ const { values: args } = parseArgs({
     'time-scale': { type: 'string' },
     'log-file': { type: 'string' },
     logs: { type: 'boolean', default: false },
+    'console-port': { type: 'string' },
+    'no-console': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -32,7 +37,8 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(
     'npm start -- [--port 3000 (or env PORT)] [--outputs-file .payflow/outputs.local.json] [--cdk-out <assembly: skip synth>] ' +
-      '[--time-scale 1 (or env PAYFLOW_TIME_SCALE)] [--logs (function logs to stderr)] [--log-file .payflow/local.log]',
+      '[--time-scale 1 (or env PAYFLOW_TIME_SCALE)] [--logs (function logs to stderr)] [--log-file .payflow/local.log] ' +
+      '[--console-port <API port + 1> (the read-only console; npm run console for its options)] [--no-console]',
   );
   process.exit(0);
 }
@@ -54,9 +60,10 @@ const writeLog = (line: string) => logStream.write(`${line}\n`);
 
 let stopping: Promise<void> | undefined;
 try {
+  const port = number(args.port ?? process.env.PORT, 'port') ?? DEFAULT_PORT;
   const stack = await startLocalStack({
     ...PAYFLOW_LOCAL,
-    port: number(args.port ?? process.env.PORT, 'port') ?? DEFAULT_PORT,
+    port,
     outputsFile: args['outputs-file'] ?? DEFAULT_OUTPUTS_FILE,
     cdkOut: args['cdk-out'],
     synthOutdir: SYNTH_OUTDIR,
@@ -65,14 +72,27 @@ try {
     log: (line) => writeLog(`[api] ${line}`),
   });
   writeLog(`[runner] ready in ${stack.timings.total} ms (${JSON.stringify(stack.timings)})`);
-  console.log(stack.readyMessage);
+  // The console (read-only) on the next port: a busy port costs the console, never the stack.
+  let consoleServer: RunningConsole | undefined;
+  let consolePart = '';
+  if (!args['no-console'] && stack.outputsFile) {
+    const consolePort = number(args['console-port'], 'console-port') ?? (port === 0 ? 0 : port + 1);
+    try {
+      const { stackName, outputs } = readOutputsFile(stack.outputsFile, PAYFLOW_LOCAL.stackName);
+      consoleServer = await startConsole({ stackName, outputs, port: consolePort });
+      consolePart = ` — console: ${consoleServer.url}`;
+    } catch (error) {
+      consolePart = ` — console not started (${error instanceof Error ? error.message : String(error)}; npm run console -- --port <free port>)`;
+    }
+  }
+  console.log(`${stack.readyMessage}${consolePart}`);
 
   const shutdown = (signal: string) => {
     if (stopping) {
       console.error(`${signal} again: exiting without waiting`);
       process.exit(130);
     }
-    stopping = stack.stop().then(
+    stopping = Promise.all([consoleServer?.close(), stack.stop()]).then(
       () => process.exit(0),
       (error: unknown) => {
         console.error('Stopping failed:', error);

@@ -70,9 +70,12 @@ describe('npm start (bin/start.ts)', () => {
       await expect.poll(() => stdout.includes('\n') || child.exitCode !== null, { timeout: 150_000, interval: 200 }).toBe(true);
       const lines = stdout.trim().split('\n');
       expect(lines, stderr).toHaveLength(1);
-      const ready = /^Payflow is ready at (http:\/\/127\.0\.0\.1:\d+\/v1\/) — API key \(merchant-a\): ([A-Za-z0-9]{40}) — outputs: (.+)$/.exec(lines[0]!);
+      const ready = /^Payflow is ready at (http:\/\/127\.0\.0\.1:\d+\/v1\/) — API key \(merchant-a\): ([A-Za-z0-9]{40}) — outputs: (.+) — console: (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(lines[0]!);
       expect(ready, lines[0]).not.toBeNull();
-      const [, url, apiKey, writtenTo] = ready! as unknown as [string, string, string, string];
+      const [, url, apiKey, writtenTo, consoleUrl] = ready! as unknown as [string, string, string, string, string];
+      // The console's page, and its API reading the stack (no payment yet).
+      expect((await fetch(consoleUrl)).status).toBe(200);
+      expect(await (await fetch(`${consoleUrl}api/payments`)).json()).toMatchObject({ payments: [] });
       expect(writtenTo).toBe(outputsFile);
 
       const outputs = JSON.parse(readFileSync(outputsFile, 'utf8')).Payflow as Record<string, string>;
@@ -94,7 +97,7 @@ describe('npm start (bin/start.ts)', () => {
       await expect
         .poll(() => [...processes].filter(([pid]) => alive(pid)).map(([pid, command]) => `${pid} ${command}`), { timeout: 5_000, interval: 100 })
         .toEqual([]);
-      for (const endpoint of [url, outputs.LocalDynamoDbEndpoint!, outputs.LocalSqsEndpoint!, outputs.LocalStepFunctionsEndpoint!]) {
+      for (const endpoint of [url, consoleUrl, outputs.LocalDynamoDbEndpoint!, outputs.LocalSqsEndpoint!, outputs.LocalStepFunctionsEndpoint!]) {
         expect(await refused(endpoint), endpoint).toBe(true);
       }
     } finally {

@@ -1,12 +1,13 @@
 /**
  * A tiny Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`: StartExecution,
- * DescribeExecution, ListExecutions, StopExecution) in front of the local executions, so that Lambda code
+ * DescribeExecution, GetExecutionHistory, ListExecutions, StopExecution, DescribeStateMachine) in front of the local executions, so that Lambda code
  * using @aws-sdk/client-sfn with AWS_ENDPOINT_URL_SFN works locally.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StepFunctionsApiError, type ExecutionRecord, type ExecutionStatus, type LocalStepFunctions } from './executions.ts';
+import { describeStateMachineBody, executionHistory } from './history.ts';
 
 export interface StepFunctionsServer {
   /** Base URL for AWS_ENDPOINT_URL_SFN / `new SFNClient({endpoint})`. */
@@ -54,6 +55,19 @@ const OPERATIONS: Record<string, Operation> = {
     return { executionArn, startDate: epochSeconds(startDate) };
   },
   DescribeExecution: (sfn, request) => describeBody(sfn.describeExecution(String(request.executionArn ?? ''))),
+  GetExecutionHistory: (sfn, request) => {
+    const record = sfn.describeExecution(String(request.executionArn ?? ''));
+    const machine = sfn.stateMachines().find((candidate) => candidate.arn === record.stateMachineArn);
+    const all = executionHistory(record, machine, request.reverseOrder === true);
+    const offset = request.nextToken ? Number(request.nextToken) : 0;
+    const limit = typeof request.maxResults === 'number' && request.maxResults > 0 ? request.maxResults : 1000;
+    return { events: all.slice(offset, offset + limit), ...(offset + limit < all.length ? { nextToken: String(offset + limit) } : {}) };
+  },
+  DescribeStateMachine: (sfn, request) => {
+    const machine = sfn.stateMachines().find((candidate) => candidate.arn === String(request.stateMachineArn ?? ''));
+    if (!machine) throw new StepFunctionsApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(request.stateMachineArn)}'`);
+    return describeStateMachineBody(machine);
+  },
   ListExecutions: (sfn, request) => {
     const all = sfn.listExecutions({
       stateMachineArn: request.stateMachineArn === undefined ? undefined : String(request.stateMachineArn),

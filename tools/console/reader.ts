@@ -1,0 +1,648 @@
+/**
+ * What the console shows, read from the stack with the AWS SDK only (DynamoDB, DynamoDB Streams, SQS,
+ * Step Functions): the same calls work against the twin and against a deployed stack. Read-only, except
+ * `redrive` (only offered when the console runs with --allow-actions).
+ *
+ * Peeking at a dead-letter queue receives its messages with a visibility timeout of 0 (as the AWS
+ * console's "poll for messages" does): they stay in the queue, visible, but their receive count grows.
+ */
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
+import { DescribeExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, ListExecutionsCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { BatchGetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { ConsoleClients, ConsoleStack } from './stack.ts';
+
+type Item = Record<string, any>;
+
+export const TERMINAL_STATUSES = ['succeeded', 'failed', 'partially_refunded', 'refunded'];
+const MAX_SCAN_PAGES = 10;
+const MAX_LISTED = 500;
+
+export interface PaymentRow {
+  id: string;
+  merchantId: string;
+  merchant: string;
+  amount: number;
+  currency: string;
+  status: string;
+  source: string;
+  failureCode?: string;
+  amountRefunded: number;
+  createdAt: string;
+  updatedAt: string;
+  terminalAt?: string;
+  timeToTerminalMs?: number;
+}
+
+export interface StateVisit {
+  name: string;
+  type: string;
+  enteredAt: number;
+  exitedAt?: number;
+  /** Each failed attempt: the ones before a success (or before the last) were retried. */
+  failures: Array<{ error?: string; cause?: string; at: number }>;
+  retries: number;
+  /** The visit ended in an error (caught, or the execution failed there). */
+  failed: boolean;
+}
+
+export interface ExecutionView {
+  saga: 'payment' | 'refund';
+  refundId?: string;
+  name: string;
+  executionArn: string;
+  status: string;
+  startDate?: number;
+  stopDate?: number;
+  error?: string;
+  cause?: string;
+  graph?: StateGraph;
+  visits: StateVisit[];
+  historyAvailable: boolean;
+  note?: string;
+}
+
+export interface StateGraph {
+  startAt: string;
+  states: Array<{ name: string; type: string; comment?: string; next: Array<{ to: string; kind: 'next' | 'choice' | 'default' | 'catch' }>; retries: boolean }>;
+}
+
+export interface TimelineStep {
+  at: number;
+  kind: 'request' | 'outbox' | 'queue' | 'saga' | 'state' | 'processor' | 'ledger' | 'refund' | 'status';
+  title: string;
+  detail?: string;
+  flag?: 'retry' | 'error';
+}
+
+const time = (iso: unknown) => (typeof iso === 'string' ? Date.parse(iso) : NaN);
+const secondsToMs = (date: Date | undefined) => (date ? date.getTime() : undefined);
+
+export class ConsoleReader {
+  private readonly streamCache = new Map<string, { iterator?: string; records: StreamRecord[]; closed: boolean }>();
+  private streamArn?: string;
+  private readonly graphs = new Map<string, StateGraph>();
+  private readonly depthSamples: Array<{ at: number; depths: Record<string, number> }> = [];
+
+  constructor(
+    readonly stack: ConsoleStack,
+    private readonly clients: ConsoleClients,
+  ) {}
+
+  private output(name: string): string {
+    const value = this.stack.outputs[name];
+    if (!value) throw new Error(`The stack has no output ${name}`);
+    return value;
+  }
+
+  merchantName(id: string): string {
+    return this.stack.merchants.find((merchant) => merchant.id === id)?.name ?? id;
+  }
+
+  // ---------------------------------------------------------------- payments
+
+  /** Every payment (newest first, at most 500; a scan of at most 10 pages), with its time to terminal. */
+  async payments(filter: { status?: string; merchant?: string; token?: string } = {}): Promise<{ payments: PaymentRow[]; truncated: boolean; statuses: Record<string, number> }> {
+    const items: Item[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    let pages = 0;
+    do {
+      const page = await this.clients.dynamodb.send(
+        new ScanCommand({
+          TableName: this.output('PaymentsTableName'),
+          FilterExpression: '#entity = :payment OR SK = :capture',
+          ExpressionAttributeNames: { '#entity': 'entity' },
+          ExpressionAttributeValues: { ':payment': 'payment', ':capture': 'POSTING#capture' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+      pages += 1;
+    } while (startKey && pages < MAX_SCAN_PAGES);
+    const captures = new Map(items.filter((item) => item.SK === 'POSTING#capture').map((item) => [item.PK as string, item.createdAt as string]));
+    const all = items.filter((item) => item.entity === 'payment').map((item) => this.paymentRow(item, captures.get(item.PK)));
+    const statuses: Record<string, number> = {};
+    for (const row of all) statuses[row.status] = (statuses[row.status] ?? 0) + 1;
+    const rows = all
+      .filter((row) => !filter.status || row.status === filter.status)
+      .filter((row) => !filter.merchant || row.merchant === filter.merchant || row.merchantId === filter.merchant)
+      .filter((row) => !filter.token || row.source === filter.token)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
+    return { payments: rows.slice(0, MAX_LISTED), truncated: Boolean(startKey) || rows.length > MAX_LISTED, statuses };
+  }
+
+  private paymentRow(item: Item, capturedAt: string | undefined): PaymentRow {
+    const terminal = TERMINAL_STATUSES.includes(item.status);
+    // PostLedger writes the capture posting and `succeeded` in one transaction: its time is the terminal time
+    // even after later refunds; a failed payment's last update is its terminal time.
+    const terminalAt = !terminal ? undefined : capturedAt ?? item.updatedAt;
+    return {
+      id: item.id,
+      merchantId: item.merchantId,
+      merchant: this.merchantName(item.merchantId),
+      amount: item.amount,
+      currency: item.currency,
+      status: item.status,
+      source: item.source,
+      ...(item.failureCode ? { failureCode: item.failureCode } : {}),
+      amountRefunded: item.amountRefunded ?? 0,
+      createdAt: item.createdAt,
+      updatedAt: item.updatedAt,
+      ...(terminalAt ? { terminalAt, timeToTerminalMs: time(terminalAt) - time(item.createdAt) } : {}),
+    };
+  }
+
+  // ---------------------------------------------------------------- one payment's journey
+
+  async journey(paymentId: string) {
+    const { Items = [] } = await this.clients.dynamodb.send(
+      new QueryCommand({ TableName: this.output('PaymentsTableName'), KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `PAYMENT#${paymentId}` } }),
+    );
+    const paymentItem = Items.find((item) => item.entity === 'payment');
+    if (!paymentItem) return undefined;
+    const refunds = Items.filter((item) => item.entity === 'refund').sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
+    const postings = Items.filter((item) => item.entity === 'posting').map((item) => ({
+      sortKey: item.SK as string,
+      kind: item.SK === 'POSTING#capture' ? 'capture' : 'refund',
+      createdAt: item.createdAt as string,
+      currency: item.currency as string,
+      lines: (item.lines as Array<{ account: string; amount: number }>).map((line) => ({ account: line.account, debit: line.amount > 0 ? line.amount : 0, credit: line.amount < 0 ? -line.amount : 0 })),
+      balanced: (item.lines as Array<{ amount: number }>).reduce((sum, line) => sum + line.amount, 0) === 0,
+    }));
+    const [processorCalls, streamRecords, executions] = await Promise.all([
+      this.processorCalls(paymentId, refunds.map((refund) => refund.id as string)),
+      this.streamRecordsOf(`PAYMENT#${paymentId}`).catch((error: unknown) => ({ error: String(error instanceof Error ? error.message : error) })),
+      Promise.all([
+        this.execution('payment', this.output('PaymentSagaArn'), `payment-${paymentId}`),
+        ...refunds.map((refund) => this.execution('refund', this.output('RefundSagaArn'), `refund-${refund.id}`, refund.id)),
+      ]),
+    ]);
+    const payment = this.paymentRow(paymentItem, postings.find((posting) => posting.kind === 'capture')?.createdAt);
+    const outbox = Array.isArray(streamRecords) ? streamRecords : [];
+    return {
+      payment: { ...payment, description: paymentItem.description, amountCaptured: paymentItem.amountCaptured, amountRefundable: paymentItem.amountRefundable },
+      refunds: refunds.map((refund) => ({ id: refund.id, amount: refund.amount, status: refund.status, failureCode: refund.failureCode, createdAt: refund.createdAt, updatedAt: refund.updatedAt })),
+      postings,
+      processorCalls,
+      outbox,
+      outboxNote: Array.isArray(streamRecords) ? undefined : `The stream could not be read: ${streamRecords.error}`,
+      executions,
+      timeline: timeline(payment, paymentItem, refunds, postings, processorCalls, outbox, executions),
+    };
+  }
+
+  private async processorCalls(paymentId: string, refundIds: string[]) {
+    const keys = [...['authorize', 'capture', 'void'].map((operation) => `${paymentId}:${operation}`), ...refundIds.map((id) => `${id}:refund`)];
+    const table = this.output('ProcessorTableName');
+    const calls: Item[] = [];
+    for (let index = 0; index < keys.length; index += 100) {
+      const { Responses = {} } = await this.clients.dynamodb.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys.slice(index, index + 100).map((key) => ({ key })) } } }));
+      calls.push(...(Responses[table] ?? []));
+    }
+    return calls
+      .map((call) => ({ key: call.key, operation: call.operation, outcome: call.outcome, failureCode: call.failureCode, failureType: call.failureType, amount: call.amount, currency: call.currency, createdAt: call.createdAt }))
+      .sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
+  }
+
+  /** The outbox: the Payments table's stream records of one partition, read (and kept) from every shard. */
+  private async streamRecordsOf(partitionKey: string) {
+    await this.readStream();
+    const records: Array<{ eventId: string; eventName: string; sortKey: string; entity?: string; before?: string; after?: string; at: number }> = [];
+    for (const shard of this.streamCache.values()) {
+      for (const record of shard.records) {
+        const keys = record.dynamodb?.Keys;
+        if (keys?.PK?.S !== partitionKey) continue;
+        const newImage = record.dynamodb?.NewImage ? unmarshall(record.dynamodb.NewImage as never) : undefined;
+        const oldImage = record.dynamodb?.OldImage ? unmarshall(record.dynamodb.OldImage as never) : undefined;
+        const at = time(newImage?.updatedAt ?? newImage?.createdAt) || secondsToMs(record.dynamodb?.ApproximateCreationDateTime) || 0;
+        records.push({ eventId: record.eventID ?? '', eventName: record.eventName ?? '', sortKey: keys.SK?.S ?? '', entity: (newImage ?? oldImage)?.entity, before: oldImage?.status, after: newImage?.status, at });
+      }
+    }
+    return records.sort((a, b) => a.at - b.at);
+  }
+
+  private async readStream(): Promise<void> {
+    const streams = this.clients.streams;
+    this.streamArn ??= (await this.clients.dynamodb.send(new DescribeTableCommand({ TableName: this.output('PaymentsTableName') }))).Table?.LatestStreamArn;
+    if (!this.streamArn) throw new Error('the Payments table has no stream');
+    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn }));
+    for (const shard of StreamDescription?.Shards ?? []) {
+      const id = shard.ShardId!;
+      let cached = this.streamCache.get(id);
+      if (!cached) {
+        const { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: id, ShardIteratorType: 'TRIM_HORIZON' }));
+        cached = { iterator: ShardIterator, records: [], closed: false };
+        this.streamCache.set(id, cached);
+      }
+      // Read until the shard is caught up (an empty page) or closed; at most 50 pages per look.
+      for (let page = 0; page < 50 && cached.iterator && !cached.closed; page += 1) {
+        const { Records = [], NextShardIterator } = await streams.send(new GetRecordsCommand({ ShardIterator: cached.iterator }));
+        cached.records.push(...Records);
+        if (!NextShardIterator) cached.closed = true;
+        else cached.iterator = NextShardIterator;
+        if (Records.length === 0) break;
+      }
+    }
+  }
+
+  private async execution(saga: 'payment' | 'refund', stateMachineArn: string, name: string, refundId?: string): Promise<ExecutionView | undefined> {
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    let described;
+    try {
+      described = await this.clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    } catch (error) {
+      if ((error as Error).name === 'ExecutionDoesNotExist') return undefined;
+      throw error;
+    }
+    const graph = await this.graph(stateMachineArn).catch(() => undefined);
+    const view: ExecutionView = {
+      saga,
+      ...(refundId ? { refundId } : {}),
+      name,
+      executionArn,
+      status: described.status ?? 'UNKNOWN',
+      startDate: secondsToMs(described.startDate),
+      stopDate: secondsToMs(described.stopDate),
+      error: described.error,
+      cause: described.cause,
+      graph,
+      visits: [],
+      historyAvailable: false,
+    };
+    try {
+      const events: HistoryEvent[] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await this.clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
+        events.push(...(page.events ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken);
+      view.visits = visitsOf(events, graph);
+      view.historyAvailable = true;
+    } catch (error) {
+      view.note = `No history: ${(error as Error).name}: ${(error as Error).message}`;
+    }
+    return view;
+  }
+
+  private async graph(stateMachineArn: string): Promise<StateGraph> {
+    const cached = this.graphs.get(stateMachineArn);
+    if (cached) return cached;
+    const { definition } = await this.clients.sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
+    const graph = stateGraph(JSON.parse(definition ?? '{}'));
+    this.graphs.set(stateMachineArn, graph);
+    return graph;
+  }
+
+  // ---------------------------------------------------------------- queues and dead letters
+
+  private queueOutputs(): Array<{ output: string; label: string; url: string; deadLetter: boolean }> {
+    return Object.entries(this.stack.outputs)
+      .filter(([name]) => /(QueueUrl|DlqUrl)$/.test(name))
+      .map(([output, url]) => ({
+        output,
+        label: output.replace(/Url$/, ''),
+        url,
+        deadLetter: /Dlq|DeadLetter|Failures(Queue)?Url$/.test(output),
+      }));
+  }
+
+  async queues() {
+    const queues = await Promise.all(
+      this.queueOutputs().map(async (queue) => {
+        const { Attributes = {} } = await this.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['All'] }));
+        const redrive = Attributes.RedrivePolicy ? (JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn: string; maxReceiveCount: number }) : undefined;
+        return {
+          ...queue,
+          name: queue.url.split('/').pop()!,
+          arn: Attributes.QueueArn,
+          visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+          inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+          delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+          redrive,
+        };
+      }),
+    );
+    const sample = { at: Date.now(), depths: Object.fromEntries(queues.map((queue) => [queue.label, queue.visible + queue.inFlight + queue.delayed])) };
+    this.depthSamples.push(sample);
+    while (this.depthSamples.length > 0 && this.depthSamples[0]!.at < Date.now() - 15 * 60_000) this.depthSamples.shift();
+    return queues.map((queue) => ({
+      ...queue,
+      sources: queues.filter((source) => source.redrive?.deadLetterTargetArn === queue.arn).map((source) => ({ label: source.label, maxReceiveCount: source.redrive!.maxReceiveCount })),
+    }));
+  }
+
+  depthHistory() {
+    return this.depthSamples;
+  }
+
+  /** The messages of every dead-letter queue (up to 50 each), each with why it is there. */
+  async deadLetters() {
+    const queues = await this.queues();
+    return Promise.all(
+      queues
+        .filter((queue) => queue.deadLetter)
+        .map(async (queue) => {
+          const messages = await this.peek(queue.url, queue.visible);
+          return {
+            label: queue.label,
+            name: queue.name,
+            depth: queue.visible + queue.inFlight,
+            redrivable: queue.sources.length > 0,
+            messages: messages.map((message) => ({
+              messageId: message.MessageId!,
+              sentAt: Number(message.Attributes?.SentTimestamp ?? 0),
+              receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0),
+              groupId: message.Attributes?.MessageGroupId,
+              body: (message.Body ?? '').slice(0, 2000),
+              reason: whyDead(message, queue.sources),
+            })),
+          };
+        }),
+    );
+  }
+
+  private async peek(queueUrl: string, depth: number): Promise<Message[]> {
+    const seen = new Map<string, Message>();
+    for (let attempt = 0; attempt < 5 && seen.size < Math.min(depth, 50); attempt += 1) {
+      const { Messages = [] } = await this.clients.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }),
+      );
+      for (const message of Messages) if (message.MessageId && !seen.has(message.MessageId)) seen.set(message.MessageId, message);
+      if (Messages.length === 0) break;
+    }
+    return [...seen.values()].sort((a, b) => Number(a.Attributes?.SentTimestamp ?? 0) - Number(b.Attributes?.SentTimestamp ?? 0));
+  }
+
+  /**
+   * Sends a dead message back to the queue it was dead-lettered from (same body and group; deduplication
+   * id `redrive-<messageId>`), then deletes it from the DLQ. The consumer is idempotent (a saga started
+   * twice by name is one saga), so a redrive of a message that was already handled changes nothing.
+   */
+  async redrive(queueLabel: string, messageId: string): Promise<{ redrivenTo: string }> {
+    const queues = await this.queues();
+    const dlq = queues.find((queue) => queue.label === queueLabel && queue.deadLetter);
+    const source = dlq && queues.find((queue) => queue.redrive?.deadLetterTargetArn === dlq.arn);
+    if (!dlq || !source) throw new Error(`${queueLabel} is not the dead-letter queue of a queue of this stack`);
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      const { Messages = [] } = await this.clients.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: dlq.url, MaxNumberOfMessages: 10, VisibilityTimeout: 5, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }),
+      );
+      const message = Messages.find((candidate) => candidate.MessageId === messageId);
+      if (!message) continue;
+      const fifo = source.url.endsWith('.fifo');
+      await this.clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: source.url,
+          MessageBody: message.Body!,
+          ...(message.MessageAttributes && Object.keys(message.MessageAttributes).length > 0 ? { MessageAttributes: message.MessageAttributes } : {}),
+          ...(fifo ? { MessageGroupId: message.Attributes?.MessageGroupId ?? messageId, MessageDeduplicationId: `redrive-${messageId}` } : {}),
+        }),
+      );
+      await this.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: dlq.url, ReceiptHandle: message.ReceiptHandle! }));
+      return { redrivenTo: source.label };
+    }
+    throw new Error(`Message ${messageId} is not (or no longer) in ${queueLabel}`);
+  }
+
+  // ---------------------------------------------------------------- health
+
+  async health() {
+    const [{ payments }, queues, failedExecutions] = await Promise.all([this.payments(), this.queues(), this.failedExecutions()]);
+    const now = Date.now();
+    const minutes = 15;
+    const buckets = Array.from({ length: minutes }, (_, index) => {
+      const start = Math.floor(now / 60_000) * 60_000 - (minutes - 1 - index) * 60_000;
+      const created = payments.filter((payment) => time(payment.createdAt) >= start && time(payment.createdAt) < start + 60_000);
+      const terminated = payments.filter((payment) => payment.terminalAt && time(payment.terminalAt) >= start && time(payment.terminalAt) < start + 60_000);
+      const durations = terminated.map((payment) => payment.timeToTerminalMs!).sort((a, b) => a - b);
+      return { start, created: created.length, terminal: terminated.length, p50Ms: percentile(durations, 0.5), p95Ms: percentile(durations, 0.95) };
+    });
+    const stuck = payments.filter((payment) => !payment.terminalAt && now - time(payment.createdAt) > 15 * 60_000);
+    const alarms = [
+      ...queues
+        .filter((queue) => queue.deadLetter)
+        .map((queue) => ({ name: `${queue.label} depth > 0`, firing: queue.visible + queue.inFlight > 0, detail: `${queue.visible + queue.inFlight} message(s) in ${queue.name}` })),
+      { name: 'Saga executions failed, timed out or aborted (last hour)', firing: failedExecutions.length > 0, detail: failedExecutions.length > 0 ? failedExecutions.slice(0, 5).map((execution) => `${execution.name} ${execution.status}`).join(', ') : 'none' },
+      { name: 'Payments not terminal after 15 minutes', firing: stuck.length > 0, detail: stuck.length > 0 ? stuck.slice(0, 5).map((payment) => payment.id).join(', ') : 'none' },
+    ];
+    return { buckets, alarms, depthHistory: this.depthSamples, open: payments.filter((payment) => !payment.terminalAt).length, total: payments.length };
+  }
+
+  private async failedExecutions() {
+    const since = Date.now() - 60 * 60_000;
+    const results: Array<{ name: string; status: string }> = [];
+    for (const arn of [this.output('PaymentSagaArn'), this.output('RefundSagaArn')]) {
+      for (const statusFilter of ['FAILED', 'TIMED_OUT', 'ABORTED'] as const) {
+        const { executions = [] } = await this.clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, statusFilter, maxResults: 100 }));
+        for (const execution of executions) if ((execution.stopDate?.getTime() ?? execution.startDate?.getTime() ?? 0) >= since) results.push({ name: execution.name!, status: execution.status! });
+      }
+    }
+    return results;
+  }
+}
+
+function percentile(sorted: number[], fraction: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
+}
+
+/** Why a message is in a dead-letter queue, from what it carries and the redrive policy that moved it. */
+export function whyDead(message: Message, sources: Array<{ label: string; maxReceiveCount: number }>): string {
+  const attributes = message.MessageAttributes ?? {};
+  const reasons: string[] = [];
+  if (attributes.reason?.StringValue) reasons.push(`${attributes.origin?.StringValue ? `${attributes.origin.StringValue}: ` : ''}${attributes.reason.StringValue}`);
+  let body: any;
+  try {
+    body = JSON.parse(message.Body ?? '');
+  } catch {
+    body = undefined;
+  }
+  const failure = body && typeof body === 'object' ? findError(body) : undefined;
+  if (body?.executionName && failure) reasons.push(`saga ${body.executionName} could not settle the case: ${failure}`);
+  else if (failure) reasons.push(failure);
+  const source = message.Attributes?.DeadLetterQueueSourceArn?.split(':').pop() ?? sources.map((candidate) => candidate.label).join(' or ');
+  if (sources.length > 0 || message.Attributes?.DeadLetterQueueSourceArn) {
+    const max = sources[0]?.maxReceiveCount;
+    const shape = body === undefined ? 'its body is not JSON' : typeof body?.type !== 'string' || typeof body?.paymentId !== 'string' ? 'its body is not a payment event' : undefined;
+    reasons.push(`moved by the redrive policy of ${source}${max ? ` after ${max} receives` : ''}: its consumer failed every time${shape ? ` (${shape})` : ''}`);
+  }
+  return reasons.join('; ') || 'no reason recorded';
+}
+
+function findError(value: any, depth = 0): string | undefined {
+  if (!value || typeof value !== 'object' || depth > 3) return undefined;
+  const error = value.Error ?? value.error;
+  const cause = value.Cause ?? value.cause;
+  if (typeof error === 'string') return `${error}${typeof cause === 'string' ? `: ${cause.slice(0, 300)}` : ''}`;
+  for (const child of Object.values(value)) {
+    const found = findError(child, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The states of an ASL definition and their edges (top level; the sagas have no Parallel or Map). */
+export function stateGraph(definition: { StartAt?: string; States?: Record<string, any> }): StateGraph {
+  return {
+    startAt: definition.StartAt ?? '',
+    states: Object.entries(definition.States ?? {}).map(([name, state]) => ({
+      name,
+      type: state.Type,
+      ...(state.Comment ? { comment: String(state.Comment) } : {}),
+      retries: Array.isArray(state.Retry) && state.Retry.length > 0,
+      next: [
+        ...(state.Next ? [{ to: state.Next as string, kind: 'next' as const }] : []),
+        ...((state.Choices ?? []) as Array<{ Next: string }>).map((choice) => ({ to: choice.Next, kind: 'choice' as const })),
+        ...(state.Default ? [{ to: state.Default as string, kind: 'default' as const }] : []),
+        ...((state.Catch ?? []) as Array<{ Next: string }>).map((caught) => ({ to: caught.Next, kind: 'catch' as const })),
+      ],
+    })),
+  };
+}
+
+const FAILURE_EVENT = /(Failed|TimedOut)$/;
+
+/** A Lambda error's cause is its JSON (errorType, errorMessage, trace): keep the message, drop the trace. */
+function causeSummary(cause: string | undefined): string | undefined {
+  if (!cause) return undefined;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage.slice(0, 300);
+  } catch {
+    // not JSON: the cause as it is
+  }
+  return cause.slice(0, 300);
+}
+
+/** The state a processor call or a posting is made in (the sagas' names): its step is never drawn before that state's. */
+const STATE_OF: Record<string, RegExp> = {
+  authorize: /Authori[sz]e/,
+  capture: /^Capture/,
+  void: /Void/,
+  refund: /Refund(AtProcessor|Capture)/,
+  'posting:capture': /^PostLedger/,
+  'posting:refund': /PostRefundLedger/,
+};
+
+function notBeforeItsState(at: number, key: string, executions: Array<ExecutionView | undefined>): number {
+  const pattern = STATE_OF[key];
+  if (!pattern) return at;
+  const entered = executions.flatMap((execution) => execution?.visits ?? []).filter((visit) => pattern.test(visit.name)).map((visit) => visit.enteredAt).filter((time) => time <= at + 1000);
+  return entered.length > 0 ? Math.max(at, Math.max(...entered)) : at;
+}
+
+/** The states an execution went through, in order, from its history (AWS's event shapes; the twin serves the same). */
+export function visitsOf(events: HistoryEvent[], graph?: StateGraph): StateVisit[] {
+  const visits: StateVisit[] = [];
+  let current: StateVisit | undefined;
+  for (const event of events) {
+    const at = event.timestamp instanceof Date ? event.timestamp.getTime() : Number(event.timestamp ?? 0);
+    const type = event.type ?? '';
+    if (type.endsWith('StateEntered') && event.stateEnteredEventDetails?.name) {
+      const name = event.stateEnteredEventDetails.name;
+      current = { name, type: type.replace(/StateEntered$/, '') || (graph?.states.find((state) => state.name === name)?.type ?? ''), enteredAt: at, failures: [], retries: 0, failed: false };
+      visits.push(current);
+    } else if (type.endsWith('StateExited') && current) {
+      current.exitedAt = at;
+    } else if (FAILURE_EVENT.test(type) && !type.startsWith('Execution') && current) {
+      const details = Object.entries(event).find(([key, value]) => key.endsWith('EventDetails') && value && typeof value === 'object')?.[1] as { error?: string; cause?: string } | undefined;
+      current.failures.push({ error: details?.error, cause: causeSummary(details?.cause), at });
+    }
+  }
+  visits.forEach((visit, index) => {
+    if (visit.failures.length === 0) return;
+    // Failed there: the next state is reached by a Catch (and not by the state's own Next or a Choice), or
+    // nothing follows and the state never exited. Any other failure of the visit was retried.
+    const next = visits[index + 1]?.name;
+    const edges = graph?.states.find((state) => state.name === visit.name)?.next ?? [];
+    const caught = next !== undefined && edges.some((edge) => edge.to === next && edge.kind === 'catch') && !edges.some((edge) => edge.to === next && edge.kind !== 'catch');
+    visit.failed = caught || (next === undefined && visit.exitedAt === undefined);
+    visit.retries = visit.failed ? visit.failures.length - 1 : visit.failures.length;
+  });
+  return visits;
+}
+
+function timeline(
+  payment: PaymentRow,
+  paymentItem: Item,
+  refunds: Item[],
+  postings: Array<{ kind: string; sortKey: string; createdAt: string; currency: string; lines: Array<{ account: string; debit: number; credit: number }> }>,
+  processorCalls: Array<{ key: string; operation: string; outcome: string; failureCode?: string; amount?: number; createdAt: string }>,
+  outbox: Array<{ eventId: string; eventName: string; sortKey: string; entity?: string; before?: string; after?: string; at: number }>,
+  executions: Array<ExecutionView | undefined>,
+): TimelineStep[] {
+  const steps: Array<TimelineStep & { rank: number }> = [];
+  const add = (rank: number, step: TimelineStep) => steps.push({ ...step, rank });
+  add(0, {
+    at: time(payment.createdAt),
+    kind: 'request',
+    title: 'API request: POST /v1/payments → 201 pending',
+    detail: `merchant ${payment.merchant} · ${formatAmount(payment.amount, payment.currency)} · source ${payment.source}${paymentItem.description ? ` · “${String(paymentItem.description).slice(0, 80)}”` : ''} (the request id is in the API's access log; the Idempotency-Key is stored only as a hash)`,
+  });
+  for (const refund of refunds) {
+    add(0, { at: time(refund.createdAt), kind: 'request', title: `API request: POST /v1/payments/${payment.id}/refunds → 201 pending`, detail: `refund ${refund.id} · ${formatAmount(refund.amount, payment.currency)}` });
+  }
+  for (const record of outbox) {
+    const change = record.before === record.after ? (record.after ?? '') : `${record.before ?? '∅'} → ${record.after ?? '∅'}`;
+    add(1, { at: record.at, kind: 'outbox', title: `Outbox record: ${record.eventName} ${record.entity ?? record.sortKey} ${change}`, detail: `stream eventID ${record.eventId}` });
+    if ((record.entity === 'payment' || record.entity === 'refund') && record.before !== record.after && record.eventName !== 'REMOVE') {
+      const eventType = `${record.entity}.${record.after === 'pending' ? 'created' : record.after}`;
+      add(2, { at: record.at, kind: 'queue', title: `Queue message: ${eventType} on the events FIFO queue`, detail: `group ${payment.id} · deduplication id ${record.eventId}` });
+    }
+  }
+  for (const execution of executions) {
+    if (!execution) continue;
+    add(3, {
+      at: Math.min(execution.startDate ?? Infinity, ...execution.visits.map((visit) => visit.enteredAt)),
+      kind: 'saga',
+      title: `Saga started: ${execution.name} (${execution.saga === 'payment' ? 'PaymentSaga' : 'RefundSaga'})`,
+      detail: `execution status ${execution.status}${execution.error ? ` · ${execution.error}` : ''}`,
+      ...(execution.status === 'FAILED' || execution.status === 'TIMED_OUT' || execution.status === 'ABORTED' ? { flag: 'error' as const } : {}),
+    });
+    for (const visit of execution.visits) {
+      const retried = visit.retries > 0 ? ` · retried ${visit.retries}×` : '';
+      const failure = visit.failures.at(-1);
+      add(4, {
+        at: visit.enteredAt,
+        kind: 'state',
+        title: `State ${visit.name} (${visit.type})${visit.failed ? ' — failed' : ''}${retried}`,
+        ...(failure ? { detail: visit.failures.map((entry) => `${entry.error ?? 'error'}${entry.cause ? `: ${entry.cause.slice(0, 160)}` : ''}`).join(' | ') } : {}),
+        ...(visit.failed ? { flag: 'error' as const } : visit.retries > 0 ? { flag: 'retry' as const } : {}),
+      });
+    }
+  }
+  for (const call of processorCalls) {
+    add(5, {
+      at: notBeforeItsState(time(call.createdAt), call.operation, executions),
+      kind: 'processor',
+      title: `Processor call: ${call.operation} → ${call.outcome}${call.failureCode ? ` (${call.failureCode})` : ''}`,
+      detail: `idempotency key ${call.key}${call.amount !== undefined ? ` · ${call.amount}` : ''}`,
+      ...(call.outcome === 'failed' ? { flag: 'error' as const } : {}),
+    });
+  }
+  for (const posting of postings) {
+    add(6, {
+      at: notBeforeItsState(time(posting.createdAt), `posting:${posting.kind}`, executions),
+      kind: 'ledger',
+      title: `Ledger posting: ${posting.kind} (${posting.sortKey})`,
+      detail: posting.lines.map((line) => `${line.debit ? `Dr ${line.account} ${line.debit}` : `Cr ${line.account} ${line.credit}`}`).join(' · '),
+    });
+  }
+  for (const refund of refunds) {
+    // PostRefundLedger writes the refund's posting and its status in one transaction: never drawn before that posting.
+    const postedAt = steps.filter((step) => step.kind === 'ledger' && step.title.includes(String(refund.id))).map((step) => step.at);
+    if (refund.status !== 'pending') add(7, { at: Math.max(time(refund.updatedAt), ...postedAt), kind: 'refund', title: `Refund ${refund.id} ${refund.status}${refund.failureCode ? ` (${refund.failureCode})` : ''}`, ...(refund.status === 'failed' ? { flag: 'error' as const } : {}) });
+  }
+  if (payment.terminalAt) {
+    add(8, { at: Math.max(time(payment.terminalAt), ...steps.filter((step) => step.kind === 'ledger' && step.title.includes('capture')).map((step) => step.at)), kind: 'status', title: `Payment ${payment.status === 'partially_refunded' || payment.status === 'refunded' ? 'succeeded' : payment.status}${payment.failureCode ? ` (${payment.failureCode})` : ''} in ${payment.timeToTerminalMs} ms`, ...(payment.status === 'failed' ? { flag: 'error' as const } : {}) });
+  }
+  return steps.sort((a, b) => a.at - b.at || a.rank - b.rank).map(({ rank: _rank, ...step }) => step);
+}
+
+export function formatAmount(amount: number, currency: string): string {
+  return `${(amount / 100).toFixed(2)} ${currency}`;
+}
