@@ -30,8 +30,8 @@ export class PayflowStack extends Stack {
     const removalPolicy = config.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     this.data = new PaymentsData(this, 'Data', { removalPolicy });
-    const { paymentsTable, idempotencyTable, processorTable } = this.data;
-    this.saga = new PaymentSaga(this, 'Saga', { paymentsTable, processorTable, sagaType: config.sagaType });
+    const { paymentsTable, idempotencyTable, processorTable, circuitBreakerTable } = this.data;
+    this.saga = new PaymentSaga(this, 'Saga', { paymentsTable, processorTable, circuitBreakerTable, circuitBreaker: config.circuitBreaker, sagaType: config.sagaType });
     const { paymentSaga, refundSaga, sagaFailuresQueue } = this.saga;
     this.outbox = new Outbox(this, 'Outbox', { paymentsTable, paymentSaga, refundSaga });
     this.reconciliation = new Reconciliation(this, 'Reconciliation', { paymentsTable, paymentSaga, refundSaga, sagaFailuresQueue });
@@ -69,6 +69,7 @@ export class PayflowStack extends Stack {
     this.output('PaymentsTableName', paymentsTable.tableName);
     this.output('IdempotencyTableName', idempotencyTable.tableName);
     this.output('ProcessorTableName', processorTable.tableName);
+    this.output('CircuitBreakerTableName', circuitBreakerTable.tableName, "The processor's circuit breaker: item `processor` holds its position");
     this.output('EventsQueueUrl', this.outbox.eventsQueue.queueUrl);
     this.output('EventsDlqUrl', this.outbox.eventsDlq.queueUrl);
     this.output('RelayDeadLetterQueueUrl', this.outbox.relayDeadLetterQueue.queueUrl, 'Stream records the relay could not publish, kept whole for replay');

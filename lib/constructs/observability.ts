@@ -1,6 +1,6 @@
 import { ArnFormat, Duration, Stack, type RemovalPolicy } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { ComparisonOperator, Metric, Stats, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import { ComparisonOperator, Metric, Stats, TreatMissingData, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -24,6 +24,9 @@ export const MAX_RELAY_ITERATOR_AGE = Duration.minutes(5);
 export const MAX_THROTTLED_REQUESTS_PER_5_MINUTES = 100;
 /** Saga task functions signal declines and transient processor errors by throwing: alarm on a sustained rate, not on one. */
 export const MAX_SAGA_TASK_ERROR_RATE_PERCENT = 50;
+/** The circuit breaker's gauge (published by Authorize through Powertools Metrics): 0 closed, 1 half-open, 2 open. */
+export const CIRCUIT_STATE_METRIC = 'ProcessorCircuitState';
+export const CIRCUIT_OPEN_VALUE = 2;
 
 export interface ObservabilityProps {
   readonly restApi: RestApi;
@@ -56,6 +59,8 @@ export class Observability extends Construct {
   readonly dashboard: Dashboard;
   /** The custom metric counting API requests answered 429 (from the access log). */
   readonly throttledRequestsMetric: Metric;
+  /** The processor's circuit breaker position, as Authorize last saw it in each minute. */
+  readonly circuitStateMetric: Metric;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -134,6 +139,40 @@ export class Observability extends Construct {
                   threshold: MAX_THROTTLED_REQUESTS_PER_5_MINUTES,
                   comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
                   additionalDescription: 'Sustained throttling: a merchant may need a higher tier, or the API is under attack.',
+                },
+              },
+            },
+          ],
+        },
+      ],
+    });
+
+    // Only authorizations move the breaker (a probe needs a payment), so a minute without one keeps the
+    // last position: missing data leaves the alarm where it is.
+    this.circuitStateMetric = new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: CIRCUIT_STATE_METRIC,
+      dimensionsMap: { service: 'payflow' },
+      statistic: Stats.MAXIMUM,
+      period: Duration.minutes(1),
+      label: 'Processor circuit (0 closed, 1 half-open, 2 open)',
+    });
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'ProcessorCircuit',
+      humanReadableName: "Processor circuit breaker",
+      metricGroups: [
+        {
+          title: 'Processor circuit breaker',
+          metrics: [
+            {
+              metric: this.circuitStateMetric,
+              alarmFriendlyName: 'ProcessorCircuitOpen',
+              addAlarm: {
+                Critical: {
+                  threshold: CIRCUIT_OPEN_VALUE,
+                  comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                  treatMissingDataOverride: TreatMissingData.IGNORE,
+                  additionalDescription: 'The processor circuit breaker is open: new payments wait, nothing is authorized. README runbook: "Processor circuit open".',
                 },
               },
             },
