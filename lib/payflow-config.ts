@@ -47,6 +47,18 @@ const CircuitBreakerSchema = z.strictObject({
   waitSeconds: z.int().positive().default(10),
 });
 export type CircuitBreakerConfig = z.infer<typeof CircuitBreakerSchema>;
+
+/**
+ * Bulkheads (issue 12): Lambda reserved concurrency, so that a slow processor cannot take the
+ * concurrency the API needs. Reserved concurrency is both a guarantee and a ceiling.
+ */
+const ConcurrencySchema = z.strictObject({
+  /** Per saga function that calls the processor (Authorize, Capture, VoidAuthorization, RefundCapture, RefundAtProcessor): its ceiling. */
+  processorTasks: z.int().positive().default(20),
+  /** Per API function (create-payment, get-payment, create-refund): reserved for it; 0 leaves them on the unreserved pool. */
+  api: z.int().nonnegative().default(0),
+});
+export type ConcurrencyConfig = z.infer<typeof ConcurrencySchema>;
 /** Express workflows stop after 5 minutes: the hold must leave room for the rest of the saga. */
 export const MAX_EXPRESS_HOLD_SECONDS = 120;
 
@@ -65,6 +77,7 @@ export interface PayflowConfig {
    */
   readonly sdkTracing: boolean;
   readonly circuitBreaker: CircuitBreakerConfig;
+  readonly concurrency: ConcurrencyConfig;
 }
 
 const ConfigSchema = z
@@ -77,6 +90,7 @@ const ConfigSchema = z
     alarmEmail: z.email().optional(),
     sdkTracing: z.stringbool().or(z.boolean()).default(true),
     circuitBreaker: CircuitBreakerSchema.default(CircuitBreakerSchema.parse({})),
+    concurrency: ConcurrencySchema.default(ConcurrencySchema.parse({})),
   })
   .superRefine((config, ctx) => {
     const { holdSeconds, waitSeconds } = config.circuitBreaker;
@@ -112,6 +126,7 @@ export function readPayflowConfig(scope: Construct): PayflowConfig {
     alarmEmail: contextValue(scope, 'payflow:alarmEmail'),
     sdkTracing: contextValue(scope, 'payflow:sdkTracing'),
     circuitBreaker: contextValue(scope, 'payflow:circuitBreaker'),
+    concurrency: contextValue(scope, 'payflow:concurrency'),
   });
   if (!parsed.success) throw new Error(`Invalid payflow:* context: ${z.prettifyError(parsed.error)}`);
   return parsed.data;

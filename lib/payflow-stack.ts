@@ -1,4 +1,5 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { Observability } from './constructs/observability.ts';
 import { Outbox } from './constructs/outbox.ts';
@@ -42,6 +43,13 @@ export class PayflowStack extends Stack {
       merchants: config.merchants,
       tiers: config.tiers,
     });
+
+    // Bulkheads: the processor's callers have a ceiling, so a slow processor cannot take the concurrency the API needs.
+    const reserve = (functions: readonly PayflowFunction[], concurrency: number) => {
+      for (const fn of functions) (fn.node.defaultChild as CfnFunction).reservedConcurrentExecutions = concurrency;
+    };
+    reserve(this.saga.processorFunctions, config.concurrency.processorTasks);
+    if (config.concurrency.api > 0) reserve([this.api.createPaymentFunction, this.api.getPaymentFunction, this.api.createRefundFunction], config.concurrency.api);
 
     const sagaTasks = new Set<PayflowFunction>(this.saga.functions);
     this.observability = new Observability(this, 'Observability', {

@@ -27,6 +27,13 @@ export const MAX_SAGA_TASK_ERROR_RATE_PERCENT = 50;
 /** The circuit breaker's gauge (published by Authorize through Powertools Metrics): 0 closed, 1 half-open, 2 open. */
 export const CIRCUIT_STATE_METRIC = 'ProcessorCircuitState';
 export const CIRCUIT_OPEN_VALUE = 2;
+/** Stuck-payment signals (published by reconciliation every run): the age of the oldest open payment and refund. */
+export const OLDEST_OPEN_AGE_METRICS = { payment: 'OldestOpenPaymentAgeSeconds', refund: 'OldestOpenRefundAgeSeconds' } as const;
+/**
+ * Reconciliation restarts a saga after 15 minutes and flags what it cannot move (which takes it out of
+ * the index); an item still open after 30 minutes means neither worked.
+ */
+export const MAX_OPEN_ITEM_AGE = Duration.minutes(30);
 
 export interface ObservabilityProps {
   readonly restApi: RestApi;
@@ -177,6 +184,34 @@ export class Observability extends Construct {
               },
             },
           ],
+        },
+      ],
+    });
+
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'StuckItems',
+      humanReadableName: 'Stuck payments and refunds (from reconciliation)',
+      metricGroups: [
+        {
+          title: 'Age of the oldest open item (s)',
+          metrics: (['payment', 'refund'] as const).map((entity) => ({
+            metric: new Metric({
+              namespace: METRICS_NAMESPACE,
+              metricName: OLDEST_OPEN_AGE_METRICS[entity],
+              dimensionsMap: { service: 'payflow' },
+              statistic: Stats.MAXIMUM,
+              period: Duration.minutes(5),
+              label: `oldest open ${entity}`,
+            }),
+            alarmFriendlyName: `OldestOpen${entity === 'payment' ? 'Payment' : 'Refund'}Age`,
+            addAlarm: {
+              Critical: {
+                threshold: MAX_OPEN_ITEM_AGE.toSeconds(),
+                comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+                additionalDescription: `A ${entity} has been open for over 30 minutes: reconciliation neither finished nor flagged it. README runbook: "Stuck payment".`,
+              },
+            },
+          })),
         },
       ],
     });

@@ -54,6 +54,14 @@ const COMPENSATION_RETRY: RetryProps = { errors: [Errors.ALL], ...SETTLE_RETRY_T
  */
 const NEVER_RETRY: RetryProps = { errors: [...PERMANENT_TABLE_ERRORS], maxAttempts: 0 };
 const SETTLE_RETRY: RetryProps = { errors: [Errors.ALL], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.seconds(20), jitterStrategy: JitterType.FULL };
+const LAMBDA_THROTTLED_RETRY: RetryProps = {
+  errors: ['Lambda.TooManyRequestsException'],
+  interval: Duration.seconds(1),
+  backoffRate: 2,
+  maxDelay: Duration.seconds(20),
+  maxAttempts: 8,
+  jitterStrategy: JitterType.FULL,
+};
 /** Express workflows stop after 5 minutes at most; a Standard saga may hold and settle for longer. */
 const sagaTimeout = (sagaType: 'STANDARD' | 'EXPRESS') => (sagaType === 'EXPRESS' ? Duration.minutes(5) : Duration.minutes(15));
 
@@ -70,6 +78,8 @@ export class PaymentSaga extends Construct {
   readonly refundSaga: StateMachine;
   readonly sagaFailuresQueue: Queue;
   readonly functions: PayflowFunction[] = [];
+  /** The functions that call the processor: a slow processor holds their concurrency (bulkheads). */
+  readonly processorFunctions: PayflowFunction[] = [];
 
   constructor(scope: Construct, id: string, props: PaymentSagaProps) {
     super(scope, id);
@@ -103,6 +113,7 @@ export class PaymentSaga extends Construct {
       if (access.payments) created.acknowledgeIndexGrant(paymentsTable);
       if (access.processor) processorTable.grantReadWriteData(created);
       this.functions.push(created);
+      if (access.processor) this.processorFunctions.push(created);
       return created;
     };
 
@@ -244,7 +255,13 @@ export class PaymentSaga extends Construct {
   }
 }
 
-/** A Lambda task: default LambdaInvoke (Invoke response at $), the function's result selected with $.Payload. */
+/**
+ * A Lambda task: default LambdaInvoke (Invoke response at $), the function's result selected with
+ * $.Payload. A function at its reserved concurrency (a bulkhead) answers TooManyRequestsException:
+ * nothing ran, so it is retried, never caught as a failure.
+ */
 function task(scope: Construct, stateName: string, lambdaFunction: PayflowFunction): LambdaInvoke {
-  return new LambdaInvoke(scope, stateName, { lambdaFunction, outputPath: '$.Payload' });
+  const invoke = new LambdaInvoke(scope, stateName, { lambdaFunction, outputPath: '$.Payload' });
+  invoke.addRetry(LAMBDA_THROTTLED_RETRY);
+  return invoke;
 }

@@ -113,6 +113,19 @@ describe('PaymentSaga states (CONTRACT "Sagas")', () => {
     expect(catcherFor(states.Authorize!, 'States.ALL')).toBeDefined();
   });
 
+  it('every Lambda task retries a throttled invocation (a bulkhead at its ceiling: nothing ran), never catches it as a failure', () => {
+    for (const [name, state] of Object.entries(states).filter(([, state]) => state.Resource === 'arn:aws:states:::lambda:invoke')) {
+      expect(state.Retry[1], name).toEqual({
+        ErrorEquals: ['Lambda.TooManyRequestsException'],
+        IntervalSeconds: 1,
+        BackoffRate: 2,
+        MaxAttempts: 8,
+        MaxDelaySeconds: 20,
+        JitterStrategy: 'FULL',
+      });
+    }
+  });
+
   it('a decline goes straight to MarkFailed; other authorize errors void first', () => {
     expect(catcherFor(states.Authorize!, 'PaymentDeclined')).toEqual({ ErrorEquals: ['PaymentDeclined'], ResultPath: '$.error', Next: 'MarkFailed' });
     const other = catcherFor(states.Authorize!, 'States.ALL')!;

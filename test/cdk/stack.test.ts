@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MERCHANTS, pascalCase } from '../../lib/payflow-config.ts';
 import { buildApp } from '../../lib/app.ts';
 import { CIRCUIT_STATE_METRIC } from '../../lambdas/application/circuit-breaker.ts';
+import { OLDEST_OPEN_AGE_METRICS } from '../../lambdas/application/reconcile.ts';
 import { logicalIdOf, referencedLogicalId, resourcesOfType, synthesize, type Synthesized } from './synth.ts';
 
 let prod: Synthesized;
@@ -108,6 +109,24 @@ describe('context', () => {
     expect(stack.config.circuitBreaker).toEqual({ failureThreshold: 5, windowSeconds: 60, openSeconds: 12, holdSeconds: 60, waitSeconds: 5 });
     expect(() => buildApp({ context: { 'payflow:sagaType': 'EXPRESS', 'payflow:circuitBreaker': { holdSeconds: 600 } } })).toThrow(/holdSeconds must be at most 120/);
     expect(() => buildApp({ context: { 'payflow:circuitBreaker': { failureThreshold: 0 } } })).toThrow(/payflow:\* context/);
+  });
+
+  it('bulkheads: the processor callers have a reserved-concurrency ceiling (20 by default), the API none unless payflow:concurrency says', () => {
+    const reserved = (s: Synthesized) =>
+      Object.fromEntries(
+        resourcesOfType(s.json, 'AWS::Lambda::Function')
+          .filter(([, fn]) => fn.Properties?.ReservedConcurrentExecutions !== undefined)
+          .map(([id, fn]) => [id.replace(/[0-9A-F]{8}$/, ''), fn.Properties!.ReservedConcurrentExecutions]),
+      );
+    expect(reserved(prod)).toEqual({
+      SagaAuthorizeFunction: 20,
+      SagaCaptureFunction: 20,
+      SagaVoidAuthorizationFunction: 20,
+      SagaRefundCaptureFunction: 20,
+      SagaRefundAtProcessorFunction: 20,
+    });
+    const configured = synthesize({ 'payflow:concurrency': JSON.stringify({ processorTasks: 5, api: 30 }) });
+    expect(reserved(configured)).toMatchObject({ SagaAuthorizeFunction: 5, ApiCreatePaymentFunction: 30, ApiGetPaymentFunction: 30, ApiCreateRefundFunction: 30 });
   });
 
   it('an unknown saga type fails synthesis', () => {
@@ -303,6 +322,14 @@ describe('observability', () => {
     expect(JSON.stringify(alarm)).toMatch(/"(Stat|Statistic)":"Maximum"/);
     expect(alarmMetric(alarm!).Dimensions).toEqual([{ Name: 'service', Value: 'payflow' }]);
     expect(alarm!.AlarmActions).toEqual([{ Ref: topicId() }]);
+  });
+
+  it('stuck-payment signals: the oldest open payment and refund (published by reconciliation) alarm past 30 minutes', () => {
+    for (const metricName of Object.values(OLDEST_OPEN_AGE_METRICS)) {
+      const alarm = alarmOn('Payflow', metricName);
+      expect(alarm, metricName).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 1800 });
+      expect(alarm!.AlarmActions).toEqual([{ Ref: topicId() }]);
+    }
   });
 
   it('payflow:alarmEmail subscribes an address to the alarm topic; no subscription by default', () => {
