@@ -33,6 +33,35 @@ export const DEFAULT_TIERS: Record<string, Tier> = {
 
 export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
 
+/** The processor's circuit breaker (issue 12); seeds: open after 10 failures in 60 s. */
+const CircuitBreakerSchema = z.strictObject({
+  /** Transient authorization failures in one window that open the breaker. */
+  failureThreshold: z.int().positive().default(10),
+  /** The window failures are counted in, seconds. */
+  windowSeconds: z.int().positive().default(60),
+  /** How long it stays open before one probe may go through, seconds. */
+  openSeconds: z.number().positive().default(30),
+  /** How long a payment waits (nothing authorized) for the breaker before it fails as processor_unavailable, seconds. */
+  holdSeconds: z.int().positive().default(120),
+  /** How often a waiting payment asks the breaker again, seconds. */
+  waitSeconds: z.int().positive().default(10),
+});
+export type CircuitBreakerConfig = z.infer<typeof CircuitBreakerSchema>;
+
+/**
+ * Bulkheads (issue 12): Lambda reserved concurrency, so that a slow processor cannot take the
+ * concurrency the API needs. Reserved concurrency is both a guarantee and a ceiling.
+ */
+const ConcurrencySchema = z.strictObject({
+  /** Per saga function that calls the processor (Authorize, Capture, VoidAuthorization, RefundCapture, RefundAtProcessor): its ceiling. */
+  processorTasks: z.int().positive().default(20),
+  /** Per API function (create-payment, get-payment, create-refund): reserved for it; 0 leaves them on the unreserved pool. */
+  api: z.int().nonnegative().default(0),
+});
+export type ConcurrencyConfig = z.infer<typeof ConcurrencySchema>;
+/** Express workflows stop after 5 minutes: the hold must leave room for the rest of the saga. */
+export const MAX_EXPRESS_HOLD_SECONDS = 120;
+
 export interface PayflowConfig {
   /** Throwaway stack: tables are destroyed with it. */
   readonly dev: boolean;
@@ -47,6 +76,8 @@ export interface PayflowConfig {
    * start. When false, Lambda's active tracing alone records each invocation.
    */
   readonly sdkTracing: boolean;
+  readonly circuitBreaker: CircuitBreakerConfig;
+  readonly concurrency: ConcurrencyConfig;
 }
 
 const ConfigSchema = z
@@ -58,8 +89,15 @@ const ConfigSchema = z
     tiers: z.record(z.string(), TierSchema).default(DEFAULT_TIERS),
     alarmEmail: z.email().optional(),
     sdkTracing: z.stringbool().or(z.boolean()).default(true),
+    circuitBreaker: CircuitBreakerSchema.default(CircuitBreakerSchema.parse({})),
+    concurrency: ConcurrencySchema.default(ConcurrencySchema.parse({})),
   })
   .superRefine((config, ctx) => {
+    const { holdSeconds, waitSeconds } = config.circuitBreaker;
+    if (waitSeconds > holdSeconds) ctx.addIssue({ code: 'custom', message: 'waitSeconds must not exceed holdSeconds', path: ['circuitBreaker'] });
+    if (config.sagaType === 'EXPRESS' && holdSeconds > MAX_EXPRESS_HOLD_SECONDS) {
+      ctx.addIssue({ code: 'custom', message: `holdSeconds must be at most ${MAX_EXPRESS_HOLD_SECONDS} with EXPRESS sagas (they stop after 5 minutes)`, path: ['circuitBreaker'] });
+    }
     const seen = new Set<string>();
     for (const merchant of config.merchants) {
       if (seen.has(merchant.id)) ctx.addIssue({ code: 'custom', message: `duplicate merchant ${merchant.id}`, path: ['merchants'] });
@@ -87,6 +125,8 @@ export function readPayflowConfig(scope: Construct): PayflowConfig {
     tiers: contextValue(scope, 'payflow:tiers'),
     alarmEmail: contextValue(scope, 'payflow:alarmEmail'),
     sdkTracing: contextValue(scope, 'payflow:sdkTracing'),
+    circuitBreaker: contextValue(scope, 'payflow:circuitBreaker'),
+    concurrency: contextValue(scope, 'payflow:concurrency'),
   });
   if (!parsed.success) throw new Error(`Invalid payflow:* context: ${z.prettifyError(parsed.error)}`);
   return parsed.data;

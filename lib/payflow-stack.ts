@@ -1,4 +1,5 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { Observability } from './constructs/observability.ts';
 import { Outbox } from './constructs/outbox.ts';
@@ -30,8 +31,8 @@ export class PayflowStack extends Stack {
     const removalPolicy = config.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     this.data = new PaymentsData(this, 'Data', { removalPolicy });
-    const { paymentsTable, idempotencyTable, processorTable } = this.data;
-    this.saga = new PaymentSaga(this, 'Saga', { paymentsTable, processorTable, sagaType: config.sagaType });
+    const { paymentsTable, idempotencyTable, processorTable, circuitBreakerTable } = this.data;
+    this.saga = new PaymentSaga(this, 'Saga', { paymentsTable, processorTable, circuitBreakerTable, circuitBreaker: config.circuitBreaker, sagaType: config.sagaType });
     const { paymentSaga, refundSaga, sagaFailuresQueue } = this.saga;
     this.outbox = new Outbox(this, 'Outbox', { paymentsTable, paymentSaga, refundSaga });
     this.reconciliation = new Reconciliation(this, 'Reconciliation', { paymentsTable, paymentSaga, refundSaga, sagaFailuresQueue });
@@ -42,6 +43,13 @@ export class PayflowStack extends Stack {
       merchants: config.merchants,
       tiers: config.tiers,
     });
+
+    // Bulkheads: the processor's callers have a ceiling, so a slow processor cannot take the concurrency the API needs.
+    const reserve = (functions: readonly PayflowFunction[], concurrency: number) => {
+      for (const fn of functions) (fn.node.defaultChild as CfnFunction).reservedConcurrentExecutions = concurrency;
+    };
+    reserve(this.saga.processorFunctions, config.concurrency.processorTasks);
+    if (config.concurrency.api > 0) reserve([this.api.createPaymentFunction, this.api.getPaymentFunction, this.api.createRefundFunction], config.concurrency.api);
 
     const sagaTasks = new Set<PayflowFunction>(this.saga.functions);
     this.observability = new Observability(this, 'Observability', {
@@ -69,6 +77,7 @@ export class PayflowStack extends Stack {
     this.output('PaymentsTableName', paymentsTable.tableName);
     this.output('IdempotencyTableName', idempotencyTable.tableName);
     this.output('ProcessorTableName', processorTable.tableName);
+    this.output('CircuitBreakerTableName', circuitBreakerTable.tableName, "The processor's circuit breaker: item `processor` holds its position");
     this.output('EventsQueueUrl', this.outbox.eventsQueue.queueUrl);
     this.output('EventsDlqUrl', this.outbox.eventsDlq.queueUrl);
     this.output('RelayDeadLetterQueueUrl', this.outbox.relayDeadLetterQueue.queueUrl, 'Stream records the relay could not publish, kept whole for replay');

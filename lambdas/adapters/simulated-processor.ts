@@ -89,6 +89,22 @@ const captureIdFor = (reference: string) => `cap_${reference}`;
 const referenceOfObjectId = (id: string) => id.slice(id.indexOf('_') + 1);
 const keyFor = (reference: string, operation: ProcessorOperation) => `${reference}:${operation}`;
 
+const PORT_ERRORS = new Set(['PaymentDeclined', 'CaptureFailed', 'RefundFailed', 'ProcessorUnavailable', 'ProcessorTimeout', 'ProcessorIdempotencyMismatch']);
+
+/**
+ * The processor's records are the processor: when they cannot be reached (its table is unavailable,
+ * missing, throttled past the SDK's retries), the call's outcome is unknown to the caller, as with a
+ * real processor that does not answer — a ProcessorTimeout, retried with the same key.
+ */
+async function unreachableIsTimeout<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof Error && PORT_ERRORS.has(error.name)) throw error;
+    throw new ProcessorTimeout(`processor_unreachable: ${error instanceof Error ? error.name : 'unknown'}`);
+  }
+}
+
 export class SimulatedProcessor implements PaymentProcessor {
   private readonly tableName: string;
   private readonly client: DynamoDBDocumentClient;
@@ -100,7 +116,11 @@ export class SimulatedProcessor implements PaymentProcessor {
     this.now = options.now ?? (() => new Date());
   }
 
-  async authorize(request: AuthorizeRequest): Promise<{ authorizationId: string }> {
+  authorize(request: AuthorizeRequest): Promise<{ authorizationId: string }> {
+    return unreachableIsTimeout(() => this.authorizeCall(request));
+  }
+
+  private async authorizeCall(request: AuthorizeRequest): Promise<{ authorizationId: string }> {
     await this.failIfFlaky(request.source, request.key);
     const reference = referenceOf(request.key);
     const declineCode =
@@ -125,7 +145,11 @@ export class SimulatedProcessor implements PaymentProcessor {
     return { authorizationId: this.resultOf(record).authorizationId! };
   }
 
-  async capture(request: CaptureRequest): Promise<{ captureId: string }> {
+  capture(request: CaptureRequest): Promise<{ captureId: string }> {
+    return unreachableIsTimeout(() => this.captureCall(request));
+  }
+
+  private async captureCall(request: CaptureRequest): Promise<{ captureId: string }> {
     const reference = referenceOfObjectId(request.authorizationId);
     const [authorization, voided] = await Promise.all([this.get(keyFor(reference, 'authorize')), this.get(keyFor(reference, 'void'))]);
     const source = authorization?.source ?? 'unknown';
@@ -153,7 +177,11 @@ export class SimulatedProcessor implements PaymentProcessor {
     return { captureId: this.resultOf(record).captureId! };
   }
 
-  async void(request: VoidRequest): Promise<{ voided: true }> {
+  void(request: VoidRequest): Promise<{ voided: true }> {
+    return unreachableIsTimeout(() => this.voidCall(request));
+  }
+
+  private async voidCall(request: VoidRequest): Promise<{ voided: true }> {
     const reference = request.authorizationId ? referenceOfObjectId(request.authorizationId) : referenceOf(request.key);
     const [authorization, capture] = await Promise.all([this.get(keyFor(reference, 'authorize')), this.get(keyFor(reference, 'capture'))]);
     await this.failIfFlaky(authorization?.source ?? 'unknown', request.key);
@@ -172,7 +200,11 @@ export class SimulatedProcessor implements PaymentProcessor {
     return { voided: true };
   }
 
-  async refund(request: RefundRequest): Promise<{ refundId: string }> {
+  refund(request: RefundRequest): Promise<{ refundId: string }> {
+    return unreachableIsTimeout(() => this.refundCall(request));
+  }
+
+  private async refundCall(request: RefundRequest): Promise<{ refundId: string }> {
     const chargeReference = request.captureId ? referenceOfObjectId(request.captureId) : request.paymentId;
     if (!chargeReference) throw new ProcessorIdempotencyMismatch('A refund needs a captureId or a paymentId');
     const captureKey = keyFor(chargeReference, 'capture');

@@ -7,6 +7,7 @@ import { logger } from '#commons/powertools';
 import { paymentFailureCode, processorKey, required, type PaymentSagaState } from '#domain/saga';
 import type { SagaLedger } from '#ports/payments-store';
 import type { PaymentProcessor } from '#ports/processor';
+import type { CircuitBreaker } from '#application/circuit-breaker';
 
 type Step = (state: PaymentSagaState) => Promise<PaymentSagaState>;
 type Clock = () => Date;
@@ -19,13 +20,18 @@ export const markProcessing = (ledger: SagaLedger, now = systemClock): Step => a
   return { ...state, merchantId, amount, currency, source, status };
 };
 
-export const authorize = (processor: PaymentProcessor): Step => async (state) => {
-  const { authorizationId } = await processor.authorize({
+/**
+ * Authorization goes through the circuit breaker: while it is open nothing is sent and CircuitOpen
+ * tells the state machine to wait (captures, voids and refunds of authorized payments never do).
+ */
+export const authorize = (processor: PaymentProcessor, breaker: CircuitBreaker): Step => async (state) => {
+  const request = {
     key: processorKey(state.paymentId, 'authorize'),
     amount: required(state, 'amount'),
     currency: required(state, 'currency'),
     source: required(state, 'source'),
-  });
+  };
+  const { authorizationId } = await breaker.admit(() => processor.authorize(request));
   logger.info('Payment authorized', { paymentId: state.paymentId, authorizationId });
   return { ...state, authorizationId };
 };

@@ -11,7 +11,12 @@ export type ReconcileOutcome = 'started' | 'running' | 'flagged' | 'terminal';
 export interface ReconcileSummary {
   examined: number;
   outcomes: Record<ReconcileOutcome, number>;
+  /** Stuck-payment signals: the age of the oldest payment and refund still open, seconds (0 when none). */
+  oldestOpenAgeSeconds: { payment: number; refund: number };
 }
+
+/** The metrics of the stuck-payment signals (an alarm watches each). */
+export const OLDEST_OPEN_AGE_METRICS = { payment: 'OldestOpenPaymentAgeSeconds', refund: 'OldestOpenRefundAgeSeconds' } as const;
 
 export interface ReconcileDependencies {
   openItems: OpenItems;
@@ -40,8 +45,13 @@ export function reconcile(deps: ReconcileDependencies) {
   return async (remainingMs: () => number = () => Infinity): Promise<ReconcileSummary> => {
     const at = now();
     const createdBefore = new Date(at.getTime() - stuckAfterSeconds * 1000).toISOString();
-    const summary: ReconcileSummary = { examined: 0, outcomes: { started: 0, running: 0, flagged: 0, terminal: 0 } };
+    const summary: ReconcileSummary = { examined: 0, outcomes: { started: 0, running: 0, flagged: 0, terminal: 0 }, oldestOpenAgeSeconds: { payment: 0, refund: 0 } };
     try {
+      for (const entity of ['payment', 'refund'] as const) {
+        const oldest = await openItems.oldestOpenCreatedAt(entity);
+        summary.oldestOpenAgeSeconds[entity] = oldest ? Math.max(0, Math.floor((at.getTime() - Date.parse(oldest)) / 1000)) : 0;
+        metrics.addMetric(OLDEST_OPEN_AGE_METRICS[entity], MetricUnit.Seconds, summary.oldestOpenAgeSeconds[entity]);
+      }
       for (const entity of ['payment', 'refund'] as const) {
         for (const ref of await openItems.openItemRefs(entity, createdBefore, maxItemsPerEntity)) {
           if (remainingMs() < SAFETY_MARGIN_MS) return summary;

@@ -15,6 +15,10 @@ export const FUNCTION_SETTINGS = {
   sagaFailuresQueueUrl: 'SAGA_FAILURES_QUEUE_URL',
   stuckAfterSeconds: 'STUCK_AFTER_SECONDS',
   reconcileMaxItems: 'RECONCILE_MAX_ITEMS',
+  circuitBreakerTable: 'CIRCUIT_BREAKER_TABLE_NAME',
+  breakerFailureThreshold: 'BREAKER_FAILURE_THRESHOLD',
+  breakerWindowSeconds: 'BREAKER_WINDOW_SECONDS',
+  breakerOpenSeconds: 'BREAKER_OPEN_SECONDS',
 } as const;
 
 export type FunctionSetting = keyof typeof FUNCTION_SETTINGS;

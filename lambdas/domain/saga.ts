@@ -54,6 +54,12 @@ export interface RefundSagaState {
  * Everything else is permanent and goes to a Catch.
  */
 export const RETRYABLE_PROCESSOR_ERRORS = ['ProcessorUnavailable', 'ProcessorTimeout'] as const;
+/**
+ * Thrown by Authorize when the processor's circuit breaker is open and nothing was sent: the state
+ * machine waits on the breaker's schedule, up to the hold time (lambdas/domain/circuit-breaker.ts).
+ */
+export const CIRCUIT_OPEN_ERROR = 'CircuitOpen';
+
 export const RETRYABLE_TABLE_ERRORS = [
   'TransactionConflict',
   'ProvisionedThroughputExceededException',

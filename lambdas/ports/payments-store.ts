@@ -46,6 +46,8 @@ export type OpenItem = ({ entity: 'payment' } & Payment) | ({ entity: 'refund' }
 /** Payments and refunds a saga still has work on, for reconciliation. */
 export interface OpenItems {
   openItemRefs(entity: 'payment' | 'refund', createdBefore: string, limit: number): Promise<OpenItemRef[]>;
+  /** When the oldest item of `entity` still open was created (ISO 8601), or undefined when none is open. */
+  oldestOpenCreatedAt(entity: 'payment' | 'refund'): Promise<string | undefined>;
   readOpenItem(ref: OpenItemRef): Promise<OpenItem | undefined>;
   handToOperator(ref: OpenItemRef, seenStatus: string, at: string): Promise<boolean>;
 }

@@ -1,6 +1,6 @@
 import { ArnFormat, Duration, Stack, type RemovalPolicy } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { ComparisonOperator, Metric, Stats, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import { ComparisonOperator, Metric, Stats, TreatMissingData, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -24,6 +24,16 @@ export const MAX_RELAY_ITERATOR_AGE = Duration.minutes(5);
 export const MAX_THROTTLED_REQUESTS_PER_5_MINUTES = 100;
 /** Saga task functions signal declines and transient processor errors by throwing: alarm on a sustained rate, not on one. */
 export const MAX_SAGA_TASK_ERROR_RATE_PERCENT = 50;
+/** The circuit breaker's gauge (published by Authorize through Powertools Metrics): 0 closed, 1 half-open, 2 open. */
+export const CIRCUIT_STATE_METRIC = 'ProcessorCircuitState';
+export const CIRCUIT_OPEN_VALUE = 2;
+/** Stuck-payment signals (published by reconciliation every run): the age of the oldest open payment and refund. */
+export const OLDEST_OPEN_AGE_METRICS = { payment: 'OldestOpenPaymentAgeSeconds', refund: 'OldestOpenRefundAgeSeconds' } as const;
+/**
+ * Reconciliation restarts a saga after 15 minutes and flags what it cannot move (which takes it out of
+ * the index); an item still open after 30 minutes means neither worked.
+ */
+export const MAX_OPEN_ITEM_AGE = Duration.minutes(30);
 
 export interface ObservabilityProps {
   readonly restApi: RestApi;
@@ -56,6 +66,8 @@ export class Observability extends Construct {
   readonly dashboard: Dashboard;
   /** The custom metric counting API requests answered 429 (from the access log). */
   readonly throttledRequestsMetric: Metric;
+  /** The processor's circuit breaker position, as Authorize last saw it in each minute. */
+  readonly circuitStateMetric: Metric;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -138,6 +150,68 @@ export class Observability extends Construct {
               },
             },
           ],
+        },
+      ],
+    });
+
+    // Only authorizations move the breaker (a probe needs a payment), so a minute without one keeps the
+    // last position: missing data leaves the alarm where it is.
+    this.circuitStateMetric = new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: CIRCUIT_STATE_METRIC,
+      dimensionsMap: { service: 'payflow' },
+      statistic: Stats.MAXIMUM,
+      period: Duration.minutes(1),
+      label: 'Processor circuit (0 closed, 1 half-open, 2 open)',
+    });
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'ProcessorCircuit',
+      humanReadableName: "Processor circuit breaker",
+      metricGroups: [
+        {
+          title: 'Processor circuit breaker',
+          metrics: [
+            {
+              metric: this.circuitStateMetric,
+              alarmFriendlyName: 'ProcessorCircuitOpen',
+              addAlarm: {
+                Critical: {
+                  threshold: CIRCUIT_OPEN_VALUE,
+                  comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                  treatMissingDataOverride: TreatMissingData.IGNORE,
+                  additionalDescription: 'The processor circuit breaker is open: new payments wait, nothing is authorized. README runbook: "Processor circuit open".',
+                },
+              },
+            },
+          ],
+        },
+      ],
+    });
+
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'StuckItems',
+      humanReadableName: 'Stuck payments and refunds (from reconciliation)',
+      metricGroups: [
+        {
+          title: 'Age of the oldest open item (s)',
+          metrics: (['payment', 'refund'] as const).map((entity) => ({
+            metric: new Metric({
+              namespace: METRICS_NAMESPACE,
+              metricName: OLDEST_OPEN_AGE_METRICS[entity],
+              dimensionsMap: { service: 'payflow' },
+              statistic: Stats.MAXIMUM,
+              period: Duration.minutes(5),
+              label: `oldest open ${entity}`,
+            }),
+            alarmFriendlyName: `OldestOpen${entity === 'payment' ? 'Payment' : 'Refund'}Age`,
+            addAlarm: {
+              Critical: {
+                threshold: MAX_OPEN_ITEM_AGE.toSeconds(),
+                comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+                additionalDescription: `A ${entity} has been open for over 30 minutes: reconciliation neither finished nor flagged it. README runbook: "Stuck payment".`,
+              },
+            },
+          })),
         },
       ],
     });

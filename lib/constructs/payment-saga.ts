@@ -23,20 +23,30 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke, SqsSendMessage } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { PERMANENT_TABLE_ERRORS, RETRYABLE_PROCESSOR_ERRORS, RETRYABLE_TABLE_ERRORS } from '../../lambdas/domain/saga.ts';
-import { PayflowFunction } from './payflow-function.ts';
+import { CIRCUIT_OPEN_ERROR, PERMANENT_TABLE_ERRORS, RETRYABLE_PROCESSOR_ERRORS, RETRYABLE_TABLE_ERRORS } from '../../lambdas/domain/saga.ts';
+import type { CircuitBreakerConfig } from '../payflow-config.ts';
+import { PayflowFunction, type PayflowFunctionProps } from './payflow-function.ts';
 
 export interface PaymentSagaProps {
   readonly paymentsTable: ITable;
   readonly processorTable: ITable;
+  /** The processor's circuit breaker state (granted to Authorize only: GetItem, UpdateItem). */
+  readonly circuitBreakerTable: ITable;
+  readonly circuitBreaker: CircuitBreakerConfig;
   /** STANDARD (default in the app: exactly-once start by name, 90-day history) or EXPRESS (cheaper; same correctness because every task is idempotent). */
   readonly sagaType: 'STANDARD' | 'EXPRESS';
 }
 
 /** Transient errors: back off exponentially with full jitter (1 s, 2 s, 4 s caps; 4 retries). */
 const TRANSIENT_RETRY: Omit<RetryProps, 'errors'> = { interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 4, jitterStrategy: JitterType.FULL };
-/** Compensations retry anything three times before the case goes to the saga-failures queue. */
-const COMPENSATION_RETRY: RetryProps = { errors: [Errors.ALL], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: JitterType.FULL };
+/**
+ * Money already moved is settled, not abandoned: captures and refunds at the processor (never held by
+ * the circuit breaker) retry transient errors longer, up to about 90 s (1, 2, 4, 8, 16, then 20 s caps).
+ */
+const SETTLE_RETRY_TIMING = { interval: Duration.seconds(1), backoffRate: 2, maxDelay: Duration.seconds(20), maxAttempts: 8, jitterStrategy: JitterType.FULL } as const;
+const SETTLE_PROCESSOR_RETRY: RetryProps = { errors: [...RETRYABLE_PROCESSOR_ERRORS], ...SETTLE_RETRY_TIMING };
+/** Compensations (void, refund, mark failed) retry anything on the same schedule before the case goes to the saga-failures queue. */
+const COMPENSATION_RETRY: RetryProps = { errors: [Errors.ALL], ...SETTLE_RETRY_TIMING };
 /**
  * Payments-table tasks are idempotent, so any error that does not say for certain that nothing was
  * written (a timeout, a lost response, throttling, a lost race) is retried, up to about a minute:
@@ -44,7 +54,16 @@ const COMPENSATION_RETRY: RetryProps = { errors: [Errors.ALL], interval: Duratio
  */
 const NEVER_RETRY: RetryProps = { errors: [...PERMANENT_TABLE_ERRORS], maxAttempts: 0 };
 const SETTLE_RETRY: RetryProps = { errors: [Errors.ALL], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.seconds(20), jitterStrategy: JitterType.FULL };
-const SAGA_TIMEOUT = Duration.minutes(5);
+const LAMBDA_THROTTLED_RETRY: RetryProps = {
+  errors: ['Lambda.TooManyRequestsException'],
+  interval: Duration.seconds(1),
+  backoffRate: 2,
+  maxDelay: Duration.seconds(20),
+  maxAttempts: 8,
+  jitterStrategy: JitterType.FULL,
+};
+/** Express workflows stop after 5 minutes at most; a Standard saga may hold and settle for longer. */
+const sagaTimeout = (sagaType: 'STANDARD' | 'EXPRESS') => (sagaType === 'EXPRESS' ? Duration.minutes(5) : Duration.minutes(15));
 
 /**
  * The payment and refund sagas (DESIGN §4, CONTRACT "Sagas"): one small Lambda function per task,
@@ -59,10 +78,12 @@ export class PaymentSaga extends Construct {
   readonly refundSaga: StateMachine;
   readonly sagaFailuresQueue: Queue;
   readonly functions: PayflowFunction[] = [];
+  /** The functions that call the processor: a slow processor holds their concurrency (bulkheads). */
+  readonly processorFunctions: PayflowFunction[] = [];
 
   constructor(scope: Construct, id: string, props: PaymentSagaProps) {
     super(scope, id);
-    const { paymentsTable, processorTable } = props;
+    const { paymentsTable, processorTable, circuitBreakerTable, circuitBreaker } = props;
 
     this.sagaFailuresQueue = new Queue(this, 'SagaFailuresQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -74,10 +95,17 @@ export class PaymentSaga extends Construct {
       reason: 'This queue is itself the dead-letter queue of the sagas: what lands here waits for an operator, with a 14-day retention.',
     });
 
-    const fn = (name: string, handler: string, description: string, access: { payments?: 'read' | 'readWrite'; processor?: boolean }) => {
+    const fn = (
+      name: string,
+      handler: string,
+      description: string,
+      access: { payments?: 'read' | 'readWrite'; processor?: boolean },
+      extraSettings: PayflowFunctionProps['settings'] = {},
+    ) => {
       const settings = {
         ...(access.payments ? { paymentsTable: paymentsTable.tableName } : {}),
         ...(access.processor ? { processorTable: processorTable.tableName } : {}),
+        ...extraSettings,
       };
       const created = new PayflowFunction(this, name, { handlerPath: `saga/${handler}.ts`, description, settings });
       if (access.payments === 'readWrite') paymentsTable.grantReadWriteData(created);
@@ -85,11 +113,18 @@ export class PaymentSaga extends Construct {
       if (access.payments) created.acknowledgeIndexGrant(paymentsTable);
       if (access.processor) processorTable.grantReadWriteData(created);
       this.functions.push(created);
+      if (access.processor) this.processorFunctions.push(created);
       return created;
     };
 
     const markProcessingFn = fn('MarkProcessingFunction', 'mark-processing', 'Payment saga: pending -> processing', { payments: 'readWrite' });
-    const authorizeFn = fn('AuthorizeFunction', 'authorize', 'Payment saga: authorize at the processor', { processor: true });
+    const authorizeFn = fn('AuthorizeFunction', 'authorize', 'Payment saga: authorize at the processor, through the circuit breaker', { processor: true }, {
+      circuitBreakerTable: circuitBreakerTable.tableName,
+      breakerFailureThreshold: String(circuitBreaker.failureThreshold),
+      breakerWindowSeconds: String(circuitBreaker.windowSeconds),
+      breakerOpenSeconds: String(circuitBreaker.openSeconds),
+    });
+    circuitBreakerTable.grant(authorizeFn, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     const captureFn = fn('CaptureFunction', 'capture', 'Payment saga: capture at the processor', { processor: true });
     const postLedgerFn = fn('PostLedgerFunction', 'post-ledger', 'Payment saga: capture posting + succeeded, one transaction', { payments: 'readWrite' });
     const voidAuthorizationFn = fn('VoidAuthorizationFunction', 'void-authorization', 'Payment saga compensation: void the authorization', { processor: true });
@@ -111,12 +146,20 @@ export class PaymentSaga extends Construct {
     const failWith = (stateName: string, failureCode: string, then: IChainable & INextable) =>
       new Pass(payment, stateName, { result: Result.fromString(failureCode), resultPath: '$.failureCode' }).next(then);
 
+    // While the circuit breaker is open nothing is sent: the payment waits (nothing authorized), asking
+    // again every waitSeconds, up to holdSeconds; then it fails through the same void as an outage.
     const authorize = task(payment, 'Authorize', authorizeFn)
       .addRetry({ errors: [...RETRYABLE_PROCESSOR_ERRORS], ...TRANSIENT_RETRY })
+      .addRetry({
+        errors: [CIRCUIT_OPEN_ERROR],
+        interval: Duration.seconds(circuitBreaker.waitSeconds),
+        backoffRate: 1,
+        maxAttempts: Math.ceil(circuitBreaker.holdSeconds / circuitBreaker.waitSeconds),
+      })
       .addCatch(markFailed, { errors: ['PaymentDeclined'], resultPath: '$.error' })
       .addCatch(failWith('AuthorizationUnavailable', 'processor_unavailable', voidAuthorization), { errors: [Errors.ALL], resultPath: '$.error' });
     const capture = task(payment, 'Capture', captureFn)
-      .addRetry({ errors: [...RETRYABLE_PROCESSOR_ERRORS], ...TRANSIENT_RETRY })
+      .addRetry(SETTLE_PROCESSOR_RETRY)
       .addCatch(failWith('CaptureRefused', 'capture_failed', voidAuthorization), { errors: ['CaptureFailed'], resultPath: '$.error' })
       .addCatch(failWith('CaptureUnavailable', 'processor_unavailable', voidAuthorization), { errors: [Errors.ALL], resultPath: '$.error' });
     const postLedger = task(payment, 'PostLedger', postLedgerFn)
@@ -149,7 +192,7 @@ export class PaymentSaga extends Construct {
       .addRetry(COMPENSATION_RETRY)
       .addCatch(refundFailure, { errors: [Errors.ALL], resultPath: '$.compensationError' });
     const refundAtProcessor = task(refund, 'RefundAtProcessor', refundAtProcessorFn)
-      .addRetry({ errors: [...RETRYABLE_PROCESSOR_ERRORS], ...TRANSIENT_RETRY })
+      .addRetry(SETTLE_PROCESSOR_RETRY)
       .addRetry({ errors: [...RETRYABLE_TABLE_ERRORS], ...TRANSIENT_RETRY })
       // Refused, or unavailable every time: no money moved, so the reservation is released.
       .addCatch(releaseRefund, { errors: ['RefundFailed', 'ProcessorUnavailable'], resultPath: '$.error' })
@@ -192,7 +235,7 @@ export class PaymentSaga extends Construct {
     const stateMachine = new StateMachine(this, id, {
       definitionBody: DefinitionBody.fromChainable(definition),
       stateMachineType: sagaType === 'EXPRESS' ? StateMachineType.EXPRESS : StateMachineType.STANDARD,
-      timeout: SAGA_TIMEOUT,
+      timeout: sagaTimeout(sagaType),
       tracingEnabled: true,
       // Execution data would carry the payment source into the logs: keep it out.
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
@@ -212,7 +255,13 @@ export class PaymentSaga extends Construct {
   }
 }
 
-/** A Lambda task: default LambdaInvoke (Invoke response at $), the function's result selected with $.Payload. */
+/**
+ * A Lambda task: default LambdaInvoke (Invoke response at $), the function's result selected with
+ * $.Payload. A function at its reserved concurrency (a bulkhead) answers TooManyRequestsException:
+ * nothing ran, so it is retried, never caught as a failure.
+ */
 function task(scope: Construct, stateName: string, lambdaFunction: PayflowFunction): LambdaInvoke {
-  return new LambdaInvoke(scope, stateName, { lambdaFunction, outputPath: '$.Payload' });
+  const invoke = new LambdaInvoke(scope, stateName, { lambdaFunction, outputPath: '$.Payload' });
+  invoke.addRetry(LAMBDA_THROTTLED_RETRY);
+  return invoke;
 }

@@ -14,6 +14,8 @@ export class PaymentsData extends Construct {
   readonly paymentsTable: Table;
   readonly idempotencyTable: Table;
   readonly processorTable: Table;
+  /** The processor's circuit breaker: its state and failure counts per window (TTL). */
+  readonly circuitBreakerTable: Table;
 
   constructor(scope: Construct, id: string, props: PaymentsDataProps) {
     super(scope, id);
@@ -47,6 +49,13 @@ export class PaymentsData extends Construct {
     });
 
     this.processorTable = new Table(this, 'SimulatedProcessorTable', {
+      ...common,
+      partitionKey: { name: 'key', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+    });
+
+    // A few tiny items, read once per authorization: its own table so that only Authorize is granted it.
+    this.circuitBreakerTable = new Table(this, 'CircuitBreakerTable', {
       ...common,
       partitionKey: { name: 'key', type: AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',

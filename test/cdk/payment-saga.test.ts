@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PaymentSaga } from '../../lib/constructs/payment-saga.ts';
 import { PaymentsData } from '../../lib/constructs/payments-data.ts';
+import type { CircuitBreakerConfig } from '../../lib/payflow-config.ts';
 import { createIntrinsicResolver, type TemplateValue } from '../../tools/local-runner/intrinsics.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -15,12 +16,20 @@ interface Synthesized {
   resources: Record<string, Resource>;
 }
 
+const BREAKER: CircuitBreakerConfig = { failureThreshold: 10, windowSeconds: 60, openSeconds: 30, holdSeconds: 120, waitSeconds: 10 };
+
 /** The construct in a stack of its own, without bundling (these tests read the template, not the bundles). */
 function synthesize(sagaType: 'STANDARD' | 'EXPRESS'): Synthesized {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'SagaTest');
   const data = new PaymentsData(stack, 'Data', { removalPolicy: RemovalPolicy.DESTROY });
-  const saga = new PaymentSaga(stack, 'Saga', { paymentsTable: data.paymentsTable, processorTable: data.processorTable, sagaType });
+  const saga = new PaymentSaga(stack, 'Saga', {
+    paymentsTable: data.paymentsTable,
+    processorTable: data.processorTable,
+    circuitBreakerTable: data.circuitBreakerTable,
+    circuitBreaker: BREAKER,
+    sagaType,
+  });
   return { stack, saga, data, resources: Template.fromStack(stack).toJSON().Resources };
 }
 
@@ -80,15 +89,41 @@ describe('PaymentSaga states (CONTRACT "Sagas")', () => {
   });
 
   it.each(['Authorize', 'Capture'])('%s retries only transient processor errors, with backoff and full jitter', (name) => {
-    expect(retrierFor(states[name]!, 'ProcessorUnavailable')).toEqual({
+    expect(retrierFor(states[name]!, 'ProcessorUnavailable')).toMatchObject({
       ErrorEquals: ['ProcessorUnavailable', 'ProcessorTimeout'],
       IntervalSeconds: 1,
       BackoffRate: 2,
-      MaxAttempts: 4,
       JitterStrategy: 'FULL',
     });
     expect(retrierFor(states[name]!, 'States.ALL')).toBeUndefined();
     expect(retrierFor(states[name]!, 'PaymentDeclined')).toBeUndefined();
+  });
+
+  it('Authorize gives up on a transient error after 4 retries; Capture, never held by the breaker, settles for longer (8, 20 s caps)', () => {
+    expect(retrierFor(states.Authorize!, 'ProcessorUnavailable')).toMatchObject({ MaxAttempts: 4 });
+    expect(retrierFor(states.Capture!, 'ProcessorUnavailable')).toMatchObject({ MaxAttempts: 8, MaxDelaySeconds: 20 });
+    expect(retrierFor(states.Capture!, 'CircuitOpen')).toBeUndefined();
+  });
+
+  it('while the circuit breaker is open, Authorize waits every waitSeconds up to holdSeconds (no jitter: the hold is exact), then voids like an outage', () => {
+    expect(retrierFor(states.Authorize!, 'CircuitOpen')).toEqual({ ErrorEquals: ['CircuitOpen'], IntervalSeconds: 10, BackoffRate: 1, MaxAttempts: 12 });
+    // The breaker's retrier is separate from the transient one: waiting does not use up the transient retries.
+    expect(retrierFor(states.Authorize!, 'ProcessorUnavailable')!.ErrorEquals).not.toContain('CircuitOpen');
+    expect(catcherFor(states.Authorize!, 'CircuitOpen')).toBeUndefined();
+    expect(catcherFor(states.Authorize!, 'States.ALL')).toBeDefined();
+  });
+
+  it('every Lambda task retries a throttled invocation (a bulkhead at its ceiling: nothing ran), never catches it as a failure', () => {
+    for (const [name, state] of Object.entries(states).filter(([, state]) => state.Resource === 'arn:aws:states:::lambda:invoke')) {
+      expect(state.Retry[1], name).toEqual({
+        ErrorEquals: ['Lambda.TooManyRequestsException'],
+        IntervalSeconds: 1,
+        BackoffRate: 2,
+        MaxAttempts: 8,
+        MaxDelaySeconds: 20,
+        JitterStrategy: 'FULL',
+      });
+    }
   });
 
   it('a decline goes straight to MarkFailed; other authorize errors void first', () => {
@@ -120,8 +155,8 @@ describe('PaymentSaga states (CONTRACT "Sagas")', () => {
     expect(retrierFor(states[name]!, 'States.ALL')).toMatchObject({ MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 20, JitterStrategy: 'FULL' });
   });
 
-  it.each(['VoidAuthorization', 'RefundCapture', 'MarkFailed'])('compensation %s retries anything 3 times, then goes to SendToSagaFailures', (name) => {
-    expect(retrierFor(states[name]!, 'States.ALL')).toMatchObject({ MaxAttempts: 3, JitterStrategy: 'FULL', BackoffRate: 2 });
+  it.each(['VoidAuthorization', 'RefundCapture', 'MarkFailed'])('compensation %s retries anything 8 times (20 s caps), then goes to SendToSagaFailures', (name) => {
+    expect(retrierFor(states[name]!, 'States.ALL')).toMatchObject({ MaxAttempts: 8, MaxDelaySeconds: 20, JitterStrategy: 'FULL', BackoffRate: 2 });
     expect(catcherFor(states[name]!, 'States.ALL')).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.compensationError', Next: 'SendToSagaFailures' });
   });
 
@@ -150,7 +185,8 @@ describe('RefundSaga states (CONTRACT "Sagas")', () => {
     expect(states.PostRefundLedger).toMatchObject({ End: true });
     expect(states.ReleaseRefund).toMatchObject({ End: true });
     expect(catcherFor(states.RefundAtProcessor!, 'RefundFailed')).toMatchObject({ ErrorEquals: ['RefundFailed', 'ProcessorUnavailable'], Next: 'ReleaseRefund' });
-    expect(retrierFor(states.ReleaseRefund!, 'States.ALL')).toMatchObject({ MaxAttempts: 3 });
+    expect(retrierFor(states.ReleaseRefund!, 'States.ALL')).toMatchObject({ MaxAttempts: 8 });
+    expect(retrierFor(states.RefundAtProcessor!, 'ProcessorTimeout')).toMatchObject({ MaxAttempts: 8, MaxDelaySeconds: 20 });
   });
 
   it('an unknown refund outcome or a refused refund posting goes to an operator, never to a release', () => {
@@ -165,6 +201,12 @@ describe('state machines', () => {
     const types = (s: Synthesized) => ofType(s, 'AWS::StepFunctions::StateMachine').map(([, machine]) => machine.Properties.StateMachineType);
     expect(types(standard)).toEqual(['STANDARD', 'STANDARD']);
     expect(types(express)).toEqual(['EXPRESS', 'EXPRESS']);
+  });
+
+  it('time out after 15 minutes (Standard: room to hold and settle) or 5 (Express, its maximum)', () => {
+    const timeouts = (s: Synthesized) => [s.saga.paymentSaga, s.saga.refundSaga].map((m) => definitionOf(s, m)).map((d: any) => d.TimeoutSeconds);
+    expect(timeouts(standard)).toEqual([900, 900]);
+    expect(timeouts(express)).toEqual([300, 300]);
   });
 
   it('log every event without execution data (keeps payment sources out) and are traced', () => {
@@ -214,10 +256,11 @@ describe('least privilege', () => {
     const s = standard;
     const payments = logicalIdOf(s, s.data.paymentsTable);
     const processor = logicalIdOf(s, s.data.processorTable);
+    const breaker = logicalIdOf(s, s.data.circuitBreakerTable);
     const byName = Object.fromEntries(s.saga.functions.map((fn) => [fn.node.id, tableAccessOf(s, fn)]));
     expect(byName).toEqual({
       MarkProcessingFunction: { [payments]: 'write' },
-      AuthorizeFunction: { [processor]: 'write' },
+      AuthorizeFunction: { [processor]: 'write', [breaker]: 'write' },
       CaptureFunction: { [processor]: 'write' },
       PostLedgerFunction: { [payments]: 'write' },
       VoidAuthorizationFunction: { [processor]: 'write' },
@@ -236,6 +279,26 @@ describe('least privilege', () => {
       expect('PAYMENTS_TABLE_NAME' in variables, fn.node.id).toBe(logicalIdOf(standard, standard.data.paymentsTable) in access);
       expect('PROCESSOR_TABLE_NAME' in variables, fn.node.id).toBe(logicalIdOf(standard, standard.data.processorTable) in access);
     }
+  });
+
+  it('only Authorize may touch the circuit breaker table, with GetItem and UpdateItem alone, and is told its settings', () => {
+    const s = standard;
+    const breaker = logicalIdOf(s, s.data.circuitBreakerTable);
+    const statements = ofType(s, 'AWS::IAM::Policy')
+      .flatMap(([, policy]) => (policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>).map((statement) => ({ roles: policy.Properties.Roles, statement })))
+      .filter(({ statement }) => JSON.stringify(statement.Resource).includes(`"${breaker}"`));
+    const authorize = s.saga.functions.find((fn) => fn.node.id === 'AuthorizeFunction')!;
+    const authorizeRole = s.stack.getLogicalId(authorize.role!.node.defaultChild as never);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]!.roles).toEqual([{ Ref: authorizeRole }]);
+    expect([statements[0]!.statement.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(s.resources[logicalIdOf(s, authorize)]!.Properties.Environment.Variables).toMatchObject({
+      CIRCUIT_BREAKER_TABLE_NAME: { Ref: breaker },
+      BREAKER_FAILURE_THRESHOLD: '10',
+      BREAKER_WINDOW_SECONDS: '60',
+      BREAKER_OPEN_SECONDS: '30',
+    });
+    expect(s.resources[breaker]!.Properties).toMatchObject({ TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true }, BillingMode: 'PAY_PER_REQUEST' });
   });
 
   it('the state machines may invoke only their own functions and send only to the saga-failures queue', () => {

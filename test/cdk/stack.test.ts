@@ -1,7 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MERCHANTS, pascalCase } from '../../lib/payflow-config.ts';
 import { buildApp } from '../../lib/app.ts';
+import { CIRCUIT_STATE_METRIC } from '../../lambdas/application/circuit-breaker.ts';
+import { OLDEST_OPEN_AGE_METRICS } from '../../lambdas/application/reconcile.ts';
 import { logicalIdOf, referencedLogicalId, resourcesOfType, synthesize, type Synthesized } from './synth.ts';
 
 let prod: Synthesized;
@@ -41,7 +44,7 @@ describe('tables', () => {
 
   it('every table is encrypted at rest, on demand, with point-in-time recovery', () => {
     const tables = resourcesOfType(prod.json, TABLE);
-    expect(tables).toHaveLength(3);
+    expect(tables).toHaveLength(4);
     for (const [, table] of tables) {
       expect(table.Properties?.SSESpecification).toEqual({ SSEEnabled: true });
       expect(table.Properties?.BillingMode).toBe('PAY_PER_REQUEST');
@@ -98,6 +101,34 @@ describe('context', () => {
     );
   });
 
+  it('payflow:circuitBreaker sets the breaker of Authorize and its wait; a hold too long for Express fails synthesis', () => {
+    const { stack } = synthesize({ 'payflow:circuitBreaker': JSON.stringify({ failureThreshold: 5, openSeconds: 12, holdSeconds: 60, waitSeconds: 5 }) });
+    const authorize = stack.saga.functions.find((fn) => fn.node.id === 'AuthorizeFunction')!;
+    const resource = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(authorize.node.defaultChild as never)];
+    expect(resource.Properties.Environment.Variables).toMatchObject({ BREAKER_FAILURE_THRESHOLD: '5', BREAKER_WINDOW_SECONDS: '60', BREAKER_OPEN_SECONDS: '12' });
+    expect(stack.config.circuitBreaker).toEqual({ failureThreshold: 5, windowSeconds: 60, openSeconds: 12, holdSeconds: 60, waitSeconds: 5 });
+    expect(() => buildApp({ context: { 'payflow:sagaType': 'EXPRESS', 'payflow:circuitBreaker': { holdSeconds: 600 } } })).toThrow(/holdSeconds must be at most 120/);
+    expect(() => buildApp({ context: { 'payflow:circuitBreaker': { failureThreshold: 0 } } })).toThrow(/payflow:\* context/);
+  });
+
+  it('bulkheads: the processor callers have a reserved-concurrency ceiling (20 by default), the API none unless payflow:concurrency says', () => {
+    const reserved = (s: Synthesized) =>
+      Object.fromEntries(
+        resourcesOfType(s.json, 'AWS::Lambda::Function')
+          .filter(([, fn]) => fn.Properties?.ReservedConcurrentExecutions !== undefined)
+          .map(([id, fn]) => [id.replace(/[0-9A-F]{8}$/, ''), fn.Properties!.ReservedConcurrentExecutions]),
+      );
+    expect(reserved(prod)).toEqual({
+      SagaAuthorizeFunction: 20,
+      SagaCaptureFunction: 20,
+      SagaVoidAuthorizationFunction: 20,
+      SagaRefundCaptureFunction: 20,
+      SagaRefundAtProcessorFunction: 20,
+    });
+    const configured = synthesize({ 'payflow:concurrency': JSON.stringify({ processorTasks: 5, api: 30 }) });
+    expect(reserved(configured)).toMatchObject({ SagaAuthorizeFunction: 5, ApiCreatePaymentFunction: 30, ApiGetPaymentFunction: 30, ApiCreateRefundFunction: 30 });
+  });
+
   it('an unknown saga type fails synthesis', () => {
     expect(() => buildApp({ context: { 'payflow:sagaType': 'TURBO' } })).toThrow(/payflow:\* context/);
   });
@@ -141,6 +172,7 @@ describe('outputs (read by the acceptance suite from cdk deploy --outputs-file)'
     expect(referencedLogicalId(outputs.PaymentsTableName?.Value)).toMatch(/^DataPaymentsTable/);
     expect(referencedLogicalId(outputs.IdempotencyTableName?.Value)).toMatch(/^DataIdempotencyTable/);
     expect(referencedLogicalId(outputs.ProcessorTableName?.Value)).toMatch(/^DataSimulatedProcessorTable/);
+    expect(referencedLogicalId(outputs.CircuitBreakerTableName?.Value)).toMatch(/^DataCircuitBreakerTable/);
     expect(prod.json.Resources[referencedLogicalId(outputs.AlarmTopicArn?.Value)!]?.Type).toBe('AWS::SNS::Topic');
   });
 });
@@ -282,6 +314,22 @@ describe('observability', () => {
       MetricTransformations: [Match.objectLike({ MetricNamespace: 'Payflow', MetricName: 'ApiThrottledRequests', MetricValue: '1' })],
     });
     expect(alarmOn('Payflow', 'ApiThrottledRequests')).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 100 });
+  });
+
+  it('the processor circuit breaker alarms while open (its gauge from Authorize at 2); a minute without payments keeps the alarm as it was', () => {
+    const alarm = alarmOn('Payflow', CIRCUIT_STATE_METRIC);
+    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 2, TreatMissingData: 'ignore' });
+    expect(JSON.stringify(alarm)).toMatch(/"(Stat|Statistic)":"Maximum"/);
+    expect(alarmMetric(alarm!).Dimensions).toEqual([{ Name: 'service', Value: 'payflow' }]);
+    expect(alarm!.AlarmActions).toEqual([{ Ref: topicId() }]);
+  });
+
+  it('stuck-payment signals: the oldest open payment and refund (published by reconciliation) alarm past 30 minutes', () => {
+    for (const metricName of Object.values(OLDEST_OPEN_AGE_METRICS)) {
+      const alarm = alarmOn('Payflow', metricName);
+      expect(alarm, metricName).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 1800 });
+      expect(alarm!.AlarmActions).toEqual([{ Ref: topicId() }]);
+    }
   });
 
   it('payflow:alarmEmail subscribes an address to the alarm topic; no subscription by default', () => {

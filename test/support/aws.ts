@@ -17,6 +17,7 @@ const TABLE_ENV: Record<string, string> = {
   DataPaymentsTable: 'PAYMENTS_TABLE_NAME',
   DataIdempotencyTable: 'IDEMPOTENCY_TABLE_NAME',
   DataSimulatedProcessorTable: 'PROCESSOR_TABLE_NAME',
+  DataCircuitBreakerTable: 'CIRCUIT_BREAKER_TABLE_NAME',
 };
 
 /**

@@ -28,6 +28,8 @@ const print = (line = '') => void realWrite(`${line}\n`);
 const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const IMPORT_RUNS = 5;
 const WARM_SAGA_RUNS = 10;
+/** The circuit breaker's gauge: one Powertools 2.35 EMF line of 216 bytes (measured once; the bench runs with metrics off) + 26 bytes CloudWatch counts per event. */
+const EMF_GAUGE_BYTES = 242;
 
 /** AWS list prices, us-east-1, on-demand, first pricing tier (USD). */
 const PRICE = {
@@ -159,6 +161,11 @@ try {
   print(`\nWrite units per succeeded payment (budget: 10): ${totalWrites} in all (DynamoDB Local reports ${localTotalWrites})`);
   for (const [table, units] of Object.entries(paymentWrites)) print(`  ${String(units).padStart(3)}  ${table}`);
 
+  const sagaDefinition = JSON.parse(String(resolve(template.Resources[sagaId]!.Properties!.DefinitionString as TemplateValue))) as {
+    States: Record<string, { Retry?: Array<{ ErrorEquals: string[]; MaxAttempts?: number }> }>;
+  };
+  printBreakerCost(sagaCalls, sagaDefinition.States.Authorize?.Retry?.find((retrier) => retrier.ErrorEquals.includes('CircuitOpen'))?.MaxAttempts);
+
   const latency = await measureLatency(post, paymentBody);
   print(`\nHandler latency, create-payment in-process on DynamoDB Local (${LATENCY_SAMPLES} sequential requests each):`);
   print(`  first request  p50 ${latency.first.p50.toFixed(1)} ms  p95 ${latency.first.p95.toFixed(1)} ms  p99 ${latency.first.p99.toFixed(1)} ms`);
@@ -216,6 +223,25 @@ function importFigures(fn: FunctionResource): { kb: number; importMs: number } {
     return Number(run.stdout);
   }).sort((a, b) => a - b);
   return { kb: statSync(file).size / 1024, importMs: times[Math.floor(IMPORT_RUNS / 2)]! };
+}
+
+/**
+ * The processor circuit breaker (issue 12): what it adds to every payment (measured: its table's units
+ * in the happy-path saga; no state is added, so no transition) and what a payment held while it is
+ * open costs per wait (the CircuitOpen retrier: one more Authorize attempt = one billed transition on
+ * Standard, one Lambda invocation, one breaker read). Its gauge is one EMF log line per authorization.
+ */
+function printBreakerCost(sagaCalls: MeteredCall[], waits: number | undefined) {
+  const isBreaker = (table: string) => /CircuitBreaker/.test(table);
+  const reads = sagaCalls.reduce((sum, call) => sum + total(Object.fromEntries(Object.entries(call.readUnits).filter(([t]) => isBreaker(t)))), 0);
+  const writes = sagaCalls.reduce((sum, call) => sum + total(Object.fromEntries(Object.entries(call.writeUnits).filter(([t]) => isBreaker(t)))), 0);
+  const million = 1_000_000;
+  const emfBytes = EMF_GAUGE_BYTES;
+  const perPayment = reads * PRICE.dynamodbReadUnitPerMillion + writes * PRICE.dynamodbWriteUnitPerMillion + ((emfBytes * million) / 1024 ** 3) * PRICE.logsIngestionPerGb;
+  const perWait = PRICE.sfnStandardTransitionPerThousand / 1000 + PRICE.lambdaRequestPerMillion / million + (0.5 * PRICE.dynamodbReadUnitPerMillion) / million;
+  print(`\nCircuit breaker, per succeeded payment: ${reads} read units, ${writes} write units of its table, 0 added transitions (no new state on the happy path)`);
+  print(`  per million payments: ${perPayment.toFixed(2)} USD (reads ${(reads * PRICE.dynamodbReadUnitPerMillion).toFixed(3)}, EMF gauge ~${emfBytes} B/payment ${(((emfBytes * million) / 1024 ** 3) * PRICE.logsIngestionPerGb).toFixed(3)})`);
+  print(`  while open, per held payment and wait: 1 transition + 1 Authorize invocation + 0.5 read unit = ${(perWait * million).toFixed(2)} USD per million waits (Standard); a payment held the whole hold: ${waits ?? '?'} waits`);
 }
 
 function printCalls(title: string, calls: MeteredCall[]) {

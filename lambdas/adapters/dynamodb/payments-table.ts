@@ -399,6 +399,20 @@ export class PaymentsTable implements PaymentsStore, SagaLedger, OpenItems {
     return refs;
   }
 
+  /** One key-only item of the open-items index, oldest first: half a read unit. */
+  async oldestOpenCreatedAt(entity: 'payment' | 'refund'): Promise<string | undefined> {
+    const { Items } = await this.client.send(new QueryCommand({
+      TableName: this.tableName,
+      IndexName: OPEN_ITEMS_INDEX,
+      KeyConditionExpression: 'openEntity = :entity',
+      ExpressionAttributeValues: { ':entity': entity },
+      ScanIndexForward: true,
+      Limit: 1,
+    }));
+    const createdAt = Items?.[0]?.createdAt;
+    return typeof createdAt === 'string' ? createdAt : undefined;
+  }
+
   /** The item as it is now (the index is eventually consistent; the item is read strongly consistent). */
   async readOpenItem(ref: OpenItemRef): Promise<OpenItem | undefined> {
     const item = await this.get<Record<string, unknown>>(keyOf(ref));

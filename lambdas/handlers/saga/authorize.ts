@@ -1,4 +1,4 @@
 import { authorize } from '#application/payment-saga';
-import { processorFromSettings } from '#commons/processor';
+import { circuitBreakerFromSettings, processorFromSettings } from '#commons/processor';
 
-export const handler = authorize(processorFromSettings());
+export const handler = authorize(processorFromSettings(), circuitBreakerFromSettings());

@@ -57,6 +57,10 @@ describe('Reconciliation: a payment stuck in a non-terminal status beyond STUCK_
 
     const summary = await runReconciliation();
     expect(summary.outcomes.started).toBe(1);
+    // Stuck-payment signals, read before acting: the oldest open payment's age; no refund open.
+    expect(summary.oldestOpenAgeSeconds.payment).toBeGreaterThanOrEqual(20 * 60 - 1);
+    expect(summary.oldestOpenAgeSeconds.payment).toBeLessThan(21 * 60);
+    expect(summary.oldestOpenAgeSeconds.refund).toBe(0);
     const [execution] = executionsNamed(`payment-${stuck.id}`);
     expect(JSON.parse(execution!.input)).toEqual({ paymentId: stuck.id });
     expect(await saga.payment(stuck.id)).toMatchObject({ status: 'succeeded' });
@@ -73,6 +77,8 @@ describe('Reconciliation: a payment stuck in a non-terminal status beyond STUCK_
 
     const summary = await runReconciliation();
     expect(summary.outcomes.started).toBe(1);
+    expect(summary.oldestOpenAgeSeconds).toMatchObject({ payment: 0 });
+    expect(summary.oldestOpenAgeSeconds.refund).toBeGreaterThanOrEqual(30 * 60 - 1);
     const [execution] = executionsNamed(`refund-${refund.id}`);
     expect(JSON.parse(execution!.input)).toEqual({ paymentId: payment.id, refundId: refund.id });
     expect(await saga.refund(payment.id, refund.id)).toMatchObject({ status: 'succeeded' });

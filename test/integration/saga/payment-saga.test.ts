@@ -213,7 +213,7 @@ describe('PaymentSaga: a compensation that fails for good', () => {
 
       expect(execution.status).toBe('FAILED');
       expect({ error: execution.error, cause: execution.cause }).toEqual({ error: 'CompensationFailed', cause: expect.stringContaining('saga-failures queue') });
-      expect(retries(execution, 'VoidAuthorization')).toBe(3);
+      expect(retries(execution, 'VoidAuthorization')).toBe(8);
       expect(statesEntered(execution).slice(-2)).toEqual(['SendToSagaFailures', 'CompensationFailed']);
 
       const [message, ...others] = await saga.drainSagaFailures();
@@ -231,7 +231,8 @@ describe('PaymentSaga: a compensation that fails for good', () => {
           authorizationId: `auth_${payment.id}`,
           failureCode: 'capture_failed',
           error: { Error: 'CaptureFailed' },
-          compensationError: { Error: 'ResourceNotFoundException' },
+          // The processor's records cannot be reached: to the saga, a processor that does not answer.
+          compensationError: { Error: 'ProcessorTimeout' },
         },
       });
       // Not settled: the payment stays processing (and in the open-items index) for an operator or reconciliation.

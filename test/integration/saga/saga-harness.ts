@@ -64,7 +64,13 @@ const asset = (template: CfnTemplate, logicalId: string) => {
 };
 
 /** One harness per test file: the bundles read the environment once, when first imported. */
-export async function createSagaHarness(options: { retryIntervalMs?: number } = {}): Promise<SagaHarness> {
+export async function createSagaHarness(
+  options: {
+    retryIntervalMs?: number;
+    /** Per state: its retriers' pauses in ms (one per retrier, in order); every other state pauses `retryIntervalMs`. */
+    retryIntervals?: Record<string, number | number[]>;
+  } = {},
+): Promise<SagaHarness> {
   const template = testTemplate() as CfnTemplate;
   const tables = await createTestTables();
   Object.assign(process.env, tables);
@@ -95,7 +101,7 @@ export async function createSagaHarness(options: { retryIntervalMs?: number } = 
     invokeLambda,
     sqsClient: sqs,
     queueUrls: { [queueLogicalId]: sagaFailuresQueueUrl! },
-    retryIntervalOverrides: options.retryIntervalMs ?? 1,
+    retryIntervalOverrides: retryIntervalOverrides(options.retryIntervalMs ?? 1, options.retryIntervals),
   });
   const stepFunctions = new LocalStepFunctions(machines);
   const paymentSaga = machines.find((machine) => machine.logicalId.includes('PaymentSaga'))!;
@@ -224,6 +230,12 @@ export async function createSagaHarness(options: { retryIntervalMs?: number } = 
     assertInvariants: (paymentId) => assertPaymentInvariants(harness, paymentId),
   };
   return harness;
+}
+
+/** One pause for every state, or a lookup that answers `perState[name]` and the default for any other state. */
+function retryIntervalOverrides(fallback: number, perState?: Record<string, number | number[]>): number | Record<string, number | number[]> {
+  if (!perState) return fallback;
+  return new Proxy(perState, { get: (target, name) => (typeof name === 'string' && name in target ? target[name] : fallback) });
 }
 
 /**
