@@ -51,6 +51,11 @@ export interface LocalStackOptions {
   synthOutdir?: string;
   /** Extra CDK context, over cdk.json's. */
   context?: Record<string, unknown>;
+  /**
+   * Use this running DynamoDB Local instead of starting one (e.g. many short runs in a row); the template's
+   * tables must not exist in it yet. Default: the runner starts (and stops) its own.
+   */
+  dynamodbEndpoint?: string;
   /** HTTP port of the API (default 0: a free one). */
   port?: number;
   host?: string;
@@ -187,7 +192,9 @@ async function templateAndEmulators(options: LocalStackOptions, startup: Startup
 
   const emulatorsStart = Date.now();
   const [dynamodbStarted, fauxqsStarted, templateRead] = await Promise.allSettled([
-    startDynamoDbLocal().finally(() => startup.mark('dynamodb-local', emulatorsStart)),
+    options.dynamodbEndpoint
+      ? Promise.resolve({ endpoint: options.dynamodbEndpoint, stop: async () => undefined })
+      : startDynamoDbLocal().finally(() => startup.mark('dynamodb-local', emulatorsStart)),
     startSqsEmulator({ port: 0, logger: false }),
     given ? Promise.resolve(given) : synthesized(),
   ]);
