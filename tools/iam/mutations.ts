@@ -73,7 +73,7 @@ export function mutatedTemplate(template: CfnTemplate, mutation: Mutation): CfnT
 }
 
 /** A cloud assembly that is `cdkOut` with the stack's template replaced (assets are links to the original's). */
-function mutatedAssembly(cdkOut: string, template: CfnTemplate): string {
+export function mutatedAssembly(cdkOut: string, template: CfnTemplate): string {
   const dir = mkdtempSync(join(tmpdir(), 'payflow-iam-mutant-'));
   const templateFile = `${PAYFLOW_STACK_NAME}.template.json`;
   for (const entry of readdirSync(cdkOut)) if (entry !== templateFile) symlinkSync(join(cdkOut, entry), join(dir, entry));
@@ -99,16 +99,21 @@ async function waitForStatus(client: PaymentsClient, id: string, statuses: strin
   throw new Error(`payment ${id} is ${last?.status ?? 'unknown'}, not ${statuses.join('|')}, after ${deadlineMs} ms`);
 }
 
-/** The payment and refund flows: a captured payment refunded in full, a declined one, one whose capture fails (void). */
+/** The payment and refund flows: a captured payment refunded in full, a declined one, one whose capture fails (void), a flaky and a timed-out processor. */
 export async function runFlows(client: PaymentsClient, deadlineMs = 45_000, giveUp: GiveUp = () => undefined): Promise<void> {
   const paid = await client.createPayment({ amount: 1250, currency: 'EUR', source: 'tok_success' }, { idempotencyKey: randomUUID() });
   const declined = await client.createPayment({ amount: 300, currency: 'EUR', source: 'tok_decline' }, { idempotencyKey: randomUUID() });
   const voided = await client.createPayment({ amount: 400, currency: 'EUR', source: 'tok_capture_fail' }, { idempotencyKey: randomUUID() });
+  // Transient processor errors (its attempt counter) and a timeout after the work (the retry replays the record).
+  const flaky = await client.createPayment({ amount: 500, currency: 'EUR', source: 'tok_flaky' }, { idempotencyKey: randomUUID() });
+  const timedOut = await client.createPayment({ amount: 600, currency: 'EUR', source: 'tok_timeout' }, { idempotencyKey: randomUUID() });
   await waitForStatus(client, paid.id, ['succeeded'], deadlineMs, giveUp);
   await client.createRefund(paid.id, { amount: 1250 }, { idempotencyKey: randomUUID() });
   await waitForStatus(client, paid.id, ['refunded'], deadlineMs, giveUp);
   await waitForStatus(client, declined.id, ['failed'], deadlineMs, giveUp);
   await waitForStatus(client, voided.id, ['failed'], deadlineMs, giveUp);
+  await waitForStatus(client, flaky.id, ['succeeded'], deadlineMs, giveUp);
+  await waitForStatus(client, timedOut.id, ['succeeded'], deadlineMs, giveUp);
 }
 
 async function dropTables(endpoint: string): Promise<void> {
@@ -219,9 +224,13 @@ async function main(): Promise<void> {
     const chosen = count ? sample(all, Number(count), Number(option('seed') ?? 1)) : all;
     process.stderr.write(`${chosen.length} mutations (of ${all.length})\n`);
     const started = Date.now();
-    const results = await checkMutations(cdkOut, chosen, (result) =>
-      process.stderr.write(`${result.detected ? 'detected    ' : 'NOT DETECTED'} ${result.role} ${result.action}: ${result.evidence.slice(0, 300)}\n`),
-    );
+    const report = (result: MutationResult) =>
+      process.stderr.write(`${result.detected ? 'detected    ' : 'NOT DETECTED'} ${result.role} ${result.action}: ${result.evidence.slice(0, 300)}\n`);
+    // --parallel N: N lanes, each with its own DynamoDB Local, over interleaved shares of the mutations.
+    const lanes = Math.max(1, Number(option('parallel') ?? 1));
+    const shares = Array.from({ length: lanes }, (_, lane) => chosen.filter((_, index) => index % lanes === lane));
+    const laneResults = await Promise.all(shares.map((share) => checkMutations(cdkOut!, share, report)));
+    const results = chosen.map((_, index) => laneResults[index % lanes]![Math.floor(index / lanes)]!);
     console.log(formatTable(results));
     console.log(`\n${results.filter((result) => result.detected).length}/${results.length} detected in ${Math.round((Date.now() - started) / 1000)} s`);
     if (results.some((result) => !result.detected)) process.exitCode = 1;
