@@ -1,5 +1,6 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
@@ -91,8 +92,13 @@ export class Outbox extends Construct {
       deadLetterQueue: { queue: this.relayDeadLetterQueue, maxReceiveCount: Outbox.MAX_RECEIVE_COUNT },
     });
     this.failureKeeper.addEventSource(new SqsEventSource(this.relayFailureQueue, { batchSize: 10, reportBatchItemFailures: true }));
-    props.paymentsTable.grantStreamRead(this.failureKeeper);
-    this.relayDeadLetterQueue.grantSendMessages(this.failureKeeper);
+    // The keeper reads the failed range from the stream (GetShardIterator, GetRecords) and keeps it in the relay
+    // dead-letter queue (SendMessage): exactly those (grantStreamRead / grantSendMessages would add DescribeStream,
+    // ListStreams, GetQueueAttributes and GetQueueUrl, which its code never calls).
+    this.failureKeeper.addToRolePolicy(
+      new PolicyStatement({ actions: ['dynamodb:GetShardIterator', 'dynamodb:GetRecords'], resources: [props.paymentsTable.tableStreamArn!] }),
+    );
+    this.failureKeeper.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.relayDeadLetterQueue.queueArn] }));
 
     this.relay = new PayflowFunction(this, 'Relay', {
       handlerPath: 'outbox/relay.ts',
@@ -120,7 +126,9 @@ export class Outbox extends Construct {
       ],
     });
     this.relay.addEventSource(this.relayEventSource);
-    this.eventsQueue.grantSendMessages(this.relay);
-    this.relayDeadLetterQueue.grantSendMessages(this.relay);
+    // SendMessage(Batch) only: grantSendMessages would add GetQueueAttributes and GetQueueUrl, never called. The stream
+    // read (DescribeStream, GetRecords, GetShardIterator, ListStreams) and the on-failure SendMessage are what the
+    // mapping itself needs: DynamoEventSource grants them, and Lambda refuses to create the mapping without them.
+    this.relay.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.eventsQueue.queueArn, this.relayDeadLetterQueue.queueArn] }));
   }
 }

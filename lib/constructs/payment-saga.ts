@@ -95,11 +95,13 @@ export class PaymentSaga extends Construct {
       reason: 'This queue is itself the dead-letter queue of the sagas: what lands here waits for an operator, with a 14-day retention.',
     });
 
+    type TableActions = ReadonlyArray<`dynamodb:${string}`>;
+    // Each task is granted exactly the item actions its code calls (a transaction needs each item's action).
     const fn = (
       name: string,
       handler: string,
       description: string,
-      access: { payments?: 'read' | 'readWrite'; processor?: boolean },
+      access: { payments?: TableActions; processor?: boolean },
       extraSettings: PayflowFunctionProps['settings'] = {},
     ) => {
       const settings = {
@@ -108,31 +110,32 @@ export class PaymentSaga extends Construct {
         ...extraSettings,
       };
       const created = new PayflowFunction(this, name, { handlerPath: `saga/${handler}.ts`, description, settings });
-      if (access.payments === 'readWrite') paymentsTable.grantReadWriteData(created);
-      if (access.payments === 'read') paymentsTable.grantReadData(created);
-      if (access.payments) created.acknowledgeIndexGrant(paymentsTable);
-      if (access.processor) processorTable.grantReadWriteData(created);
+      if (access.payments) created.grantTableActions(paymentsTable, access.payments);
+      // The simulated processor: GetItem (its idempotency records), PutItem (a new record), UpdateItem (tok_flaky's
+      // attempt counter; a refund's transaction of a Put and an Update).
+      if (access.processor) created.grantTableActions(processorTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
       this.functions.push(created);
       if (access.processor) this.processorFunctions.push(created);
       return created;
     };
 
-    const markProcessingFn = fn('MarkProcessingFunction', 'mark-processing', 'Payment saga: pending -> processing', { payments: 'readWrite' });
+    const markProcessingFn = fn('MarkProcessingFunction', 'mark-processing', 'Payment saga: pending -> processing', { payments: ['dynamodb:UpdateItem'] });
     const authorizeFn = fn('AuthorizeFunction', 'authorize', 'Payment saga: authorize at the processor, through the circuit breaker', { processor: true }, {
       circuitBreakerTable: circuitBreakerTable.tableName,
       breakerFailureThreshold: String(circuitBreaker.failureThreshold),
       breakerWindowSeconds: String(circuitBreaker.windowSeconds),
       breakerOpenSeconds: String(circuitBreaker.openSeconds),
     });
-    circuitBreakerTable.grant(authorizeFn, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // The breaker's state: read on every authorization, updated on failures and probes.
+    authorizeFn.grantTableActions(circuitBreakerTable, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     const captureFn = fn('CaptureFunction', 'capture', 'Payment saga: capture at the processor', { processor: true });
-    const postLedgerFn = fn('PostLedgerFunction', 'post-ledger', 'Payment saga: capture posting + succeeded, one transaction', { payments: 'readWrite' });
+    const postLedgerFn = fn('PostLedgerFunction', 'post-ledger', 'Payment saga: capture posting + succeeded, one transaction', { payments: ['dynamodb:PutItem', 'dynamodb:UpdateItem'] });
     const voidAuthorizationFn = fn('VoidAuthorizationFunction', 'void-authorization', 'Payment saga compensation: void the authorization', { processor: true });
     const refundCaptureFn = fn('RefundCaptureFunction', 'refund-capture', 'Payment saga compensation: refund the capture', { processor: true });
-    const markFailedFn = fn('MarkFailedFunction', 'mark-failed', 'Payment saga: processing -> failed', { payments: 'readWrite' });
-    const refundAtProcessorFn = fn('RefundAtProcessorFunction', 'refund-at-processor', 'Refund saga: refund at the processor', { payments: 'read', processor: true });
-    const postRefundLedgerFn = fn('PostRefundLedgerFunction', 'post-refund-ledger', 'Refund saga: refund posting + succeeded, one transaction', { payments: 'readWrite' });
-    const releaseRefundFn = fn('ReleaseRefundFunction', 'release-refund', 'Refund saga compensation: refund failed, amount refundable again', { payments: 'readWrite' });
+    const markFailedFn = fn('MarkFailedFunction', 'mark-failed', 'Payment saga: processing -> failed', { payments: ['dynamodb:UpdateItem'] });
+    const refundAtProcessorFn = fn('RefundAtProcessorFunction', 'refund-at-processor', 'Refund saga: refund at the processor', { payments: ['dynamodb:GetItem'], processor: true });
+    const postRefundLedgerFn = fn('PostRefundLedgerFunction', 'post-refund-ledger', 'Refund saga: refund posting + succeeded, one transaction', { payments: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] });
+    const releaseRefundFn = fn('ReleaseRefundFunction', 'release-refund', 'Refund saga compensation: refund failed, amount refundable again', { payments: ['dynamodb:UpdateItem'] });
 
     // Payment saga ------------------------------------------------------------------------------
     const payment = new Construct(this, 'PaymentSagaStates');

@@ -85,12 +85,17 @@ export class PaymentsApi extends Construct {
       environment: api,
       settings: idempotentWrites,
     });
-    props.paymentsTable.grantReadWriteData(this.createPaymentFunction);
-    props.idempotencyTable.grantReadWriteData(this.createPaymentFunction);
-    props.paymentsTable.grantReadData(this.getPaymentFunction);
-    props.paymentsTable.grantReadWriteData(this.createRefundFunction);
-    props.idempotencyTable.grantReadWriteData(this.createRefundFunction);
-    for (const fn of this.functions) fn.acknowledgeIndexGrant(props.paymentsTable);
+    // Exactly what each handler calls (README "IAM"): a conditional PutItem creates a payment; GetItem reads one back
+    // when the condition failed without returning the old item (DynamoDB returns it, so GetItem is a fallback
+    // kept on purpose); a refund is reserved by one transaction of an Update (the payment) and a Put (the refund).
+    this.createPaymentFunction.grantTableActions(props.paymentsTable, ['dynamodb:PutItem', 'dynamodb:GetItem']);
+    this.getPaymentFunction.grantTableActions(props.paymentsTable, ['dynamodb:GetItem']);
+    this.createRefundFunction.grantTableActions(props.paymentsTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    // Powertools' DynamoDB persistence layer: PutItem (in progress), UpdateItem (completed), DeleteItem (a failed
+    // call forgets its key) and GetItem (reading a record when a conflict did not return it: kept on purpose).
+    for (const fn of [this.createPaymentFunction, this.createRefundFunction]) {
+      fn.grantTableActions(props.idempotencyTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
+    }
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS });
     this.restApi = new RestApi(this, 'RestApi', {

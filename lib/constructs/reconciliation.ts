@@ -46,8 +46,9 @@ export class Reconciliation extends Construct {
     });
     const fn = this.function;
 
-    props.paymentsTable.grantReadData(fn);
-    fn.acknowledgeIndexGrant(props.paymentsTable);
+    // Finds open items on the open-items index (Query) and reads each one (GetItem).
+    fn.grantTableActions(props.paymentsTable, ['dynamodb:Query'], 'open-items');
+    fn.grantTableActions(props.paymentsTable, ['dynamodb:GetItem']);
     // Handing a case to an operator touches only these attributes (and reads the status it is conditioned on).
     fn.addToRolePolicy(
       new PolicyStatement({
@@ -68,7 +69,8 @@ export class Reconciliation extends Construct {
         reason: 'DescribeExecution of this state machine\'s executions: their names (payment-<id>, refund-<id>) are only known at run time.',
       });
     }
-    props.sagaFailuresQueue.grantSendMessages(fn);
+    // SendMessage only (grantSendMessages would add GetQueueAttributes and GetQueueUrl, which the code never calls).
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.sagaFailuresQueue.queueArn] }));
 
     // A missed run is made up by the next one: no retries of the scheduled invocation.
     this.rule = new Rule(this, 'Schedule', {

@@ -76,6 +76,8 @@ export default async function setup(project: TestProject) {
       outputsFile: join(workDir, 'outputs.local.json'),
       timeScale: Number(process.env.PAYFLOW_TIME_SCALE ?? 0.02),
       functionLogs: (functionName, line) => log.write(`[${functionName}] ${line}\n`),
+      // PAYFLOW_ACCESS_REPORT: where the runner writes, on stop, what each role was granted and used (npm run iam:report).
+      ...(process.env.PAYFLOW_ACCESS_REPORT ? { accessReportFile: resolve(process.env.PAYFLOW_ACCESS_REPORT) } : {}),
       log: (line) => log.write(`[runner] ${line}\n`),
     });
     log.write(`[runner] ready in ${stack.timings.total} ms ${JSON.stringify(stack.timings)}\n`);

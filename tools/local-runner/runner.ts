@@ -14,15 +14,17 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { MalformedRequestBody } from './api-gateway/malformed-requests.ts';
+import { GatewayError } from './api-gateway/gateway-responses.ts';
 import { localApiId, registerApiGatewayReferences } from './api-gateway/references.ts';
 import { startApiGateway, type LocalApiGateway } from './api-gateway/server.ts';
 import { startDynamoDbLocal } from './dynamodb/dynamodb-local.ts';
 import { createTablesFromTemplate } from './dynamodb/tables.ts';
 import { registerEventSourceMappingReferences, startEventSourceMappings } from './event-source-mappings/from-template.ts';
 import { registerScheduleReferences, startSchedules } from './eventbridge/schedules.ts';
+import { LocalIam } from './iam/local-iam.ts';
 import { LOCAL_IDENTITY, type LocalIdentity } from './identity.ts';
 import { localFunctions, registerFunctionReferences } from './lambda/functions.ts';
-import { LocalLambdaRuntime, type FunctionLogSink } from './lambda/runtime.ts';
+import { LambdaFunctionError, LocalLambdaRuntime, type FunctionLogSink } from './lambda/runtime.ts';
 import { apiKeysWithOutputNames, templateOutputs, writeOutputsFile, type LocalStackApiKey, type StackOutputs } from './outputs.ts';
 import { LocalReferences } from './references.ts';
 import { startSqsEmulator } from './sqs/emulator.ts';
@@ -49,6 +51,11 @@ export interface LocalStackOptions {
   synthOutdir?: string;
   /** Extra CDK context, over cdk.json's. */
   context?: Record<string, unknown>;
+  /**
+   * Use this running DynamoDB Local instead of starting one (e.g. many short runs in a row); the template's
+   * tables must not exist in it yet. Default: the runner starts (and stops) its own.
+   */
+  dynamodbEndpoint?: string;
   /** HTTP port of the API (default 0: a free one). */
   port?: number;
   host?: string;
@@ -78,6 +85,14 @@ export interface LocalStackOptions {
   malformedRequestBody?: MalformedRequestBody;
   /** Outputs to add to the template's once the stack runs (e.g. API key values); before the runner's own `Local*` ones. */
   extraOutputs?: (stack: RunningStack) => StackOutputs;
+  /**
+   * Enforce IAM (default true): every function and state machine calls the emulators with credentials of its
+   * role and is authorized against the role's synthesized policies; event source mappings, API Gateway and
+   * schedules need the permissions AWS checks (see iam/local-iam.ts). False: every call is allowed.
+   */
+  iam?: boolean;
+  /** Where to write, on stop, the access report: per role, the actions granted and those used, and every denial. */
+  accessReportFile?: string;
   /** The line that says the stack is ready (`LocalStack.readyMessage`); default `<stack> is ready at <API URL> — outputs: <file>`. */
   readyMessage?: (stack: Omit<LocalStack, 'readyMessage'>) => string;
 }
@@ -105,6 +120,8 @@ export interface LocalStack extends RunningStack {
   readonly timings: Record<string, number>;
   readonly stepFunctions: LocalStepFunctions;
   readonly lambdas: LocalLambdaRuntime;
+  /** The stack's IAM (roles, authorizer, access report), unless started with `iam: false`. */
+  readonly iam?: LocalIam;
   /** One line saying the stack is ready, and where (see `LocalStackOptions.readyMessage`). */
   readonly readyMessage: string;
   stop(): Promise<void>;
@@ -175,7 +192,9 @@ async function templateAndEmulators(options: LocalStackOptions, startup: Startup
 
   const emulatorsStart = Date.now();
   const [dynamodbStarted, fauxqsStarted, templateRead] = await Promise.allSettled([
-    startDynamoDbLocal().finally(() => startup.mark('dynamodb-local', emulatorsStart)),
+    options.dynamodbEndpoint
+      ? Promise.resolve({ endpoint: options.dynamodbEndpoint, stop: async () => undefined })
+      : startDynamoDbLocal().finally(() => startup.mark('dynamodb-local', emulatorsStart)),
     startSqsEmulator({ port: 0, logger: false }),
     given ? Promise.resolve(given) : synthesized(),
   ]);
@@ -232,14 +251,16 @@ async function startStepFunctions(
   references: LocalReferences,
   queues: readonly LocalQueue[],
   sqs: SQSClient,
-  invokeLambda: (functionLogicalId: string, payload: unknown) => Promise<unknown>,
+  invokeLambda: (functionLogicalId: string, payload: unknown, stateMachineLogicalId: string) => Promise<unknown>,
   timeScale: number,
   startup: Startup,
+  sqsClientFor?: (stateMachineLogicalId: string) => SQSClient,
 ): Promise<{ stepFunctions: LocalStepFunctions; endpoint: string }> {
   const machines = loadStateMachines({
     template,
     invokeLambda,
     sqsClient: sqs,
+    sqsClientFor,
     queueUrls: Object.fromEntries(queues.map((queue) => [queue.logicalId, queue.url])),
     ref: (logicalId) => references.ref(logicalId),
     getAtt: (logicalId, attribute) => references.getAtt(logicalId, attribute),
@@ -259,16 +280,32 @@ async function startRestApi(
   lambdas: LocalLambdaRuntime,
   options: LocalStackOptions,
   startup: Startup,
+  iam: LocalIam | undefined,
 ): Promise<LocalApiGateway | undefined> {
   const restApis = resourcesOfType(template, 'AWS::ApiGateway::RestApi');
   if (restApis.length === 0) return undefined;
+  const apiId = localApiId(restApis[0]![0]);
+  const { region, accountId } = references.identity;
   const api = await startApiGateway({
     template,
     resolve: references.resolve,
-    invoke: (functionArn, event) => lambdas.invoke(functionArn, event),
-    apiId: localApiId(restApis[0]![0]),
-    region: references.identity.region,
-    accountId: references.identity.accountId,
+    invoke: async (functionArn, event) => {
+      const fn = lambdas.find(functionArn);
+      if (iam && fn) {
+        // API Gateway invokes the function as apigateway.amazonaws.com, from the method's execute-api ARN: without
+        // an AWS::Lambda::Permission allowing it, AWS answers 500 ("Invalid permissions on Lambda function").
+        const { httpMethod, resource, requestContext } = event as { httpMethod: string; resource: string; requestContext: { stage: string } };
+        const sourceArn = `arn:aws:execute-api:${region}:${accountId}:${apiId}/${requestContext.stage}/${httpMethod}${resource}`;
+        if (!(await iam.serviceMayInvoke(fn.logicalId, 'apigateway.amazonaws.com', sourceArn))) {
+          options.log?.(`Execution failed due to configuration error: Invalid permissions on Lambda function ${fn.functionName} (no AWS::Lambda::Permission lets apigateway.amazonaws.com invoke it from ${sourceArn})`);
+          throw new GatewayError('API_CONFIGURATION_ERROR');
+        }
+      }
+      return lambdas.invoke(functionArn, event);
+    },
+    apiId,
+    region,
+    accountId,
     port: options.port ?? 0,
     host: options.host,
     apiKeyValues: options.apiKeyValues,
@@ -292,7 +329,15 @@ function emulatorClients(endpoints: { dynamodb: string; sqs: string }, identity:
 }
 
 /** Every function, in worker threads from its bundle, with the template's environment plus the local endpoints. */
-function startFunctions(template: CfnTemplate, cdkOut: string, references: LocalReferences, endpoints: LocalEndpoints, options: LocalStackOptions, startup: Startup): LocalLambdaRuntime {
+function startFunctions(
+  template: CfnTemplate,
+  cdkOut: string,
+  references: LocalReferences,
+  endpoints: LocalEndpoints,
+  options: LocalStackOptions,
+  startup: Startup,
+  iam: LocalIam | undefined,
+): LocalLambdaRuntime {
   const { region } = references.identity;
   const functions = localFunctions(template, {
     cdkOut,
@@ -308,6 +353,13 @@ function startFunctions(template: CfnTemplate, cdkOut: string, references: Local
     },
     functionEnvironment: options.functionEnvironment,
     maxConcurrencyPerFunction: options.maxConcurrencyPerFunction,
+  }).map((fn) => {
+    // Lambda gives each function its execution role's temporary credentials: here, an access key id that the
+    // authorizing proxies map back to the role (and the function's name as the session).
+    const role = iam?.roleOf(fn.logicalId);
+    if (!iam || !role) return fn;
+    const { accessKeyId, secretAccessKey } = iam.credentialsFor(role.logicalId, fn.functionName);
+    return { ...fn, environment: { ...fn.environment, AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } };
   });
   const runtime = new LocalLambdaRuntime(functions, { logSink: options.functionLogs });
   startup.onStop(() => runtime.stop());
@@ -315,11 +367,30 @@ function startFunctions(template: CfnTemplate, cdkOut: string, references: Local
 }
 
 /** The template's schedules, firing their functions on their (scaled) rate. */
-function startStackSchedules(template: CfnTemplate, references: LocalReferences, lambdas: LocalLambdaRuntime, timeScale: number, log: (line: string) => void, startup: Startup): void {
+function startStackSchedules(
+  template: CfnTemplate,
+  references: LocalReferences,
+  lambdas: LocalLambdaRuntime,
+  timeScale: number,
+  log: (line: string) => void,
+  startup: Startup,
+  iam: LocalIam | undefined,
+): void {
+  const ruleIds = new Set(resourcesOfType(template, 'AWS::Events::Rule').map(([logicalId]) => logicalId));
   const schedules = startSchedules({
     template,
     resolve: references.resolve,
-    invoke: (functionArn, event) => lambdas.invoke(functionArn, event),
+    invoke: async (functionArn, event) => {
+      const fn = lambdas.find(functionArn);
+      // An EventBridge rule invokes its target as events.amazonaws.com, from the rule's ARN; it needs the function's
+      // permission. (An EventBridge Scheduler schedule assumes its own RoleArn instead: not checked here.)
+      const ruleArn = String((event as { resources?: string[] } | undefined)?.resources?.[0] ?? '');
+      const ruleId = [...ruleIds].find((id) => String(references.getAtt(id, 'Arn')) === ruleArn);
+      if (iam && fn && ruleId && !(await iam.serviceMayInvoke(fn.logicalId, 'events.amazonaws.com', ruleArn))) {
+        throw new Error(`AccessDeniedException: events.amazonaws.com is not authorized to perform lambda:InvokeFunction on ${fn.arn} from ${ruleArn} (no AWS::Lambda::Permission allows it)`);
+      }
+      return lambdas.invoke(functionArn, event);
+    },
     isFunction: (arn) => lambdas.find(arn) !== undefined,
     region: references.identity.region,
     accountId: references.identity.accountId,
@@ -363,21 +434,83 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     startup.mark('tables+queues', resourcesStart);
     registerLocalNames(template, references, identity);
 
+    // IAM: the roles' policies resolved to local ARNs, and the emulators behind authorizing proxies.
+    const iam = options.iam === false ? undefined : new LocalIam(template, references, stackName);
+    if (iam) {
+      iam.addQueues(queues);
+      startup.onStop(() => iam.close());
+      if (options.accessReportFile) startup.onStop(() => iam.writeReport(resolve(options.accessReportFile!)));
+    }
+    const proxied = iam ? { dynamodb: await iam.proxy(emulators.dynamodb), sqs: await iam.proxy(emulators.sqs) } : emulators;
+    const roleClients = new Map<string, { sqs: SQSClient; streams: DynamoDBStreamsClient }>();
+    /** Clients signed as `roleLogicalId` assumed by `session`, through the proxies. */
+    const clientsOf = (roleLogicalId: string, session: string) => {
+      const key = `${roleLogicalId}/${session}`;
+      let clients = roleClients.get(key);
+      if (!clients) {
+        const config = { region: identity.region, credentials: iam!.credentialsFor(roleLogicalId, session) };
+        clients = { sqs: new SQSClient({ ...config, endpoint: proxied.sqs }), streams: new DynamoDBStreamsClient({ ...config, endpoint: proxied.dynamodb }) };
+        roleClients.set(key, clients);
+        const created = clients;
+        startup.onStop(() => (created.sqs.destroy(), created.streams.destroy()));
+      }
+      return clients;
+    };
+
     // The state machines and the functions call each other: the machines invoke functions, the functions start executions.
     let lambdas: LocalLambdaRuntime | undefined;
-    const invokeLambda = (functionLogicalId: string, payload: unknown) => lambdas!.invoke(functionLogicalId, payload);
-    const { stepFunctions, endpoint: stepFunctionsEndpoint } = await startStepFunctions(template, references, queues, sqs, invokeLambda, timeScale, startup);
+    const invokeLambda = async (functionLogicalId: string, payload: unknown, stateMachineLogicalId: string) => {
+      const role = iam?.roleOf(stateMachineLogicalId);
+      const fn = lambdas!.find(functionLogicalId);
+      if (iam && role && fn) {
+        // Step Functions invokes a Task's function with the state machine's role.
+        const denial = await iam.authorize({ role, sessionName: stateMachineLogicalId }, { action: 'lambda:InvokeFunction', resource: fn.arn });
+        if (denial) {
+          log(`state machine ${stateMachineLogicalId}: AccessDeniedException: ${denial.message}`);
+          throw new LambdaFunctionError({ errorType: 'Lambda.AWSLambdaException', errorMessage: `${denial.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`, trace: [] });
+        }
+      }
+      return lambdas!.invoke(functionLogicalId, payload);
+    };
+    const machineSqs = iam
+      ? (stateMachineLogicalId: string) => {
+          const role = iam.roleOf(stateMachineLogicalId);
+          return role ? clientsOf(role.logicalId, stateMachineLogicalId).sqs : sqs;
+        }
+      : undefined;
+    const { stepFunctions, endpoint: stepFunctionsEndpoint } = await startStepFunctions(template, references, queues, sqs, invokeLambda, timeScale, startup, machineSqs);
     const endpoints: LocalEndpoints = { ...emulators, stepFunctions: stepFunctionsEndpoint };
+    const functionEndpoints: LocalEndpoints = iam ? { ...proxied, stepFunctions: await iam.proxy(stepFunctionsEndpoint) } : endpoints;
 
     const functionsStart = Date.now();
-    lambdas = startFunctions(template, cdkOut, references, endpoints, options, startup);
+    lambdas = startFunctions(template, cdkOut, references, functionEndpoints, options, startup, iam);
     // Runs before the functions stop (stoppers run in reverse): no execution is left calling them.
     startup.onStop(() => stepFunctions.abortAll());
     const warming = options.warmFunctions ? lambdas.warm() : Promise.resolve();
-    const mappings = await startEventSourceMappings({ template, references, lambdas, queues, streamArns, sqs, streams, log });
+    const mappings = await startEventSourceMappings({
+      template,
+      references,
+      lambdas,
+      queues,
+      streamArns,
+      sqs,
+      streams,
+      log,
+      ...(iam
+        ? {
+            // Lambda polls with the function's execution role.
+            clientsFor: (functionLogicalId: string) => {
+              const role = iam.roleOf(functionLogicalId);
+              return role ? clientsOf(role.logicalId, lambdas!.find(functionLogicalId)!.functionName) : { sqs, streams };
+            },
+            checkPermissions: (mappingId: string, functionLogicalId: string, source: { kind: 'sqs' | 'stream'; arn: string }, destinationArn?: string) =>
+              iam.checkEventSourceMapping(mappingId, functionLogicalId, source, destinationArn),
+          }
+        : {}),
+    });
     startup.onStop(() => mappings.stop());
-    const api = await startRestApi(template, references, lambdas, options, startup);
-    startStackSchedules(template, references, lambdas, timeScale, log, startup);
+    const api = await startRestApi(template, references, lambdas, options, startup, iam);
+    startStackSchedules(template, references, lambdas, timeScale, log, startup, iam);
     await warming;
     startup.mark('functions', functionsStart);
 
@@ -387,7 +520,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (outputsFile) writeOutputsFile(outputsFile, outputs);
     startup.finished();
 
-    const stack = { ...running, outputs, outputsFile, timings: startup.timings, stepFunctions, lambdas, stop: startup.stop };
+    const stack = { ...running, outputs, outputsFile, timings: startup.timings, stepFunctions, lambdas, iam, stop: startup.stop };
     return { ...stack, readyMessage: (options.readyMessage ?? defaultReadyMessage)(stack) };
   } catch (error) {
     await startup.stop();

@@ -43,10 +43,10 @@ export const EMULATED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
 /** Resource types deliberately not emulated, and why that changes nothing the functions, queues, state machines or API do locally. */
 export const IGNORED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::CDK::Metadata': 'CDK bookkeeping',
-  'AWS::IAM::Role': 'no IAM locally: every local call is allowed',
-  'AWS::IAM::Policy': 'no IAM locally: every local call is allowed',
-  'AWS::IAM::ManagedPolicy': 'no IAM locally: every local call is allowed',
-  'AWS::Lambda::Permission': 'no IAM locally: the local front and schedules invoke functions directly',
+  'AWS::IAM::Role': 'not created: the runner enforces its policies itself (iam/local-iam.ts)',
+  'AWS::IAM::Policy': 'not created: the runner enforces it on the roles it names (iam/local-iam.ts)',
+  'AWS::IAM::ManagedPolicy': 'not created: the runner enforces it on the roles it names (iam/local-iam.ts)',
+  'AWS::Lambda::Permission': "not created: the runner checks it before the local front or a schedule invokes a function (iam/local-iam.ts)",
   'AWS::Lambda::EventInvokeConfig': 'asynchronous invocation settings: nothing invokes functions asynchronously locally',
   'AWS::Lambda::Version': 'the local runner always runs $LATEST',
   'AWS::Lambda::Alias': 'the local runner always runs $LATEST',
@@ -61,7 +61,7 @@ export const IGNORED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::SNS::Topic': 'alarm notifications only: no alarms locally',
   'AWS::SNS::TopicPolicy': 'alarm notifications only: no alarms locally',
   'AWS::SNS::Subscription': 'alarm notifications only: no alarms locally',
-  'AWS::SQS::QueuePolicy': 'no IAM or TLS locally (the queue policy only enforces TLS and grants)',
+  'AWS::SQS::QueuePolicy': 'not enforced: the local endpoints stand for TLS ones (its aws:SecureTransport deny never applies), and same-account grants are decided by the roles',
   'AWS::KMS::Key': 'encryption at rest has no local meaning',
   'AWS::KMS::Alias': 'encryption at rest has no local meaning',
   'AWS::ApiGateway::Deployment': 'the local front always serves the synthesized routes',

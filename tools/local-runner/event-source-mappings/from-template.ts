@@ -30,6 +30,13 @@ export interface EventSourceMappingsOptions {
   streams: DynamoDBStreamsClient;
   /** Errors of the pollers themselves (not of the functions). */
   log: (line: string) => void;
+  /** The clients a mapping polls with (signed as its function's execution role), over `sqs` and `streams`. */
+  clientsFor?: (functionLogicalId: string) => { sqs: SQSClient; streams: DynamoDBStreamsClient };
+  /**
+   * Rejects when the function's role may not use the source (or the on-failure destination): Lambda then
+   * refuses to create the mapping, and the runner refuses to start.
+   */
+  checkPermissions?: (mappingLogicalId: string, functionLogicalId: string, source: { kind: 'sqs' | 'stream'; arn: string }, destinationArn?: string) => Promise<void>;
 }
 
 export interface LocalEventSourceMappings {
@@ -42,7 +49,7 @@ export interface LocalEventSourceMappings {
  * a table stream of the stack. Any other source is refused (and what was started is stopped).
  */
 export async function startEventSourceMappings(options: EventSourceMappingsOptions): Promise<LocalEventSourceMappings> {
-  const { references, lambdas, sqs, streams, log } = options;
+  const { references, lambdas, log } = options;
   const queueByArn = new Map(options.queues.map((queue) => [queue.arn, queue]));
   const pollers: Array<StreamPoller | SqsPoller> = [];
   const stop = () => Promise.all(pollers.map((poller) => poller.stop())).then(() => undefined);
@@ -55,7 +62,12 @@ export async function startEventSourceMappings(options: EventSourceMappingsOptio
       if (!fn) throw new Error(`${logicalId}: FunctionName ${String(FunctionName)} is not a function of the stack`);
       const onError = (error: unknown) => log(`event source mapping ${logicalId}: ${error instanceof Error ? error.message : String(error)}`);
       const invoke = (event: unknown) => lambdas.invoke(fn.logicalId, event);
+      const { sqs, streams } = options.clientsFor?.(fn.logicalId) ?? options;
       const queue = queueByArn.get(String(EventSourceArn));
+      const destination = (mapping.DestinationConfig as { OnFailure?: { Destination?: TemplateValue } } | undefined)?.OnFailure?.Destination;
+      if (queue || options.streamArns.has(String(EventSourceArn))) {
+        await options.checkPermissions?.(logicalId, fn.logicalId, { kind: queue ? 'sqs' : 'stream', arn: String(EventSourceArn) }, destination === undefined ? undefined : String(destination));
+      }
       if (queue) {
         const concurrency = (mapping.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? SQS_POLLER_CONCURRENCY;
         pollers.push(startSqsPoller({ queueUrl: queue.url, queueArn: queue.arn, mapping: properties, invoke, sqs, concurrency, onError }));

@@ -17,9 +17,11 @@ export interface StateMachineEnvironment {
    * Runs a Lambda function of the template in-process and returns what its handler returned.
    * Throw the handler's own error (its `name` is what Retry/Catch match).
    */
-  invokeLambda(functionLogicalId: string, payload: unknown): Promise<unknown>;
+  invokeLambda(functionLogicalId: string, payload: unknown, stateMachineLogicalId: string): Promise<unknown>;
   /** SQS client for `sqs:sendMessage` tasks (give it the local endpoint). */
   readonly sqsClient?: SQSClient;
+  /** SQS client of one state machine (signed with its role's credentials), over `sqsClient`. */
+  readonly sqsClientFor?: (stateMachineLogicalId: string) => SQSClient;
   /** Queue logical id -> the URL CreateQueue returned locally; used for `Ref` of an AWS::SQS::Queue. */
   readonly queueUrls?: Record<string, string>;
   /**
@@ -157,7 +159,11 @@ export function loadStateMachine(logicalId: string, environment: StateMachineEnv
 
   const functionIdsByArn = new Map<string, string>();
   const definition = resolveDefinition(logicalId, environment, functionIdsByArn);
-  const taskEnvironment = { invokeLambda: environment.invokeLambda, sqsClient: environment.sqsClient, functionIdsByArn };
+  const taskEnvironment = {
+    invokeLambda: (functionLogicalId: string, payload: unknown) => environment.invokeLambda(functionLogicalId, payload, logicalId),
+    sqsClient: environment.sqsClientFor?.(logicalId) ?? environment.sqsClient,
+    functionIdsByArn,
+  };
 
   const taskHandlers: Record<string, TaskHandler> = {};
   const retryOverrides: Record<string, number | number[]> = {};

@@ -1,0 +1,131 @@
+/**
+ * `npm run iam:report`: what each role of the stack was granted, and what the twin saw it use. Runs the
+ * acceptance suite on the twin (IAM enforced; skip with --no-acceptance) and the payment and refund flows
+ * (tools/iam/mutations.ts), merges the access reports the runner writes, and prints per role every granted
+ * data-plane action with the resources it was used on — or the reason, kept here and in the construct, why a
+ * grant the runs never used is still needed. Exits 1 when a granted data-plane action is unused and unexplained.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { apiKeyName, PAYFLOW_LOCAL } from '../../bin/payflow-local.ts';
+import { PaymentsClient } from '../../client/payments-client.ts';
+import type { AccessReport } from '../local-runner/iam/local-iam.ts';
+import { startLocalStack } from '../local-runner/runner.ts';
+import { runFlows } from './mutations.ts';
+
+/**
+ * Grants the runs do not use, and why each stays (role logical id prefix, action, resource substring).
+ * Each is also explained where it is granted (lib/constructs/*).
+ */
+export const JUSTIFIED: ReadonlyArray<{ role: RegExp; action: string; resource?: RegExp; reason: string }> = [
+  { role: /^Outbox(SagaStarter|FailureKeeper)Role/, action: 'sqs:ChangeMessageVisibility', reason: "granted by CDK's SqsEventSource (grantConsumeMessages) for the mapping; Lambda's poller may call it" },
+  { role: /^Outbox(SagaStarter|FailureKeeper)Role/, action: 'sqs:GetQueueUrl', reason: "granted by CDK's SqsEventSource (grantConsumeMessages) for the mapping" },
+  { role: /^OutboxRelayRole/, action: 'sqs:GetQueueAttributes', resource: /RelayFailureQueue/, reason: "granted by CDK's SqsDlq for the stream mapping's on-failure destination" },
+  { role: /^OutboxRelayRole/, action: 'sqs:GetQueueUrl', resource: /RelayFailureQueue/, reason: "granted by CDK's SqsDlq for the stream mapping's on-failure destination" },
+  { role: /^OutboxRelayRole/, action: 'sqs:SendMessage', resource: /RelayDeadLetterQueue/, reason: 'a record the relay cannot turn into an event is kept there (reliability run, not the happy paths)' },
+  { role: /^Saga(Payment|Refund)SagaRole/, action: 'sqs:SendMessage', reason: 'CompensationFailed: a case whose compensation failed for good lands in the saga-failures queue' },
+  { role: /^Saga(Payment|Refund)SagaRole/, action: 'lambda:InvokeFunction', resource: /:\*$/, reason: 'CDK grants the qualified ARNs (versions) too; the state machines invoke $LATEST' },
+  { role: /^Saga(PaymentSaga)Role/, action: 'lambda:InvokeFunction', resource: /RefundCapture/, reason: 'compensation: refund the capture when posting to the ledger failed' },
+  { role: /^SagaRefundSagaRole/, action: 'lambda:InvokeFunction', resource: /ReleaseRefund/, reason: 'compensation: release the reserved amount when the processor refused the refund' },
+  { role: /^Saga(RefundCapture|ReleaseRefund)FunctionRole/, action: '*', reason: 'a compensation: runs only when a later step failed for good' },
+  { role: /^Api(CreatePayment|CreateRefund)FunctionRole/, action: 'dynamodb:GetItem', resource: /Idempotency/, reason: "Powertools' persistence layer reads a record with GetItem when a conflict did not return it" },
+  { role: /^Api(CreatePayment|CreateRefund)FunctionRole/, action: 'dynamodb:DeleteItem', resource: /Idempotency/, reason: 'Powertools forgets the key of a call that threw (a server error)' },
+  { role: /^ApiCreatePaymentFunctionRole/, action: 'dynamodb:GetItem', resource: /PaymentsTable/, reason: 'reads the existing payment when a conditional Put failed without returning it' },
+  { role: /^ReconciliationReconcileRole/, action: '*', reason: 'reconciliation acts only on items stuck past the bound (5 minutes), which the runs do not leave' },
+  { role: /^OutboxFailureKeeperRole/, action: '*', reason: "runs only when a relay batch failed for good (the reliability run's faults)" },
+  { role: /^Saga(Authorize|Capture|VoidAuthorization|RefundAtProcessor)FunctionRole/, action: 'dynamodb:UpdateItem', resource: /Processor/, reason: "the simulated processor's tok_flaky attempt counter and its refund transaction" },
+];
+
+const DATA_PLANE = /^(dynamodb|sqs|states|lambda):/;
+
+/** An IAM ARN pattern (with * and ?) matches a resource. */
+const matches = (pattern: string, resource: string) =>
+  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(resource);
+
+export function mergeReports(reports: readonly AccessReport[]): AccessReport {
+  const roles = new Map<string, AccessReport['roles'][number]>();
+  for (const report of reports) {
+    for (const role of report.roles) {
+      const known = roles.get(role.role);
+      if (!known) {
+        roles.set(role.role, structuredClone(role));
+        continue;
+      }
+      for (const used of role.used) {
+        const same = known.used.find((candidate) => candidate.action === used.action);
+        if (same) same.resources = [...new Set([...same.resources, ...used.resources])].sort();
+        else known.used.push(structuredClone(used));
+      }
+    }
+  }
+  return { roles: [...roles.values()], denials: reports.flatMap((report) => report.denials) };
+}
+
+/** The report's lines, and how many granted data-plane actions are unused without a reason. */
+export function formatReport(report: AccessReport): { text: string; unexplained: number } {
+  const lines: string[] = [];
+  let unexplained = 0;
+  for (const role of report.roles) {
+    const granted = role.granted.filter((grant) => DATA_PLANE.test(grant.action));
+    if (granted.length === 0) continue;
+    lines.push(`\n${role.role} (${role.roleName})`);
+    for (const grant of granted) {
+      for (const resource of grant.resources) {
+        const used = role.used.find((candidate) => matches(grant.action, candidate.action))?.resources.filter((candidate) => matches(resource, candidate)) ?? [];
+        const short = resource.replace(/^arn:aws:[a-z-]+:[^:]*:\d*:/, '');
+        if (used.length > 0) {
+          lines.push(`  used    ${grant.action.padEnd(30)} ${short}`);
+          continue;
+        }
+        const reason = JUSTIFIED.find((entry) => entry.role.test(role.role) && (entry.action === '*' || entry.action === grant.action) && (!entry.resource || entry.resource.test(resource)));
+        if (reason) lines.push(`  unused  ${grant.action.padEnd(30)} ${short} — kept: ${reason.reason}`);
+        else {
+          unexplained += 1;
+          lines.push(`  UNUSED  ${grant.action.padEnd(30)} ${short} — no reason given: narrow it`);
+        }
+      }
+    }
+  }
+  if (report.denials.length > 0) lines.push(`\n${report.denials.length} denied call(s), e.g. ${report.denials[0]!.message}`);
+  return { text: lines.join('\n'), unexplained };
+}
+
+async function flowsReport(file: string): Promise<void> {
+  const stack = await startLocalStack({ ...PAYFLOW_LOCAL, cdkOut: process.env.PAYFLOW_CDK_OUT, port: 0, timeScale: 0.02, accessReportFile: file });
+  try {
+    const key = stack.apiKeys.find((candidate) => apiKeyName(candidate) === 'MerchantA') ?? stack.apiKeys[0]!;
+    await runFlows(new PaymentsClient({ baseUrl: stack.apiUrl, apiKey: key.value }));
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'payflow-iam-report-'));
+  mkdirSync(resolve('.payflow'), { recursive: true });
+  try {
+    const files: string[] = [];
+    if (!process.argv.includes('--no-acceptance')) {
+      const file = join(dir, 'acceptance.json');
+      process.stderr.write('running the acceptance suite on the twin ...\n');
+      const run = spawnSync('npx', ['vitest', 'run', '--project', 'acceptance'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PAYFLOW_ACCESS_REPORT: file } });
+      if (run.status !== 0) process.stderr.write(`the acceptance suite failed (exit ${run.status}): its usage still counts\n`);
+      if (existsSync(file)) files.push(file);
+    }
+    process.stderr.write('running the payment and refund flows ...\n');
+    const flows = join(dir, 'flows.json');
+    await flowsReport(flows);
+    files.push(flows);
+    const report = mergeReports(files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as AccessReport));
+    const { text, unexplained } = formatReport(report);
+    console.log(text);
+    console.log(`\n${unexplained} granted data-plane action(s) unused and unexplained`);
+    if (unexplained > 0) process.exitCode = 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
