@@ -31,6 +31,17 @@ export const PAYFLOW_MALFORMED_REQUEST_BODY: MalformedRequestBody = ({ reason, m
   return JSON.stringify({ error: { type: 'invalid_request_error', code, message } });
 };
 
+/**
+ * Payflow's context for a run at `timeScale`. The runner scales what the template says about time
+ * (saga Retry pauses, so a payment's wait for the circuit breaker), but the breaker's own window and
+ * open time are function settings it cannot see: scaled here alike, or a sped-up run would give up on
+ * held payments long before the breaker lets a probe through.
+ */
+export function payflowContext(timeScale = 1): Record<string, unknown> {
+  if (timeScale === 1) return {};
+  return { 'payflow:circuitBreaker': { windowSeconds: Math.max(1, Math.round(60 * timeScale)), openSeconds: 30 * timeScale } };
+}
+
 /** What every local run of Payflow passes the runner. */
 export const PAYFLOW_LOCAL: Pick<LocalStackOptions, 'stackName' | 'app' | 'projectDir' | 'extraOutputs' | 'readyMessage' | 'malformedRequestBody'> = {
   stackName: PAYFLOW_STACK_NAME,

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { startConsole, type RunningConsole } from '../tools/console/server.ts';
 import { readOutputsFile } from '../tools/console/stack.ts';
 import { startLocalStack } from '../tools/local-runner/runner.ts';
-import { PAYFLOW_LOCAL } from './payflow-local.ts';
+import { PAYFLOW_LOCAL, payflowContext } from './payflow-local.ts';
 
 const DEFAULT_PORT = 3000;
 const DEFAULT_OUTPUTS_FILE = '.payflow/outputs.local.json';
@@ -68,6 +68,7 @@ try {
     cdkOut: args['cdk-out'],
     synthOutdir: SYNTH_OUTDIR,
     timeScale: number(args['time-scale'] ?? process.env.PAYFLOW_TIME_SCALE, 'time-scale'),
+    context: payflowContext(number(args['time-scale'] ?? process.env.PAYFLOW_TIME_SCALE, 'time-scale')),
     functionLogs: (functionName, line) => writeLog(`[${functionName}] ${line}`),
     log: (line) => writeLog(`[api] ${line}`),
   });

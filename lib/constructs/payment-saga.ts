@@ -119,7 +119,9 @@ export class PaymentSaga extends Construct {
       return created;
     };
 
-    const markProcessingFn = fn('MarkProcessingFunction', 'mark-processing', 'Payment saga: pending -> processing', { payments: ['dynamodb:UpdateItem'] });
+    // A conditional status update that finds the status already moved reads the item back (GetItem) to tell
+    // a repeat, which is a no-op, from a conflict; PostLedger and the refund ledger read before they decide too.
+    const markProcessingFn = fn('MarkProcessingFunction', 'mark-processing', 'Payment saga: pending -> processing', { payments: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
     const authorizeFn = fn('AuthorizeFunction', 'authorize', 'Payment saga: authorize at the processor, through the circuit breaker', { processor: true }, {
       circuitBreakerTable: circuitBreakerTable.tableName,
       breakerFailureThreshold: String(circuitBreaker.failureThreshold),
@@ -129,13 +131,13 @@ export class PaymentSaga extends Construct {
     // The breaker's state: read on every authorization, updated on failures and probes.
     authorizeFn.grantTableActions(circuitBreakerTable, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     const captureFn = fn('CaptureFunction', 'capture', 'Payment saga: capture at the processor', { processor: true });
-    const postLedgerFn = fn('PostLedgerFunction', 'post-ledger', 'Payment saga: capture posting + succeeded, one transaction', { payments: ['dynamodb:PutItem', 'dynamodb:UpdateItem'] });
+    const postLedgerFn = fn('PostLedgerFunction', 'post-ledger', 'Payment saga: capture posting + succeeded, one transaction', { payments: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] });
     const voidAuthorizationFn = fn('VoidAuthorizationFunction', 'void-authorization', 'Payment saga compensation: void the authorization', { processor: true });
     const refundCaptureFn = fn('RefundCaptureFunction', 'refund-capture', 'Payment saga compensation: refund the capture', { processor: true });
-    const markFailedFn = fn('MarkFailedFunction', 'mark-failed', 'Payment saga: processing -> failed', { payments: ['dynamodb:UpdateItem'] });
+    const markFailedFn = fn('MarkFailedFunction', 'mark-failed', 'Payment saga: processing -> failed', { payments: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
     const refundAtProcessorFn = fn('RefundAtProcessorFunction', 'refund-at-processor', 'Refund saga: refund at the processor', { payments: ['dynamodb:GetItem'], processor: true });
     const postRefundLedgerFn = fn('PostRefundLedgerFunction', 'post-refund-ledger', 'Refund saga: refund posting + succeeded, one transaction', { payments: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] });
-    const releaseRefundFn = fn('ReleaseRefundFunction', 'release-refund', 'Refund saga compensation: refund failed, amount refundable again', { payments: ['dynamodb:UpdateItem'] });
+    const releaseRefundFn = fn('ReleaseRefundFunction', 'release-refund', 'Refund saga compensation: refund failed, amount refundable again', { payments: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
 
     // Payment saga ------------------------------------------------------------------------------
     const payment = new Construct(this, 'PaymentSagaStates');

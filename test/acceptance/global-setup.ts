@@ -63,7 +63,7 @@ export default async function setup(project: TestProject) {
 
   if (target === 'local') {
     const { startLocalStack } = await import('../../tools/local-runner/runner.ts');
-    const { PAYFLOW_LOCAL } = await import('../../bin/payflow-local.ts');
+    const { PAYFLOW_LOCAL, payflowContext } = await import('../../bin/payflow-local.ts');
     const workDir = mkdtempSync(join(tmpdir(), 'payflow-acceptance-'));
     mkdirSync(resolve('.payflow'), { recursive: true });
     const logFile = resolve('.payflow/acceptance-local.log');
@@ -75,6 +75,7 @@ export default async function setup(project: TestProject) {
       port: 0,
       outputsFile: join(workDir, 'outputs.local.json'),
       timeScale: Number(process.env.PAYFLOW_TIME_SCALE ?? 0.02),
+      context: payflowContext(Number(process.env.PAYFLOW_TIME_SCALE ?? 0.02)),
       functionLogs: (functionName, line) => log.write(`[${functionName}] ${line}\n`),
       // PAYFLOW_ACCESS_REPORT: where the runner writes, on stop, what each role was granted and used (npm run iam:report).
       ...(process.env.PAYFLOW_ACCESS_REPORT ? { accessReportFile: resolve(process.env.PAYFLOW_ACCESS_REPORT) } : {}),

@@ -32,6 +32,7 @@ export const JUSTIFIED: ReadonlyArray<{ role: RegExp; action: string; resource?:
   { role: /^Saga(RefundCapture|ReleaseRefund)FunctionRole/, action: '*', reason: 'a compensation: runs only when a later step failed for good' },
   { role: /^Api(CreatePayment|CreateRefund)FunctionRole/, action: 'dynamodb:GetItem', resource: /Idempotency/, reason: "Powertools' persistence layer reads a record with GetItem when a conflict did not return it" },
   { role: /^Api(CreatePayment|CreateRefund)FunctionRole/, action: 'dynamodb:DeleteItem', resource: /Idempotency/, reason: 'Powertools forgets the key of a call that threw (a server error)' },
+  { role: /^Saga(MarkProcessing|PostLedger|MarkFailed)FunctionRole/, action: 'dynamodb:GetItem', resource: /PaymentsTable/, reason: 'a conditional update that finds the status already moved reads the item back to tell a repeat (no-op) from a conflict' },
   { role: /^ApiCreatePaymentFunctionRole/, action: 'dynamodb:GetItem', resource: /PaymentsTable/, reason: 'reads the existing payment when a conditional Put failed without returning it' },
   { role: /^ReconciliationReconcileRole/, action: '*', reason: 'reconciliation acts only on items stuck past the bound (5 minutes), which the runs do not leave' },
   { role: /^OutboxFailureKeeperRole/, action: '*', reason: "runs only when a relay batch failed for good (the reliability run's faults)" },
