@@ -7,7 +7,7 @@ export default defineConfig({
         test: {
           name: 'unit-integration-cdk',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/acceptance/**', 'test/console/**', 'node_modules/**'],
+          exclude: ['test/acceptance/**', 'test/console/**', 'test/stripe/**', 'node_modules/**'],
           globalSetup: ['test/support/global-setup.ts'],
           setupFiles: ['test/support/setup-env.ts'],
           pool: 'forks',

@@ -127,7 +127,8 @@ describe('Local stream mapping', () => {
 
 describe('Local SQS mapping', () => {
   it('deletes what succeeded and leaves the reported failures to come back after the visibility timeout', async () => {
-    const queueUrl = await createQueue('mapping-sqs', { VisibilityTimeout: '1' });
+    // 2 s, not 1: on a loaded machine a 1-second visibility can lapse before the poller has handed the batch over.
+    const queueUrl = await createQueue('mapping-sqs', { VisibilityTimeout: '2' });
     await sqsClient().send(
       new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: ['m1', 'm2', 'm3'].map((body) => ({ Id: body, MessageBody: JSON.stringify({ body }) })) }),
     );
