@@ -2,10 +2,10 @@
 // created over HTTP appears in the console in headless Chromium, reaches `succeeded`, and its journey
 // shows the request, the outbox record, the saga and the ledger posting, in that order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noBrowser, openConsole, type ConsoleSession } from '../console/browser.ts';
+import { openConsole, type ConsoleSession } from '../console/browser.ts';
 import { merchant, newKey, stack } from './target.ts';
 
-describe.skipIf(noBrowser)('the console shows a payment moving (smoke, headless Chromium)', () => {
+describe('the console shows a payment moving (smoke, headless Chromium)', () => {
   let session: ConsoleSession;
   beforeAll(async () => {
     session = await openConsole(stack().outputs);

@@ -1,8 +1,7 @@
 /**
  * Headless Chromium for the console's browser tests: Debian's package (apt-get install chromium), driven
  * by playwright-core over CDP. Nothing is ever downloaded: CHROMIUM_PATH, else the usual install paths.
- * Without a Chromium the tests are skipped with a message, except where it is required (PAYFLOW_REQUIRE_BROWSER=1, as
- * .ci/run sets, or CI=true): there they fail.
+ * Without a Chromium the tests fail with how to install it: a browser test that cannot run is not a pass.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -11,13 +10,6 @@ import { startConsole, type RunningConsole } from '../../tools/console/server.ts
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/lib/chromium/chromium', '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
 export const chromiumPath: string | undefined = CANDIDATES.find((path): path is string => Boolean(path) && existsSync(path!));
-
-const required = process.env.PAYFLOW_REQUIRE_BROWSER === '1' || process.env.CI === 'true';
-if (!chromiumPath && !required) {
-  console.warn('No Chromium found (apt-get install -y chromium, or set CHROMIUM_PATH): the console browser tests are skipped.');
-}
-/** Skip only where a browser is not required. */
-export const noBrowser = !chromiumPath && !required;
 
 export async function launchBrowser(): Promise<Browser> {
   if (!chromiumPath) throw new Error('No Chromium: apt-get install -y chromium (Debian), or set CHROMIUM_PATH');

@@ -8,11 +8,11 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Payment } from '../../client/payments-client.ts';
 import { merchant, newKey, output, paymentReaching, sqsClient, stack } from '../acceptance/target.ts';
-import { noBrowser, openConsole, type ConsoleSession } from './browser.ts';
+import { openConsole, type ConsoleSession } from './browser.ts';
 
 const TERMINAL: Record<string, string> = { tok_success: 'partially_refunded', tok_flaky: 'succeeded', tok_decline: 'failed', tok_capture_fail: 'failed', tok_insufficient_funds: 'failed' };
 
-describe.skipIf(noBrowser)('the console (headless Chromium, against the stack under test)', () => {
+describe('the console (headless Chromium, against the stack under test)', () => {
   let session: ConsoleSession;
   const payments: Record<string, Payment> = {};
 
