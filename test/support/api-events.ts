@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { restProxyEvent } from '../../tools/local-runner/api-gateway/proxy-event.ts';
 
 export interface ApiRequest {
@@ -43,22 +43,5 @@ export function apiEvent(request: ApiRequest): APIGatewayProxyEvent {
   });
 }
 
-/** A Lambda context whose remaining time counts down from `remainingMs` (default 10 s, the functions' timeout). */
-export function lambdaContext(options: { remainingMs?: number; functionName?: string } = {}): Context {
-  const functionName = options.functionName ?? 'payflow-test';
-  const deadline = Date.now() + (options.remainingMs ?? 10_000);
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+/** The bench's Lambda context builder: one for the tests and the bench (the bench may not import test code). */
+export { lambdaContext } from '../../tools/bench/events.ts';

@@ -32,10 +32,10 @@ export function postEvent(request: { resource: string; headers: Record<string, s
   });
 }
 
-/** A Lambda context whose remaining time counts down from 10 s (the functions' timeout). */
-export function lambdaContext(options: { functionName?: string } = {}): Context {
-  const functionName = options.functionName ?? 'payflow-bench';
-  const deadline = Date.now() + 10_000;
+/** A Lambda context whose remaining time counts down from `remainingMs` (default 10 s, the functions' timeout). */
+export function lambdaContext(options: { remainingMs?: number; functionName?: string } = {}): Context {
+  const functionName = options.functionName ?? 'payflow-local';
+  const deadline = Date.now() + (options.remainingMs ?? 10_000);
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -44,7 +44,7 @@ export function lambdaContext(options: { functionName?: string } = {}): Context 
     memoryLimitInMB: '256',
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'bench',
+    logStreamName: 'local',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
