@@ -14,11 +14,22 @@
 import { randomUUID } from 'node:crypto';
 import type { ApiErrorCode, ApiErrorType } from '#contract/errors';
 import { API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, RETRY_AFTER_HEADER } from '#contract/headers';
-import type { CreatePaymentBody, CreateRefundBody } from '#contract/requests';
+import type { ListView } from '#contract/lists';
+import type { CreatePaymentBody, CreateRefundBody, ListPaymentsQuery } from '#contract/requests';
 import type { PaymentView, RefundView } from '#contract/resources';
 
 export type Payment = PaymentView;
 export type Refund = RefundView;
+/** `{"object":"list","data":[…],"has_more":boolean}`: pass the last item's id as `startingAfter` for the next page. */
+export type List<T> = ListView<T>;
+
+export interface ListParams {
+  /** 1–100, default 10. */
+  limit?: number;
+  /** The id of the last item of the previous page. */
+  startingAfter?: string;
+}
+export type ListPaymentsParams = ListParams & { status?: ListPaymentsQuery['status'] };
 export type CreatePaymentParams = CreatePaymentBody;
 export type CreateRefundParams = CreateRefundBody;
 
@@ -118,6 +129,15 @@ function parseErrorBody(text: string): { type?: string; code?: string; message?:
   return undefined;
 }
 
+function listQuery(params: ListPaymentsParams): string {
+  const query = new URLSearchParams();
+  if (params.limit !== undefined) query.set('limit', String(params.limit));
+  if (params.startingAfter !== undefined) query.set('starting_after', params.startingAfter);
+  if (params.status !== undefined) query.set('status', params.status);
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
+
 const isRetryableStatus = (status: number) => status === 409 || status === 429 || status >= 500;
 
 /** Retry-After in ms (seconds or an HTTP date), if the response has one. */
@@ -182,6 +202,33 @@ export class PaymentsClient {
   async createRefund(paymentId: string, params: CreateRefundParams = {}, options: RequestOptions = {}): Promise<Refund> {
     const path = `payments/${encodeURIComponent(paymentId)}/refunds`;
     return (await this.send<Refund>('POST', path, { ...options, body: params, idempotencyKey: options.idempotencyKey ?? this.newIdempotencyKey() })).body;
+  }
+
+  /** GET /payments: the merchant's payments, newest first. */
+  async listPayments(params: ListPaymentsParams = {}, options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<List<Payment>> {
+    return (await this.send<List<Payment>>('GET', `payments${listQuery(params)}`, options)).body;
+  }
+
+  /** GET /payments/{id}/refunds: the payment's refunds, newest first. */
+  async listRefunds(paymentId: string, params: ListParams = {}, options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<List<Refund>> {
+    return (await this.send<List<Refund>>('GET', `payments/${encodeURIComponent(paymentId)}/refunds${listQuery(params)}`, options)).body;
+  }
+
+  /** GET /refunds/{id}. Another merchant's refund is a 404. */
+  async getRefund(refundId: string, options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<Refund> {
+    return (await this.send<Refund>('GET', `refunds/${encodeURIComponent(refundId)}`, options)).body;
+  }
+
+  /** Every item of a list, page after page (`list` is e.g. `(page) => client.listPayments({ ...page, status: 'failed' })`). */
+  async *all<T extends { id: string }>(list: (page: ListParams) => Promise<List<T>>, limit = 100): AsyncGenerator<T> {
+    let startingAfter: string | undefined;
+    for (;;) {
+      const page = await list({ limit, ...(startingAfter === undefined ? {} : { startingAfter }) });
+      yield* page.data;
+      const last = page.data.at(-1);
+      if (!page.has_more || !last) return;
+      startingAfter = last.id;
+    }
   }
 
   /**

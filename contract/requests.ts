@@ -2,7 +2,9 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { MAX_AMOUNT, MIN_AMOUNT, SUPPORTED_CURRENCIES } from '#domain/money';
+import { PAYMENT_STATUSES } from '#domain/payment';
 import { REFUND_REASONS } from '#domain/refund';
+import { listQuerySchema } from './lists.ts';
 import { idempotencyKeyInvalid, idempotencyKeyMissing } from './errors.ts';
 
 z.config(en());
@@ -104,3 +106,9 @@ export function validateIdempotencyKey(values: readonly string[]): string {
   }
   return key;
 }
+
+/** Query of GET /v1/payments: a page, optionally only the payments in one status. */
+export const listPaymentsQuerySchema = z.extend(listQuerySchema, {
+  status: z.optional(z.enum(PAYMENT_STATUSES, { error: `status must be one of ${PAYMENT_STATUSES.join(', ')}` })),
+});
+export type ListPaymentsQuery = z.output<typeof listPaymentsQuerySchema>;

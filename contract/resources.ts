@@ -1,8 +1,55 @@
-/** What the API returns for a payment and a refund (DESIGN §2): the public fields, and nothing of storage or processors. */
-import type { Payment } from '#domain/payment';
-import type { Refund } from '#domain/refund';
+/**
+ * What the API returns for a payment and a refund (DESIGN §2): the public fields, and nothing of storage
+ * or processors. The zod schemas describe the same views for the OpenAPI document (contract/openapi.ts);
+ * the types below are checked against them, so a field added to one and not the other fails to compile.
+ */
+import * as z from 'zod/mini';
+import { SUPPORTED_CURRENCIES } from '#domain/money';
+import { PAYMENT_STATUSES, type Payment } from '#domain/payment';
+import { REFUND_REASONS, REFUND_STATUSES, type Refund } from '#domain/refund';
+import { listSchema } from './lists.ts';
+
+const minorUnits = z.int().check(z.minimum(0));
+const timestamp = z.iso.datetime();
+const metadata = z.record(z.string(), z.string());
+
+export const paymentViewSchema = z.strictObject({
+  id: z.string().check(z.regex(/^pay_[0-9a-f]{24}$/)),
+  object: z.literal('payment'),
+  amount: minorUnits,
+  currency: z.enum(SUPPORTED_CURRENCIES),
+  status: z.enum(PAYMENT_STATUSES),
+  source: z.string(),
+  description: z.optional(z.string()),
+  metadata: z.optional(metadata),
+  failureCode: z.optional(z.string()),
+  amountCaptured: minorUnits,
+  amountRefunded: minorUnits,
+  amountRefundable: minorUnits,
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const refundViewSchema = z.strictObject({
+  id: z.string().check(z.regex(/^re_[0-9a-f]{24}$/)),
+  object: z.literal('refund'),
+  paymentId: z.string().check(z.regex(/^pay_[0-9a-f]{24}$/)),
+  amount: minorUnits,
+  currency: z.enum(SUPPORTED_CURRENCIES),
+  status: z.enum(REFUND_STATUSES),
+  reason: z.optional(z.enum(REFUND_REASONS)),
+  metadata: z.optional(metadata),
+  failureCode: z.optional(z.string()),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const paymentListSchema = listSchema(paymentViewSchema);
+export const refundListSchema = listSchema(refundViewSchema);
 
 export type PaymentView = { object: 'payment' } & Omit<Payment, 'merchantId' | 'authorizationId' | 'requestHash'>;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const paymentViewMatches: Same<PaymentView, z.output<typeof paymentViewSchema>> = true;
 
 export function toPaymentView(payment: Payment): PaymentView {
   return {
@@ -24,6 +71,9 @@ export function toPaymentView(payment: Payment): PaymentView {
 }
 
 export type RefundView = { object: 'refund' } & Omit<Refund, 'merchantId' | 'requestHash'>;
+const refundViewMatches: Same<RefundView, z.output<typeof refundViewSchema>> = true;
+void paymentViewMatches;
+void refundViewMatches;
 
 export function toRefundView(refund: Refund): RefundView {
   return {

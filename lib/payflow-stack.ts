@@ -49,7 +49,7 @@ export class PayflowStack extends Stack {
       for (const fn of functions) (fn.node.defaultChild as CfnFunction).reservedConcurrentExecutions = concurrency;
     };
     reserve(this.saga.processorFunctions, config.concurrency.processorTasks);
-    if (config.concurrency.api > 0) reserve([this.api.createPaymentFunction, this.api.getPaymentFunction, this.api.createRefundFunction], config.concurrency.api);
+    if (config.concurrency.api > 0) reserve(this.api.functions, config.concurrency.api);
 
     const sagaTasks = new Set<PayflowFunction>(this.saga.functions);
     this.observability = new Observability(this, 'Observability', {

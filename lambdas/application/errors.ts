@@ -17,3 +17,13 @@ export class PaymentNotVisible extends Error {
 export class PaymentBusy extends Error {
   override readonly name = 'PaymentBusy';
 }
+
+/** The refund does not exist, or belongs to another merchant: the two are not told apart. */
+export class RefundNotVisible extends Error {
+  override readonly name = 'RefundNotVisible';
+}
+
+/** A list's `starting_after` names no item of that list that this merchant can see. */
+export class InvalidCursor extends Error {
+  override readonly name = 'InvalidCursor';
+}

@@ -4,7 +4,7 @@ import type { $ZodIssue } from 'zod/v4/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metrics, tracer } from '#commons/powertools';
 import { firstDuplicateKey } from '#commons/json-text';
-import { PaymentBusy, PaymentNotVisible, RequestMismatch } from '#application/errors';
+import { InvalidCursor, PaymentBusy, PaymentNotVisible, RefundNotVisible, RequestMismatch } from '#application/errors';
 import {
   ApiError,
   bodyTooLarge,
@@ -55,6 +55,8 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof RequestMismatch) return idempotencyKeyReused();
   if (error instanceof PaymentNotVisible) return resourceNotFound('No such payment.');
+  if (error instanceof RefundNotVisible) return resourceNotFound('No such refund.');
+  if (error instanceof InvalidCursor) return parameterInvalid('starting_after', 'starting_after must be the id of an item of this list.');
   if (error instanceof PaymentBusy) return resourceBusy();
   if (error instanceof RefundRefused) return refundRefusal(error);
   logger.error('Unhandled error', error as Error);
@@ -219,6 +221,25 @@ export function parseJsonBody<Schema extends ZodMiniType>(
   }
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw invalidJson('The request body must be a JSON object.');
+  }
+  const result = schema.safeParse(input);
+  if (!result.success) throw apiErrorFromIssues(result.error.issues, input);
+  return result.data;
+}
+
+/**
+ * Parses and validates the query string with a strict zod schema: an unknown parameter is 400
+ * parameter_unknown, a bad value parameter_invalid, a parameter sent twice with different values too.
+ */
+export function parseQuery<Schema extends ZodMiniType>(
+  event: Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'>,
+  schema: Schema,
+): output<Schema> {
+  const input: Record<string, string> = { ...(event.queryStringParameters ?? {}) } as Record<string, string>;
+  for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
+    const distinct = [...new Set(values ?? [])];
+    if (distinct.length > 1) throw parameterInvalid(name, `${name} was sent more than once with different values.`);
+    if (distinct[0] !== undefined) input[name] = distinct[0];
   }
   const result = schema.safeParse(input);
   if (!result.success) throw apiErrorFromIssues(result.error.issues, input);

@@ -6,7 +6,7 @@
  * and minified bundles rename classes.
  */
 import type { Currency } from '#domain/money';
-import type { Payment } from '#domain/payment';
+import type { Payment, PaymentStatus } from '#domain/payment';
 import type { Refund } from '#domain/refund';
 
 export type CreatePaymentResult =
@@ -28,6 +28,25 @@ export interface PaymentsStore {
   getPayment(paymentId: string): Promise<Payment | undefined>;
   getRefund(paymentId: string, refundId: string): Promise<Refund | undefined>;
   reserveRefund(refund: Refund): Promise<ReserveRefundResult>;
+}
+
+/** One page of a list, newest first: `hasMore` when more items follow the last one. */
+export interface Page<T> {
+  items: T[];
+  hasMore: boolean;
+}
+
+/**
+ * Lists for the API. A page after `after` starts right after that item in the list's order, so items
+ * created meanwhile (they sort before it) are neither skipped nor repeated by later pages.
+ */
+export interface PaymentLists {
+  /** A merchant's payments, newest first (`status`: only those in it). */
+  listPayments(query: { merchantId: string; limit: number; after?: Payment; status?: PaymentStatus }): Promise<Page<Payment>>;
+  /** A payment's refunds, newest first. */
+  listRefunds(query: { paymentId: string; limit: number; after?: Refund }): Promise<Page<Refund>>;
+  /** A refund by its id alone (whatever merchant it belongs to: the use case checks). */
+  findRefund(refundId: string): Promise<Refund | undefined>;
 }
 
 /** The sagas' status transitions and ledger postings: each idempotent, a repeat after success is a no-op. */

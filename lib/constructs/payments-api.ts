@@ -23,6 +23,7 @@ import { Construct } from 'constructs';
 import { GATEWAY_ERRORS, type GatewayError, type GatewayErrorType } from '../api-errors.ts';
 import { pascalCase, type Merchant, type Tier } from '../payflow-config.ts';
 import { PayflowFunction } from './payflow-function.ts';
+import { PaymentsData } from './payments-data.ts';
 
 export { GATEWAY_ERRORS, gatewayErrorBody, type GatewayError, type GatewayErrorType } from '../api-errors.ts';
 
@@ -42,8 +43,8 @@ export interface PaymentsApiProps {
 }
 
 /**
- * The public REST API (stage `v1`): `POST /payments`, `GET /payments/{id}`, `POST /payments/{id}/refunds`,
- * each a Lambda proxy integration. Merchants authenticate with API keys (the key id is the merchant
+ * The public REST API (stage `v1`): `POST /payments`, `GET /payments`, `GET /payments/{id}`,
+ * `POST /payments/{id}/refunds`, `GET /payments/{id}/refunds`, `GET /refunds/{id}`, each a Lambda proxy integration. Merchants authenticate with API keys (the key id is the merchant
  * identity the handlers see); each key belongs to its tier's usage plan, which throttles it. API Gateway's
  * own errors answer in the API's error shape (GATEWAY_ERRORS).
  */
@@ -53,6 +54,9 @@ export class PaymentsApi extends Construct {
   readonly createPaymentFunction: PayflowFunction;
   readonly getPaymentFunction: PayflowFunction;
   readonly createRefundFunction: PayflowFunction;
+  readonly listPaymentsFunction: PayflowFunction;
+  readonly listRefundsFunction: PayflowFunction;
+  readonly getRefundFunction: PayflowFunction;
   /** Merchant id -> its API key. */
   readonly apiKeys: Readonly<Record<string, IApiKey>>;
   /** Tier name -> its usage plan. */
@@ -85,6 +89,32 @@ export class PaymentsApi extends Construct {
       environment: api,
       settings: idempotentWrites,
     });
+    const reads = { paymentsTable: props.paymentsTable.tableName };
+    this.listPaymentsFunction = new PayflowFunction(this, 'ListPaymentsFunction', {
+      handlerPath: 'api/list-payments.ts',
+      description: 'GET /v1/payments',
+      environment: api,
+      settings: reads,
+    });
+    this.listRefundsFunction = new PayflowFunction(this, 'ListRefundsFunction', {
+      handlerPath: 'api/list-refunds.ts',
+      description: 'GET /v1/payments/{id}/refunds',
+      environment: api,
+      settings: reads,
+    });
+    this.getRefundFunction = new PayflowFunction(this, 'GetRefundFunction', {
+      handlerPath: 'api/get-refund.ts',
+      description: 'GET /v1/refunds/{id}',
+      environment: api,
+      settings: reads,
+    });
+    // The lists: the merchant's payments by the keys-only lookup index, then BatchGetItem of the page (GetItem reads
+    // the cursor's payment); a payment's refunds by a Query of its partition; a refund by its id through the index.
+    this.listPaymentsFunction.grantTableActions(props.paymentsTable, ['dynamodb:GetItem', 'dynamodb:BatchGetItem']);
+    this.listPaymentsFunction.grantTableActions(props.paymentsTable, ['dynamodb:Query'], PaymentsData.LOOKUP_INDEX);
+    this.listRefundsFunction.grantTableActions(props.paymentsTable, ['dynamodb:GetItem', 'dynamodb:Query']);
+    this.getRefundFunction.grantTableActions(props.paymentsTable, ['dynamodb:GetItem']);
+    this.getRefundFunction.grantTableActions(props.paymentsTable, ['dynamodb:Query'], PaymentsData.LOOKUP_INDEX);
     // Exactly what each handler calls (README "IAM"): a conditional PutItem creates a payment; GetItem reads one back
     // when the condition failed without returning the old item (DynamoDB returns it, so GetItem is a fallback
     // kept on purpose); a refund is reserved by one transaction of an Update (the payment) and a Put (the refund).
@@ -150,10 +180,15 @@ export class PaymentsApi extends Construct {
     const payments = this.restApi.root.addResource('payments');
     const payment = payments.addResource('{id}');
     const refunds = payment.addResource('refunds');
+    const refund = this.restApi.root.addResource('refunds').addResource('{id}');
+    const get = (resource: IResource, fn: PayflowFunction) => resource.addMethod('GET', new LambdaIntegration(fn, { allowTestInvoke: false }));
     const methods = [
       this.addIdempotentPost(payments, this.createPaymentFunction, idempotencyKeyValidator),
-      payment.addMethod('GET', new LambdaIntegration(this.getPaymentFunction, { allowTestInvoke: false })),
+      get(payments, this.listPaymentsFunction),
+      get(payment, this.getPaymentFunction),
       this.addIdempotentPost(refunds, this.createRefundFunction, idempotencyKeyValidator),
+      get(refunds, this.listRefundsFunction),
+      get(refund, this.getRefundFunction),
     ];
     for (const method of methods) acknowledgeApiKeyAuthentication(method);
     Validations.of(this.restApi).acknowledge({
@@ -192,7 +227,7 @@ export class PaymentsApi extends Construct {
 
   /** The functions behind the API, for monitoring. */
   get functions(): PayflowFunction[] {
-    return [this.createPaymentFunction, this.getPaymentFunction, this.createRefundFunction];
+    return [this.createPaymentFunction, this.getPaymentFunction, this.createRefundFunction, this.listPaymentsFunction, this.listRefundsFunction, this.getRefundFunction];
   }
 
   private addIdempotentPost(resource: IResource, fn: PayflowFunction, requestValidator: RequestValidator): Method {

@@ -10,6 +10,7 @@ export interface PaymentsDataProps {
 /** The tables: payments (single table, its stream is the outbox), idempotency records, and the simulated processor's own records. */
 export class PaymentsData extends Construct {
   static readonly OPEN_ITEMS_INDEX = 'open-items';
+  static readonly LOOKUP_INDEX = 'lookup';
 
   readonly paymentsTable: Table;
   readonly idempotencyTable: Table;
@@ -39,6 +40,15 @@ export class PaymentsData extends Construct {
       indexName: PaymentsData.OPEN_ITEMS_INDEX,
       partitionKey: { name: 'openEntity', type: AttributeType.STRING },
       sortKey: { name: 'createdAt', type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
+    // Sparse and keys-only, keys written once when a payment or refund is created and never changed:
+    // a merchant's payments newest first (the lists) and a refund by its id. One index write unit per
+    // payment and per refund; status changes write nothing to it. A page reads the items back by key.
+    this.paymentsTable.addGlobalSecondaryIndex({
+      indexName: PaymentsData.LOOKUP_INDEX,
+      partitionKey: { name: 'lookupPK', type: AttributeType.STRING },
+      sortKey: { name: 'lookupSK', type: AttributeType.STRING },
       projectionType: ProjectionType.KEYS_ONLY,
     });
 

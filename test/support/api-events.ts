@@ -11,6 +11,8 @@ export interface ApiRequest {
   /** A string is sent as is; anything else is JSON-encoded; `null` means no body. */
   body?: unknown;
   isBase64Encoded?: boolean;
+  /** Query string parameters, in order (a name may repeat). */
+  query?: Array<[string, string]>;
   /** The API key API Gateway authenticated; `null` leaves identity.apiKeyId unset. */
   apiKeyId?: string | null;
 }
@@ -25,7 +27,7 @@ export function apiEvent(request: ApiRequest): APIGatewayProxyEvent {
     httpMethod: request.method,
     path,
     rawHeaders: Object.entries(request.headers ?? {}).flat(),
-    query: [],
+    query: request.query ?? [],
     pathParameters: request.pathParameters ?? {},
     stageVariables: {},
     body: request.body === undefined || request.body === null ? null : typeof request.body === 'string' ? request.body : JSON.stringify(request.body),

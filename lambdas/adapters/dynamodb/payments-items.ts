@@ -8,6 +8,13 @@
  *
  * `openEntity` ('payment' | 'refund') is present while a saga has work on the item: it is the
  * partition key of the sparse `open-items` index that reconciliation reads.
+ *
+ * `lookupPK` / `lookupSK` are the keys of the sparse, keys-only `lookup` index (set once, when the item
+ * is created, and never changed, so status updates write nothing to it):
+ *
+ * | item | lookupPK | lookupSK | for |
+ * | payment | `MERCHANT#<merchantId>#PAYMENTS` | `<createdAt>#<id>` | a merchant's payments, newest first |
+ * | refund | `REFUND#<refundId>` | `REFUND` | a refund by its id alone |
  */
 import type { Posting } from '#domain/ledger';
 import type { Payment } from '#domain/payment';
@@ -16,10 +23,12 @@ import type { Refund } from '#domain/refund';
 export const PAYMENT_SK = 'PAYMENT';
 export const CAPTURE_POSTING_SK = 'POSTING#capture';
 export const OPEN_ITEMS_INDEX = 'open-items';
+export const LOOKUP_INDEX = 'lookup';
+export const REFUND_SK_PREFIX = 'REFUND#';
 
 export const paymentPartitionKey = (paymentId: string) => `PAYMENT#${paymentId}`;
 export const paymentKey = (paymentId: string) => ({ PK: paymentPartitionKey(paymentId), SK: PAYMENT_SK });
-export const refundKey = (paymentId: string, refundId: string) => ({ PK: paymentPartitionKey(paymentId), SK: `REFUND#${refundId}` });
+export const refundKey = (paymentId: string, refundId: string) => ({ PK: paymentPartitionKey(paymentId), SK: `${REFUND_SK_PREFIX}${refundId}` });
 export const refundPostingSortKey = (refundId: string) => `POSTING#refund#${refundId}`;
 
 export interface ItemKey {
@@ -27,10 +36,23 @@ export interface ItemKey {
   SK: string;
 }
 
-/** Attributes that exist only for storage: never part of a payment, a refund or an event. */
-const STORAGE_ATTRIBUTES = ['PK', 'SK', 'entity', 'openEntity', 'reconciliationFlaggedAt'] as const;
+export interface LookupKey {
+  lookupPK: string;
+  lookupSK: string;
+}
 
-export interface PaymentItem extends Payment {
+export const merchantPaymentsPartition = (merchantId: string) => `MERCHANT#${merchantId}#PAYMENTS`;
+/** A payment's place in its merchant's list: newest first is descending order of this key. */
+export const merchantPaymentsLookupKey = (payment: Pick<Payment, 'id' | 'merchantId' | 'createdAt'>): LookupKey => ({
+  lookupPK: merchantPaymentsPartition(payment.merchantId),
+  lookupSK: `${payment.createdAt}#${payment.id}`,
+});
+export const refundLookupKey = (refundId: string): LookupKey => ({ lookupPK: `REFUND#${refundId}`, lookupSK: 'REFUND' });
+
+/** Attributes that exist only for storage: never part of a payment, a refund or an event. */
+const STORAGE_ATTRIBUTES = ['PK', 'SK', 'entity', 'openEntity', 'reconciliationFlaggedAt', 'lookupPK', 'lookupSK'] as const;
+
+export interface PaymentItem extends Payment, LookupKey {
   PK: string;
   SK: string;
   entity: 'payment';
@@ -38,7 +60,7 @@ export interface PaymentItem extends Payment {
   openEntity?: 'payment';
 }
 
-export interface RefundItem extends Refund {
+export interface RefundItem extends Refund, LookupKey {
   PK: string;
   SK: string;
   entity: 'refund';
@@ -56,11 +78,11 @@ export interface PostingItem extends Posting {
 /** The item a new payment is written as: open for the saga while it is not terminal. */
 export function paymentItem(payment: Payment): PaymentItem {
   const open = payment.status === 'pending' || payment.status === 'processing';
-  return { ...paymentKey(payment.id), entity: 'payment', ...payment, ...(open ? { openEntity: 'payment' as const } : {}) };
+  return { ...paymentKey(payment.id), ...merchantPaymentsLookupKey(payment), entity: 'payment', ...payment, ...(open ? { openEntity: 'payment' as const } : {}) };
 }
 
 export function refundItem(refund: Refund): RefundItem {
-  return { ...refundKey(refund.paymentId, refund.id), entity: 'refund', ...refund, ...(refund.status === 'pending' ? { openEntity: 'refund' as const } : {}) };
+  return { ...refundKey(refund.paymentId, refund.id), ...refundLookupKey(refund.id), entity: 'refund', ...refund, ...(refund.status === 'pending' ? { openEntity: 'refund' as const } : {}) };
 }
 
 export function postingItem(posting: Posting, sortKey: string, createdAt: string): PostingItem {

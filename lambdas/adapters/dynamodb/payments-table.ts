@@ -6,7 +6,7 @@
  * successful no-op.
  */
 import { ConditionalCheckFailedException, DynamoDBServiceException, TransactionCanceledException, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 // lib-dynamodb does not unmarshall the old item that a failed condition returns (ALL_OLD); its own
 // dependency does. Resolved through lib-dynamodb's dependency tree (package-lock pins it).
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -26,6 +26,8 @@ import {
   type CreatePaymentResult,
   type OpenItem,
   type OpenItemRef,
+  type Page,
+  type PaymentLists,
   type PaymentsStore,
   type ReserveRefundResult,
   type SagaLedger,
@@ -33,7 +35,12 @@ import {
 } from '#ports/payments-store';
 import {
   CAPTURE_POSTING_SK,
+  LOOKUP_INDEX,
   OPEN_ITEMS_INDEX,
+  REFUND_SK_PREFIX,
+  merchantPaymentsLookupKey,
+  merchantPaymentsPartition,
+  refundLookupKey,
   entityOf,
   paymentItem,
   paymentKey,
@@ -63,7 +70,12 @@ function statusCondition(name: string, allowed: readonly string[]): { expression
 const toPaymentCondition = (to: PaymentStatus) => statusCondition(`from_${to}_`, statusesAllowedBefore(to));
 const toRefundCondition = (to: RefundStatus) => statusCondition(`refund_from_${to}_`, refundStatusesAllowedBefore(to));
 
-export class PaymentsTable implements PaymentsStore, SagaLedger, OpenItems {
+/** Keys read per lookup-index query when a status filter may drop most of them. */
+const FILTERED_LIST_QUERY_LIMIT = 100;
+/** BatchGetItem's limit of keys per call. */
+const BATCH_GET_LIMIT = 100;
+
+export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, OpenItems {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -156,6 +168,94 @@ export class PaymentsTable implements PaymentsStore, SagaLedger, OpenItems {
         await jitteredBackoff(attempt);
       }
     }
+  }
+
+  // --- The lists ---------------------------------------------------------------------------------
+
+  /**
+   * A merchant's payments from the keys-only `lookup` index (newest first), each then read from the
+   * table in one BatchGetItem per page. With a status filter the index is read on until the page is full
+   * or the merchant's payments end.
+   */
+  async listPayments({ merchantId, limit, after, status }: { merchantId: string; limit: number; after?: Payment; status?: PaymentStatus }): Promise<Page<Payment>> {
+    const wanted = limit + 1;
+    const found: Payment[] = [];
+    let startKey: Record<string, unknown> | undefined = after ? { ...paymentKey(after.id), ...merchantPaymentsLookupKey(after) } : undefined;
+    do {
+      const { Items = [], LastEvaluatedKey } = await this.client.send(new QueryCommand({
+        TableName: this.tableName,
+        IndexName: LOOKUP_INDEX,
+        KeyConditionExpression: 'lookupPK = :merchant',
+        ExpressionAttributeValues: { ':merchant': merchantPaymentsPartition(merchantId) },
+        ScanIndexForward: false,
+        Limit: status ? FILTERED_LIST_QUERY_LIMIT : wanted - found.length,
+        ExclusiveStartKey: startKey,
+      }));
+      const payments = await this.batchGet<Payment>(Items.map((item) => ({ PK: String(item.PK), SK: String(item.SK) })));
+      for (const payment of payments) {
+        if (found.length < wanted && (!status || payment.status === status)) found.push(payment);
+      }
+      startKey = LastEvaluatedKey;
+    } while (found.length < wanted && startKey);
+    return { items: found.slice(0, limit), hasMore: found.length > limit };
+  }
+
+  /**
+   * A payment's refunds, newest first: one strongly consistent query of its partition (a payment has
+   * few refunds), ordered by creation time and id, so a page after a refund is the same whatever came since.
+   */
+  async listRefunds({ paymentId, limit, after }: { paymentId: string; limit: number; after?: Refund }): Promise<Page<Refund>> {
+    const refunds: Refund[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const { Items = [], LastEvaluatedKey } = await this.client.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :refunds)',
+        ExpressionAttributeValues: { ':pk': paymentKey(paymentId).PK, ':refunds': REFUND_SK_PREFIX },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }));
+      refunds.push(...Items.map((item) => withoutStorageAttributes<Refund>(item)));
+      startKey = LastEvaluatedKey;
+    } while (startKey);
+    const position = (refund: Refund) => `${refund.createdAt}#${refund.id}`;
+    const newestFirst = (a: Refund, b: Refund) => (position(a) === position(b) ? 0 : position(a) > position(b) ? -1 : 1);
+    const ordered = refunds.sort(newestFirst).filter((refund) => !after || newestFirst(after, refund) < 0);
+    return { items: ordered.slice(0, limit), hasMore: ordered.length > limit };
+  }
+
+  /** The refund's key from the `lookup` index (eventually consistent), then the item itself. */
+  async findRefund(refundId: string): Promise<Refund | undefined> {
+    const { lookupPK } = refundLookupKey(refundId);
+    const { Items = [] } = await this.client.send(new QueryCommand({
+      TableName: this.tableName,
+      IndexName: LOOKUP_INDEX,
+      KeyConditionExpression: 'lookupPK = :refund',
+      ExpressionAttributeValues: { ':refund': lookupPK },
+      Limit: 1,
+    }));
+    const key = Items[0];
+    if (!key) return undefined;
+    const item = await this.get<RefundItem>({ PK: String(key.PK), SK: String(key.SK) });
+    return item && withoutStorageAttributes<Refund>(item as unknown as Record<string, unknown>);
+  }
+
+  /** The items of `keys`, in that order (eventually consistent reads; unprocessed keys retried with backoff). */
+  private async batchGet<T>(keys: readonly ItemKey[]): Promise<T[]> {
+    const byKey = new Map<string, Record<string, unknown>>();
+    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
+      let pending: Array<Record<string, unknown>> = keys.slice(start, start + BATCH_GET_LIMIT).map((key) => ({ PK: key.PK, SK: key.SK }));
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const { Responses, UnprocessedKeys } = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }));
+        for (const item of Responses?.[this.tableName] ?? []) byKey.set(`${String(item.PK)}\u0000${String(item.SK)}`, item);
+        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (pending.length > 0) await jitteredBackoff(attempt);
+      }
+    }
+    return keys.flatMap((key) => {
+      const item = byKey.get(`${key.PK}\u0000${key.SK}`);
+      return item ? [withoutStorageAttributes<T>(item)] : [];
+    });
   }
 
   // --- The sagas ---------------------------------------------------------------------------------
