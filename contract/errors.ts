@@ -2,12 +2,8 @@
  * The API's error vocabulary (CONTRACT "HTTP error shape and codes"). Handlers throw or return an
  * ApiError; lambdas/commons/http.ts turns it into `{"error":{"type","code","message","param"?}}`.
  */
-export type ApiErrorType =
-  | 'invalid_request_error'
-  | 'authentication_error'
-  | 'idempotency_error'
-  | 'rate_limit_error'
-  | 'api_error';
+export const API_ERROR_TYPES = ['invalid_request_error', 'authentication_error', 'idempotency_error', 'rate_limit_error', 'api_error'] as const;
+export type ApiErrorType = (typeof API_ERROR_TYPES)[number];
 
 export type ApiErrorCode =
   | 'idempotency_key_missing'

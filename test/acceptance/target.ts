@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { expect, inject } from 'vitest';
 import { PaymentsClient, type Payment } from '../../client/payments-client.ts';
+import { validatingFetch } from './openapi-responses.ts';
 
 export type Target = 'local' | 'localstack' | 'aws';
 
@@ -44,7 +45,7 @@ export interface Merchant {
 export function merchant(suffix: string): Merchant {
   const key = stack().apiKeys[suffix];
   if (!key) throw new Error(`The stack has no API key output ApiKeyId${suffix}`);
-  return { id: key.id, apiKey: key.value, client: new PaymentsClient({ baseUrl: stack().apiUrl, apiKey: key.value }) };
+  return { id: key.id, apiKey: key.value, client: new PaymentsClient({ baseUrl: stack().apiUrl, apiKey: key.value, fetch: validatingFetch(stack().apiUrl) }) };
 }
 
 export interface HttpAnswer {
@@ -55,7 +56,7 @@ export interface HttpAnswer {
   json: any;
 }
 
-/** One raw HTTP request to the API (no retries): what the idempotency and gateway rows are about. */
+/** One raw HTTP request to the API (no retries): what the idempotency and gateway rows are about. Its answer is checked against the OpenAPI document. */
 export async function call(
   method: string,
   path: string,
@@ -70,7 +71,7 @@ export async function call(
     body = typeof options.body === 'string' || options.body instanceof Uint8Array ? options.body : JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(new URL(path.replace(/^\//, ''), stack().apiUrl), { method, headers, body });
+  const response = await validatingFetch(stack().apiUrl)(new URL(path.replace(/^\//, ''), stack().apiUrl), { method, headers, body });
   const text = await response.text();
   let json: unknown;
   try {

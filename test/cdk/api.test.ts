@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_ERRORS, gatewayErrorBody, type GatewayError, type GatewayErrorType } from '../../lib/constructs/payments-api.ts';
 import { DEFAULT_MERCHANTS, DEFAULT_TIERS, pascalCase } from '../../lib/payflow-config.ts';
+import { API_OPERATIONS } from '../../contract/openapi.ts';
 import { logicalIdOf, referencedLogicalId, resourcesOfType, synthesize, type CfnResource, type Synthesized } from './synth.ts';
 
 let synthesized: Synthesized;
@@ -85,13 +86,17 @@ describe('routes', () => {
     ['POST', '/payments', 'ApiCreatePaymentFunction'],
     ['GET', '/payments/{id}', 'ApiGetPaymentFunction'],
     ['POST', '/payments/{id}/refunds', 'ApiCreateRefundFunction'],
+    ['GET', '/payments', 'ApiListPaymentsFunction'],
+    ['GET', '/payments/{id}/refunds', 'ApiListRefundsFunction'],
+    ['GET', '/refunds/{id}', 'ApiGetRefundFunction'],
   ])('%s %s is a Lambda proxy integration of %s', (method, path, functionPrefix) => {
     const [functionId] = integratedFunction(route(method, path));
     expect(functionId.startsWith(functionPrefix), functionId).toBe(true);
   });
 
-  it('no other methods', () => {
-    expect(methods()).toHaveLength(3);
+  it('no other methods: the methods are exactly the operations of the OpenAPI document', () => {
+    const deployed = methods().map(([, m]) => `${m.Properties?.HttpMethod} ${pathOf(referencedLogicalId(m.Properties?.ResourceId))}`).sort();
+    expect(deployed).toEqual(API_OPERATIONS.map((operation) => `${operation.method.toUpperCase()} ${operation.path}`).sort());
   });
 
   it('every method requires an API key', () => {
@@ -160,6 +165,17 @@ describe('function environment and grants', () => {
     expect(tableActions(functionId, 'DataIdempotencyTable')).toEqual([]);
   });
 
+  // The lists read only: the lookup index by Query (on the index ARN alone), the items by GetItem / BatchGetItem.
+  it.each([
+    ['/payments', ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']],
+    ['/payments/{id}/refunds', ['dynamodb:GetItem', 'dynamodb:Query']],
+    ['/refunds/{id}', ['dynamodb:GetItem', 'dynamodb:Query']],
+  ])('GET %s: reads the payments table only, with %j', (path, actions) => {
+    const [functionId, fn] = integratedFunction(route('GET', path));
+    expect(env(fn).IDEMPOTENCY_TABLE_NAME).toBeUndefined();
+    expect(tableActions(functionId, 'DataPaymentsTable').sort()).toEqual(actions);
+    expect(tableActions(functionId, 'DataIdempotencyTable')).toEqual([]);
+  });
 });
 
 describe('merchants, API keys and usage plans', () => {
