@@ -9,20 +9,31 @@ const TierSchema = z.strictObject({
   dailyQuota: z.int().positive().optional(),
 });
 
-/** A merchant: one API key, attached to its tier's usage plan. */
+/** One API key of a merchant. A revoked key stays listed (disabled, so API Gateway answers it 403) until it is deleted. */
+const MerchantKeySchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+  revoked: z.boolean().default(false),
+});
+
+/**
+ * A merchant: its identity (payments, idempotency keys stay with it) and its API keys, each attached to the
+ * tier's usage plan. Two active keys while it rotates; the first key keeps the merchant's original key resource.
+ */
 const MerchantSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
   tier: z.string().min(1),
+  keys: z.array(MerchantKeySchema).min(1).default([{ name: 'primary', revoked: false }]),
 });
 
 export type Tier = z.infer<typeof TierSchema>;
 export type Merchant = z.infer<typeof MerchantSchema>;
+export type MerchantKey = z.infer<typeof MerchantKeySchema>;
 export type SagaType = 'STANDARD' | 'EXPRESS';
 
 export const DEFAULT_MERCHANTS: Merchant[] = [
-  { id: 'merchant-a', tier: 'standard' },
-  { id: 'merchant-b', tier: 'standard' },
-  { id: 'throttle-probe', tier: 'trial' },
+  { id: 'merchant-a', tier: 'standard', keys: [{ name: 'primary', revoked: false }] },
+  { id: 'merchant-b', tier: 'standard', keys: [{ name: 'primary', revoked: false }] },
+  { id: 'throttle-probe', tier: 'trial', keys: [{ name: 'primary', revoked: false }] },
 ];
 
 export const DEFAULT_TIERS: Record<string, Tier> = {
@@ -102,6 +113,8 @@ const ConfigSchema = z
     for (const merchant of config.merchants) {
       if (seen.has(merchant.id)) ctx.addIssue({ code: 'custom', message: `duplicate merchant ${merchant.id}`, path: ['merchants'] });
       seen.add(merchant.id);
+      const names = merchant.keys.map((key) => key.name);
+      if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', message: `merchant ${merchant.id} has two keys of one name`, path: ['merchants'] });
       if (!config.tiers[merchant.tier]) {
         ctx.addIssue({ code: 'custom', message: `merchant ${merchant.id} has unknown tier ${merchant.tier}`, path: ['merchants'] });
       }

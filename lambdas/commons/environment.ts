@@ -19,6 +19,7 @@ export const FUNCTION_SETTINGS = {
   breakerFailureThreshold: 'BREAKER_FAILURE_THRESHOLD',
   breakerWindowSeconds: 'BREAKER_WINDOW_SECONDS',
   breakerOpenSeconds: 'BREAKER_OPEN_SECONDS',
+  merchantApiKeys: 'MERCHANT_API_KEYS',
 } as const;
 
 export type FunctionSetting = keyof typeof FUNCTION_SETTINGS;

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { ZodMiniType, output } from 'zod/mini';
 import type { $ZodIssue } from 'zod/v4/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { setting } from '#commons/environment';
 import { logger, metrics, tracer } from '#commons/powertools';
 import { firstDuplicateKey } from '#commons/json-text';
 import { InvalidCursor, PaymentBusy, PaymentNotVisible, RefundNotVisible, RequestMismatch } from '#application/errors';
@@ -97,12 +98,31 @@ export function headerValue(event: Pick<APIGatewayProxyEvent, 'headers' | 'multi
   return headerValues(event, name)[0];
 }
 
-/** The calling merchant: the API key API Gateway authenticated. Absent only if called around the gateway. */
+let merchantKeys: { text: string; merchantOf: Map<string, string> } | undefined;
+
+/**
+ * The merchant an API key belongs to, from the key id -> merchant pairs of the function's environment
+ * (`MERCHANT_API_KEYS`, written by the stack from `payflow:merchants`): parsed once per container (again
+ * only if the setting changes, as tests do), then one map lookup per request.
+ */
+function merchantOfApiKey(apiKeyId: string): string | undefined {
+  const text = setting('merchantApiKeys');
+  if (merchantKeys?.text !== text) merchantKeys = { text, merchantOf: new Map(JSON.parse(text) as Array<[string, string]>) };
+  return merchantKeys.merchantOf.get(apiKeyId);
+}
+
+/**
+ * The calling merchant: the merchant of the API key API Gateway authenticated. A merchant may have several
+ * keys (rotation); its payments and idempotency keys are the merchant's, whichever key is used. A key the
+ * stack does not list as active (revoked, or none at all: called around the gateway) is 403.
+ */
 export function merchantIdOf(event: APIGatewayProxyEvent): string {
   const apiKeyId = event.requestContext?.identity?.apiKeyId;
   if (typeof apiKeyId !== 'string' || apiKeyId === '') throw invalidApiKey();
-  logger.appendKeys({ merchantId: apiKeyId });
-  return apiKeyId;
+  const merchantId = merchantOfApiKey(apiKeyId);
+  if (merchantId === undefined) throw invalidApiKey();
+  logger.appendKeys({ merchantId, apiKeyId });
+  return merchantId;
 }
 
 /**

@@ -22,6 +22,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { GATEWAY_ERRORS, type GatewayError, type GatewayErrorType } from '../api-errors.ts';
 import { pascalCase, type Merchant, type Tier } from '../payflow-config.ts';
+import { FUNCTION_SETTINGS } from '../../lambdas/commons/environment.ts';
 import { PayflowFunction } from './payflow-function.ts';
 import { PaymentsData } from './payments-data.ts';
 
@@ -57,7 +58,7 @@ export class PaymentsApi extends Construct {
   readonly listPaymentsFunction: PayflowFunction;
   readonly listRefundsFunction: PayflowFunction;
   readonly getRefundFunction: PayflowFunction;
-  /** Merchant id -> its API key. */
+  /** `<merchant>` (its first key) or `<merchant>-<key name>` -> that API key. */
   readonly apiKeys: Readonly<Record<string, IApiKey>>;
   /** Tier name -> its usage plan. */
   readonly usagePlans: Readonly<Record<string, UsagePlan>>;
@@ -212,15 +213,27 @@ export class PaymentsApi extends Construct {
         apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
       });
     }
+    // Each merchant's keys, all in its tier's usage plan. The key named `primary` keeps the resource id a merchant's
+    // single key always had, and every other key's id is its name, so adding or removing a key never replaces
+    // another (a replaced key would get a new value). A revoked key is disabled: API Gateway answers it 403.
     const apiKeys: Record<string, IApiKey> = {};
+    const merchantOfKey: Array<[keyId: string, merchantId: string]> = [];
     for (const merchant of props.merchants) {
-      const key = new ApiKey(this, `${pascalCase(merchant.id)}ApiKey`, {
-        description: `Payflow merchant ${merchant.id} (${merchant.tier} tier)`,
-        enabled: true,
+      merchant.keys.forEach((merchantKey) => {
+        const name = merchantKey.name === 'primary' ? merchant.id : `${merchant.id}-${merchantKey.name}`;
+        const key = new ApiKey(this, `${pascalCase(name)}ApiKey`, {
+          description: `Payflow merchant ${merchant.id} (${merchant.tier} tier), key ${merchantKey.name}${merchantKey.revoked ? ' (revoked)' : ''}`,
+          enabled: !merchantKey.revoked,
+        });
+        usagePlans[merchant.tier]!.addApiKey(key);
+        apiKeys[name] = key;
+        if (!merchantKey.revoked) merchantOfKey.push([key.keyId, merchant.id]);
       });
-      usagePlans[merchant.tier]!.addApiKey(key);
-      apiKeys[merchant.id] = key;
     }
+    // The merchant is the identity the handlers see (payments, idempotency keys and lists stay with it across
+    // keys): every API function reads the key id -> merchant pairs once per container from its environment.
+    const merchantApiKeys = Stack.of(this).toJsonString(merchantOfKey);
+    for (const fn of this.functions) fn.addEnvironment(FUNCTION_SETTINGS.merchantApiKeys, merchantApiKeys);
     this.apiKeys = apiKeys;
     this.usagePlans = usagePlans;
   }

@@ -56,6 +56,16 @@ async function fetchApiKeyValues(ids: Record<string, string>, endpoint?: string)
   }
 }
 
+/**
+ * The merchants the suite expects (a deployed stack under test needs the same `payflow:merchants`): merchant-a is
+ * rotating (a second key, `rotated`, and a revoked one, `retired`).
+ */
+export const ACCEPTANCE_MERCHANTS = [
+  { id: 'merchant-a', tier: 'standard', keys: [{ name: 'primary' }, { name: 'rotated' }, { name: 'retired', revoked: true }] },
+  { id: 'merchant-b', tier: 'standard' },
+  { id: 'throttle-probe', tier: 'trial' },
+];
+
 export default async function setup(project: TestProject) {
   const target = (process.env.PAYFLOW_TARGET ?? 'local') as Target;
   let context: AcceptanceContext;
@@ -75,7 +85,7 @@ export default async function setup(project: TestProject) {
       port: 0,
       outputsFile: join(workDir, 'outputs.local.json'),
       timeScale: Number(process.env.PAYFLOW_TIME_SCALE ?? 0.02),
-      context: payflowContext(Number(process.env.PAYFLOW_TIME_SCALE ?? 0.02)),
+      context: { ...payflowContext(Number(process.env.PAYFLOW_TIME_SCALE ?? 0.02)), 'payflow:merchants': ACCEPTANCE_MERCHANTS },
       functionLogs: (functionName, line) => log.write(`[${functionName}] ${line}\n`),
       // PAYFLOW_ACCESS_REPORT: where the runner writes, on stop, what each role was granted and used (npm run iam:report).
       ...(process.env.PAYFLOW_ACCESS_REPORT ? { accessReportFile: resolve(process.env.PAYFLOW_ACCESS_REPORT) } : {}),

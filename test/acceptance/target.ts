@@ -35,17 +35,25 @@ export function output(name: string): string {
 }
 
 export interface Merchant {
-  /** The API key id: the merchant's identity. */
+  /** The merchant's identity (its payments, idempotency keys and lists, whichever of its keys is used). */
   id: string;
+  /** The id of the API key this client uses. */
+  keyId: string;
   apiKey: string;
   client: PaymentsClient;
 }
 
-/** A merchant of the stack by its output suffix (MerchantA, MerchantB, ThrottleProbe). */
-export function merchant(suffix: string): Merchant {
+/** `MerchantA` -> `merchant-a`. */
+const kebabCase = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+
+/**
+ * A merchant's API key by its output suffix (MerchantA, MerchantB, ThrottleProbe; MerchantARotated for a
+ * second key of merchant-a, whose merchant must then be given).
+ */
+export function merchant(suffix: string, merchantId = kebabCase(suffix)): Merchant {
   const key = stack().apiKeys[suffix];
   if (!key) throw new Error(`The stack has no API key output ApiKeyId${suffix}`);
-  return { id: key.id, apiKey: key.value, client: new PaymentsClient({ baseUrl: stack().apiUrl, apiKey: key.value, fetch: validatingFetch(stack().apiUrl) }) };
+  return { id: merchantId, keyId: key.id, apiKey: key.value, client: new PaymentsClient({ baseUrl: stack().apiUrl, apiKey: key.value, fetch: validatingFetch(stack().apiUrl) }) };
 }
 
 export interface HttpAnswer {

@@ -15,12 +15,33 @@ export interface ApiRequest {
   query?: Array<[string, string]>;
   /** The API key API Gateway authenticated; `null` leaves identity.apiKeyId unset. */
   apiKeyId?: string | null;
+  /** Leave the key out of the stack's list (a revoked or unknown key) instead of making it its own merchant's. */
+  unlistedKey?: boolean;
+}
+
+/**
+ * Lists an API key as the stack does (`MERCHANT_API_KEYS`: key id -> merchant pairs in every API function's
+ * environment). By default a test's key id is its own merchant's only key; `merchantId` gives a merchant a second key.
+ */
+export function registerApiKey(apiKeyId: string, merchantId = apiKeyId): void {
+  const pairs = new Map(JSON.parse(process.env.MERCHANT_API_KEYS ?? '[]') as Array<[string, string]>);
+  if (pairs.get(apiKeyId) === merchantId) return;
+  pairs.set(apiKeyId, merchantId);
+  process.env.MERCHANT_API_KEYS = JSON.stringify([...pairs]);
+}
+
+/** Takes an API key out of the stack's list, as a revocation does. */
+export function unregisterApiKey(apiKeyId: string): void {
+  const pairs = new Map(JSON.parse(process.env.MERCHANT_API_KEYS ?? '[]') as Array<[string, string]>);
+  pairs.delete(apiKeyId);
+  process.env.MERCHANT_API_KEYS = JSON.stringify([...pairs]);
 }
 
 /** The REST proxy event the gateway (and the local runner, whose builder this is) gives the function. */
 export function apiEvent(request: ApiRequest): APIGatewayProxyEvent {
   const path = request.resource.replace(/\{(\w+)\}/g, (_, name: string) => request.pathParameters?.[name] ?? '');
   const apiKeyId = request.apiKeyId === undefined ? 'merchant-test' : request.apiKeyId;
+  if (apiKeyId && !JSON.parse(process.env.MERCHANT_API_KEYS ?? '[]').some(([id]: [string]) => id === apiKeyId) && !request.unlistedKey) registerApiKey(apiKeyId);
   return restProxyEvent({
     resource: request.resource,
     resourceId: 'res',

@@ -184,3 +184,25 @@ describe('GET /v1/payments/{id}/refunds and GET /v1/refunds/{id}', () => {
     }
   });
 });
+
+describe('key rotation: a merchant with two keys', () => {
+  it('both keys see the same payments and share idempotency keys; an unlisted (revoked) key is 403', async () => {
+    const { registerApiKey } = await import('../../support/api-events.ts');
+    const merchant = newMerchant();
+    const [oldKey, newKey] = [`key-${randomUUID().slice(0, 8)}`, `key-${randomUUID().slice(0, 8)}`];
+    registerApiKey(oldKey, merchant);
+    registerApiKey(newKey, merchant);
+    const idempotencyKey = randomUUID();
+    const first = await postPayment(api, { merchant: oldKey, key: idempotencyKey });
+    const retried = await postPayment(api, { merchant: newKey, key: idempotencyKey });
+    expect(first.statusCode).toBe(201);
+    expect(retried.statusCode).toBe(201);
+    expect(retried.headers['Idempotent-Replayed']).toBe('true');
+    expect(retried.json.id).toBe(first.json.id);
+    const listed = await listOf(newKey);
+    expect(listed.json.data.map((p: { id: string }) => p.id)).toEqual([first.json.id]);
+    const revoked = toResponse(await listPayments(apiEvent({ method: 'GET', resource: '/v1/payments', apiKeyId: `key-${randomUUID()}`, unlistedKey: true }), lambdaContext()));
+    expect(revoked.statusCode).toBe(403);
+    expect(revoked.json.error.code).toBe('invalid_api_key');
+  });
+});
