@@ -45,7 +45,7 @@ describe('a merchant with several keys', () => {
 });
 
 describe('npm run keys', () => {
-  const merchants = () => [{ id: 'shop', tier: 'standard' }];
+  const merchants = (): Array<{ id: string; tier: string; keys?: Array<{ name: string; revoked?: boolean }> }> => [{ id: 'shop', tier: 'standard' }];
   it('adds a second key, refuses a third active one, revokes, removes only revoked keys', () => {
     const list = merchants();
     applyKeyCommand(list, ['add', 'shop', 'next']);
