@@ -38,9 +38,10 @@ export interface MutationResult extends Mutation {
 const DATA_PLANE = /^(dynamodb|sqs|states|lambda):/;
 /**
  * Roles not on the payment and refund paths: reconciliation (runs on a schedule for stuck items), the relay's
- * failure keeper (only when a batch fails for good) and API Gateway's CloudWatch role.
+ * failure keeper (only when a batch fails for good), API Gateway's CloudWatch role, and the read-only list
+ * functions (the flows create and refund; the acceptance suite, which iam:report runs, reads the lists).
  */
-const OFF_PATH = /^(Reconciliation|OutboxFailureKeeper|ApiRestApiCloudWatch)/;
+const OFF_PATH = /^(Reconciliation|OutboxFailureKeeper|ApiRestApiCloudWatch|ApiListPayments|ApiListRefunds|ApiGetRefund)/;
 
 const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
