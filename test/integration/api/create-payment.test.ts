@@ -87,6 +87,9 @@ describe('POST /v1/payments', () => {
       amountRefunded: 0,
       amountRefundable: 0,
       openEntity: 'payment',
+      // The merchant's list (the keys-only lookup index), newest first by creation time then id.
+      lookupPK: `MERCHANT#${merchant}#PAYMENTS`,
+      lookupSK: `${response.json.createdAt}#${id}`,
       requestHash: expect.stringMatching(/^[0-9a-f]{64}$/),
       createdAt: response.json.createdAt,
       updatedAt: response.json.createdAt,

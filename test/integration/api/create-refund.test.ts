@@ -81,6 +81,9 @@ describe('POST /v1/payments/{id}/refunds: partial refund', () => {
       metadata: { ticket: 'T-1' },
       requestHash: expect.stringMatching(/^[0-9a-f]{64}$/),
       openEntity: 'refund',
+      // Found by its id alone (GET /v1/refunds/{id}) through the keys-only lookup index.
+      lookupPK: `REFUND#${refundId}`,
+      lookupSK: 'REFUND',
       createdAt: response.json.createdAt,
       updatedAt: response.json.createdAt,
     });
