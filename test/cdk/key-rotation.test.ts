@@ -12,7 +12,7 @@ beforeAll(() => {
       { id: 'other', tier: 'trial' },
     ],
   });
-});
+}, 180_000);
 
 const keyIdOf = (synthesized: Synthesized, logicalIdPrefix: string) =>
   resourcesOfType(synthesized.json, 'AWS::ApiGateway::ApiKey').find(([id]) => id.startsWith(logicalIdPrefix))!;
