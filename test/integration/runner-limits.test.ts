@@ -11,7 +11,7 @@ import { PAYFLOW_MALFORMED_REQUEST_BODY } from '../../bin/payflow-local.ts';
 import { registerApiGatewayReferences } from '../../tools/local-runner/api-gateway/references.ts';
 import { startApiGateway, type LocalApiGateway } from '../../tools/local-runner/api-gateway/server.ts';
 import { LocalLambdaRuntime } from '../../tools/local-runner/lambda/runtime.ts';
-import { LAMBDA_ASYNC_REQUEST_MAX_BYTES, LAMBDA_RESPONSE_MAX_BYTES, LAMBDA_SYNC_REQUEST_MAX_BYTES } from '../../tools/local-runner/limits/lambda.ts';
+import { LAMBDA_ASYNC_REQUEST_MAX_BYTES, LAMBDA_RESPONSE_MAX_BYTES, LAMBDA_SYNC_REQUEST_MAX_BYTES, recordsWithinPayloadLimit } from '../../tools/local-runner/limits/lambda.ts';
 import { STATES_PAYLOAD_MAX_BYTES } from '../../tools/local-runner/limits/step-functions.ts';
 import { LocalReferences } from '../../tools/local-runner/references.ts';
 import { LocalStepFunctions } from '../../tools/local-runner/step-functions/executions.ts';
@@ -120,6 +120,15 @@ describe('Lambda: invocation payloads', () => {
     });
     // The JSON of a string is its characters plus two quotes.
     expect(await runtime.invoke('echo', { action: 'large', bytes: LAMBDA_RESPONSE_MAX_BYTES - 2 })).toHaveLength(LAMBDA_RESPONSE_MAX_BYTES - 2);
+  });
+
+  it('a stream mapping ends its batch before the event passes 6 MB (never below one record)', () => {
+    const records = Array.from({ length: 10 }, (_, index) => ({ eventID: String(index), data: 'x'.repeat(700 * 1024) }));
+    const batch = recordsWithinPayloadLimit(records);
+    expect(batch).toHaveLength(8);
+    expect(Buffer.byteLength(JSON.stringify({ Records: batch }))).toBeLessThanOrEqual(LAMBDA_SYNC_REQUEST_MAX_BYTES);
+    expect(Buffer.byteLength(JSON.stringify({ Records: records.slice(0, 9) }))).toBeGreaterThan(LAMBDA_SYNC_REQUEST_MAX_BYTES);
+    expect(recordsWithinPayloadLimit([{ data: 'x'.repeat(7 * MiB) }])).toHaveLength(1);
   });
 });
 

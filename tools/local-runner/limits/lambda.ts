@@ -44,3 +44,20 @@ export function responseRefusal(bytes: number): SerializedLambdaError | undefine
   if (bytes <= LAMBDA_RESPONSE_MAX_BYTES) return undefined;
   return { errorType: 'Function.ResponseSizeTooLarge', errorMessage: `Response payload size exceeded maximum allowed payload size (${LAMBDA_RESPONSE_MAX_BYTES} bytes).`, trace: [] };
 }
+
+/**
+ * The records of a stream event source mapping's next batch that fit one invocation: Lambda ends a batch at the
+ * batch size, the batching window or when the payload would pass 6 MB ("Lambda ... invokes the function when ...
+ * the payload reaches 6 MB", https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html, checked 2026-12-01).
+ * Never fewer than one record (a record is at most 400 KB twice, with both images).
+ */
+export function recordsWithinPayloadLimit<T>(records: readonly T[]): T[] {
+  let bytes = Buffer.byteLength('{"Records":[]}');
+  let count = 0;
+  for (const record of records) {
+    bytes += Buffer.byteLength(JSON.stringify(record)) + (count > 0 ? 1 : 0);
+    if (count > 0 && bytes > LAMBDA_SYNC_REQUEST_MAX_BYTES) break;
+    count += 1;
+  }
+  return records.slice(0, count);
+}
