@@ -62,6 +62,9 @@ describe('SQS (fauxqs): message size, batch entries and batch size, with AWS err
   });
 });
 
+// 400 KB per item (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html); 100 actions
+// and 4 MB per TransactWriteItems (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html),
+// checked 2026-12-01. DynamoDB Local enforces all three: nothing in the runner re-implements them.
 describe('DynamoDB (DynamoDB Local): item size, transaction item count and size', () => {
   const dynamodb = dynamodbClient();
   const table = `limits-${randomUUID().slice(0, 8)}`;

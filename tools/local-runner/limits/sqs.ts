@@ -14,7 +14,6 @@
  *   out the "You have sent ..." part, added here.
  */
 
-export const SQS_MESSAGE_MAX_BYTES = 1024 * 1024;
 export const SQS_BATCH_MAX_ENTRIES = 10;
 export const SQS_BATCH_MAX_BYTES = 1024 * 1024;
 
