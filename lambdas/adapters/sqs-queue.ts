@@ -82,6 +82,7 @@ export class SqsQueue implements OutboundQueue {
       MessageBody: toSqsJson(message.payload),
       MessageGroupId: message.groupId,
       MessageDeduplicationId: message.deduplicationId,
+      DelaySeconds: message.delaySeconds,
       MessageAttributes: message.attributes
         ? Object.fromEntries(Object.entries(message.attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: sqsText(value) }]))
         : undefined,
