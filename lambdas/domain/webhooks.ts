@@ -107,15 +107,16 @@ export function nextRetryDelaySeconds(schedule: RetrySchedule, attempt: number, 
 }
 
 /** Addresses a webhook may never reach: private, loopback, link-local, CGNAT, multicast, reserved (RFC 6890). */
-const FORBIDDEN = new BlockList();
+const FORBIDDEN_V4 = new BlockList();
+const FORBIDDEN_V6 = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
   ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
   ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) FORBIDDEN.addSubnet(network, prefix, 'ipv4');
+] as const) FORBIDDEN_V4.addSubnet(network, prefix, 'ipv4');
 for (const [network, prefix] of [
-  ['::', 128], ['::1', 128], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
-] as const) FORBIDDEN.addSubnet(network, prefix, 'ipv6');
+  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
+] as const) FORBIDDEN_V6.addSubnet(network, prefix, 'ipv6');
 
 /** The loopback address the twin's dev mode lets a local receiver use. */
 export const DEV_LOOPBACK = '127.0.0.1';
@@ -125,9 +126,10 @@ export function isAllowedAddress(address: string, devMode: boolean): boolean {
   const family = isIP(address);
   if (family === 0) return false;
   if (devMode && address === DEV_LOOPBACK) return true;
-  // An IPv4-mapped IPv6 address is the IPv4 address (the hex form falls in ::ffff:0:0/96 below).
-  if (family === 6 && /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address)) return isAllowedAddress(address.slice(7), devMode);
-  return !FORBIDDEN.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (family === 4) return !FORBIDDEN_V4.check(address, 'ipv4');
+  // An IPv4-mapped IPv6 address is its IPv4 address; one written in hex is refused rather than decoded.
+  if (/^::ffff:/i.test(address)) return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) && !FORBIDDEN_V4.check(address.slice(7), 'ipv4');
+  return !FORBIDDEN_V6.check(address, 'ipv6');
 }
 
 /** Why a URL cannot be a webhook endpoint, or null when it can (its host's addresses are checked again at every delivery). */
