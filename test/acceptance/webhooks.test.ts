@@ -4,7 +4,7 @@
  * The acceptance twin compresses the 3-day retry window to 6 s (test/acceptance/global-setup.ts).
  */
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { webhooks, type Event, type Payment } from '../../client/payments-client.ts';
 import { startWebhookReceiver, type ReceivedDelivery, type WebhookReceiver } from '../../tools/webhooks/receiver.ts';
 import { call, eventually, expectError, merchant, output, paymentReaching, sqsClient, stack } from './target.ts';
@@ -27,6 +27,11 @@ beforeAll(async () => {
     },
   });
 });
+/** Endpoints are removed after each test: the suite's other files create payments of the same merchants. */
+const created: Array<{ id: string; who: ReturnType<typeof A> }> = [];
+afterEach(async () => {
+  for (const { id, who } of created.splice(0)) await who.client.deleteWebhookEndpoint(id).catch(() => undefined);
+});
 afterAll(() => receiver?.close());
 
 const eventOf = (delivery: ReceivedDelivery) => JSON.parse(delivery.rawBody.toString('utf8')) as Event;
@@ -36,7 +41,9 @@ const deliveredFor = (path: string, id: string, type: string) => (delivery: Rece
 const timeout = () => stack().deadlines.terminalMs;
 
 async function endpoint(path: string, enabledEvents: string[], who = A()) {
-  return who.client.createWebhookEndpoint({ url: `${receiver.url}${path}`, enabled_events: enabledEvents });
+  const endpoint = await who.client.createWebhookEndpoint({ url: `${receiver.url}${path}`, enabled_events: enabledEvents });
+  created.push({ id: endpoint.id, who });
+  return endpoint;
 }
 
 describe('delivery of each event type, signed', () => {
