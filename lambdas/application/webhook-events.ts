@@ -185,9 +185,12 @@ export interface DeliverWebhookDependencies {
   deliveries: OutboundQueue;
   /** The webhook DLQ: deliveries given up after the retry window, with their last status and error. */
   deadLetters: OutboundQueue;
+  /** Each value not set (NaN) is the default's (3 days of retries). */
   schedule?: RetrySchedule;
   random?: () => number;
 }
+
+export type { DeliveryRequest };
 
 /**
  * The dispatcher: one attempt to deliver one event to one endpoint. A 2xx (within the sender's timeout)
@@ -195,7 +198,10 @@ export interface DeliverWebhookDependencies {
  * (3 days) is over: then the delivery goes to the webhook DLQ with its last status and error, and the
  * endpoint is disabled. Throws only when the store or a queue failed (the message is then redelivered).
  */
-export function deliverWebhook({ store, sender, deliveries, deadLetters, schedule = DEFAULT_RETRY_SCHEDULE, random = Math.random }: DeliverWebhookDependencies) {
+export function deliverWebhook({ store, sender, deliveries, deadLetters, schedule: given = DEFAULT_RETRY_SCHEDULE, random = Math.random }: DeliverWebhookDependencies) {
+  const schedule = Object.fromEntries(
+    Object.entries(DEFAULT_RETRY_SCHEDULE).map(([name, fallback]) => [name, Number.isFinite(given[name as keyof RetrySchedule]) ? given[name as keyof RetrySchedule] : fallback]),
+  ) as unknown as RetrySchedule;
   const sendOrThrow = async (queue: OutboundQueue, message: OutgoingMessage) => {
     const failure = (await queue.send([message])).values().next().value;
     if (failure) throw failure;

@@ -1,13 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { deliverWebhook } from '#application/webhook-events';
+import { deliverWebhook, type DeliveryRequest } from '#application/webhook-events';
 import { webhooksTableFromSettings } from '#adapters/dynamodb/webhooks-table';
 import { webhookSenderFromSettings } from '#adapters/http/webhook-sender';
 import { sqsQueueFromSettings } from '#adapters/sqs-queue';
 import { numberSetting } from '#commons/environment';
 import { metrics } from '#commons/powertools';
-import { DEFAULT_RETRY_SCHEDULE } from '#domain/webhooks';
-import type { DeliveryRequest } from '#ports/webhook-deliveries';
 
 const deliver = deliverWebhook({
   store: webhooksTableFromSettings(),
@@ -15,9 +13,9 @@ const deliver = deliverWebhook({
   deliveries: sqsQueueFromSettings('webhookDeliveryQueueUrl'),
   deadLetters: sqsQueueFromSettings('webhookDeadLetterQueueUrl'),
   schedule: {
-    baseSeconds: numberSetting('webhookRetryBaseSeconds', DEFAULT_RETRY_SCHEDULE.baseSeconds),
-    capSeconds: numberSetting('webhookRetryCapSeconds', DEFAULT_RETRY_SCHEDULE.capSeconds),
-    windowSeconds: numberSetting('webhookRetryWindowSeconds', DEFAULT_RETRY_SCHEDULE.windowSeconds),
+    baseSeconds: numberSetting('webhookRetryBaseSeconds', Number.NaN),
+    capSeconds: numberSetting('webhookRetryCapSeconds', Number.NaN),
+    windowSeconds: numberSetting('webhookRetryWindowSeconds', Number.NaN),
   },
 });
 const processor = new BatchProcessor(EventType.SQS);

@@ -6,13 +6,11 @@ import { webhooksTableFromSettings } from '#adapters/dynamodb/webhooks-table';
 import { sqsQueueFromSettings } from '#adapters/sqs-queue';
 import { metrics } from '#commons/powertools';
 import { toPaymentView, toRefundView } from '#contract/resources';
-import type { Payment } from '#domain/payment';
-import type { Refund } from '#domain/refund';
 
 const record = recordEvents<DynamoDBRecord>({
   changeOf,
   keyOf: streamRecordKey,
-  viewOf: (change) => (change.refundId ? toRefundView(change.data as unknown as Refund) : toPaymentView(change.data as unknown as Payment)),
+  viewOf: (change) => (change.refundId ? toRefundView(change.data as unknown as Parameters<typeof toRefundView>[0]) : toPaymentView(change.data as unknown as Parameters<typeof toPaymentView>[0])),
   store: webhooksTableFromSettings(),
   deliveries: sqsQueueFromSettings('webhookDeliveryQueueUrl'),
 });
