@@ -50,3 +50,7 @@ export interface ListView<T> {
 export function toListView<T, View>(page: { items: readonly T[]; hasMore: boolean }, view: (item: T) => View): ListView<View> {
   return { object: 'list', data: page.items.map(view), has_more: page.hasMore };
 }
+
+/** The same page type under the name the events and webhook endpoints use. */
+export type ListPage<T> = ListView<T>;
+export const listPage = <T>(data: T[], hasMore: boolean): ListPage<T> => ({ object: 'list', data, has_more: hasMore });

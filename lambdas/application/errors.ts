@@ -27,3 +27,18 @@ export class RefundNotVisible extends Error {
 export class InvalidCursor extends Error {
   override readonly name = 'InvalidCursor';
 }
+
+/** The event does not exist, expired, or belongs to another merchant: the three are not told apart. */
+export class EventNotVisible extends Error {
+  override readonly name = 'EventNotVisible';
+}
+
+/** The webhook endpoint does not exist or belongs to another merchant. */
+export class WebhookEndpointNotVisible extends Error {
+  override readonly name = 'WebhookEndpointNotVisible';
+}
+
+/** A webhook endpoint URL that may not be called (not HTTPS, a private address, ...). */
+export class WebhookUrlRefused extends Error {
+  override readonly name = 'WebhookUrlRefused';
+}

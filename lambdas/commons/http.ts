@@ -5,7 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { setting } from '#commons/environment';
 import { logger, metrics, tracer } from '#commons/powertools';
 import { firstDuplicateKey } from '#commons/json-text';
-import { InvalidCursor, PaymentBusy, PaymentNotVisible, RefundNotVisible, RequestMismatch } from '#application/errors';
+import { EventNotVisible, InvalidCursor, PaymentBusy, PaymentNotVisible, RefundNotVisible, RequestMismatch, WebhookEndpointNotVisible, WebhookUrlRefused } from '#application/errors';
 import {
   ApiError,
   bodyTooLarge,
@@ -59,6 +59,9 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof RefundNotVisible) return resourceNotFound('No such refund.');
   if (error instanceof InvalidCursor) return parameterInvalid('starting_after', 'starting_after must be the id of an item of this list.');
   if (error instanceof PaymentBusy) return resourceBusy();
+  if (error instanceof EventNotVisible) return resourceNotFound('No such event.');
+  if (error instanceof WebhookEndpointNotVisible) return resourceNotFound('No such webhook endpoint.');
+  if (error instanceof WebhookUrlRefused) return parameterInvalid('url', error.message);
   if (error instanceof RefundRefused) return refundRefusal(error);
   logger.error('Unhandled error', error as Error);
   return internalError();

@@ -60,6 +60,8 @@ export class PaymentsApi extends Construct {
   readonly getRefundFunction: PayflowFunction;
   /** `<merchant>` (its first key) or `<merchant>-<key name>` -> that API key. */
   readonly apiKeys: Readonly<Record<string, IApiKey>>;
+  /** The active keys' `[keyId, merchantId]` pairs (JSON, resolved at deploy): what `identifyMerchants` gives a function. */
+  readonly merchantApiKeys: string;
   /** Tier name -> its usage plan. */
   readonly usagePlans: Readonly<Record<string, UsagePlan>>;
 
@@ -232,10 +234,15 @@ export class PaymentsApi extends Construct {
     }
     // The merchant is the identity the handlers see (payments, idempotency keys and lists stay with it across
     // keys): every API function reads the key id -> merchant pairs once per container from its environment.
-    const merchantApiKeys = Stack.of(this).toJsonString(merchantOfKey);
-    for (const fn of this.functions) fn.addEnvironment(FUNCTION_SETTINGS.merchantApiKeys, merchantApiKeys);
+    this.merchantApiKeys = Stack.of(this).toJsonString(merchantOfKey);
+    for (const fn of this.functions) this.identifyMerchants(fn);
     this.apiKeys = apiKeys;
     this.usagePlans = usagePlans;
+  }
+
+  /** Lets a function behind this API resolve the merchant of a request's API key (`merchantIdOf`). */
+  identifyMerchants(fn: PayflowFunction): void {
+    fn.addEnvironment(FUNCTION_SETTINGS.merchantApiKeys, this.merchantApiKeys);
   }
 
   /** The functions behind the API, for monitoring. */
@@ -258,7 +265,7 @@ export function gatewayResponseTemplate(error: GatewayError): string {
   return `{"error":{"type":${JSON.stringify(error.type)},"code":${JSON.stringify(error.code)},"message":${message}${param}}}`;
 }
 
-function acknowledgeApiKeyAuthentication(method: Method): void {
+export function acknowledgeApiKeyAuthentication(method: Method): void {
   const reason =
     'Merchants authenticate with API Gateway API keys (apiKeyRequired on every method, one key per merchant, usage plans per tier); the key id is the merchant identity. No IAM or Cognito principals call this API.';
   Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });
