@@ -29,8 +29,20 @@ export interface RunningTwin {
   stop(): Promise<void>;
 }
 
-/** Starts `npm start` (bin/start.ts through tsx, as npm runs it) on free ports and waits for its ready line. */
+/**
+ * Starts `npm start` (bin/start.ts through tsx, as npm runs it) on free ports and waits for its ready line;
+ * once more if it fails (on a machine loaded by others DynamoDB Local may miss its 30 s to answer).
+ */
 export async function startTwin(options: { projectDir: string; cdkOut?: string; outputsFile: string; logFile: string; timeScale?: number }): Promise<RunningTwin> {
+  try {
+    return await startTwinOnce(options);
+  } catch (error) {
+    console.error(`npm start failed, trying once more: ${error instanceof Error ? error.message.slice(0, 300) : String(error)}`);
+    return startTwinOnce(options);
+  }
+}
+
+async function startTwinOnce(options: { projectDir: string; cdkOut?: string; outputsFile: string; logFile: string; timeScale?: number }): Promise<RunningTwin> {
   const args = ['tsx', 'bin/start.ts', '--port', '0', '--outputs-file', options.outputsFile, '--log-file', options.logFile];
   if (options.cdkOut) args.push('--cdk-out', options.cdkOut);
   if (options.timeScale !== undefined) args.push('--time-scale', String(options.timeScale));
