@@ -12,10 +12,13 @@ let lines: Array<Record<string, unknown>>;
 beforeEach(() => {
   lines = [];
   logger.setLogLevel('INFO');
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-    return true;
-  });
+  // Powertools writes INFO to stdout, WARN and ERROR to stderr.
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      for (const line of String(chunk).split('\n').filter((text) => text.startsWith('{'))) lines.push(JSON.parse(line) as Record<string, unknown>);
+      return true;
+    });
+  }
 });
 afterEach(() => {
   vi.restoreAllMocks();
