@@ -52,6 +52,9 @@ function idsOf(entry: LogEntry): { paymentIds: string[]; refundIds: string[]; re
   return { paymentIds: [...path.matchAll(/pay_[A-Za-z0-9]+/g)].map((m) => m[0]), refundIds: [...path.matchAll(/re_[A-Za-z0-9]+/g)].map((m) => m[0]), requestIds: [access[4]!] };
 }
 
+/** A GET's access-log line or the get-payment function's line: a look at the payment, which changed nothing. */
+const isRead = (entry: LogEntry) => (entry.record ? /^ApiGetPayment/.test(entry.source) : /^(GET|HEAD) /.test(entry.text));
+
 const isMetricsLine = (entry: LogEntry) => entry.record !== undefined && '_aws' in entry.record && !('message' in entry.record);
 
 export interface PaymentHistory {
@@ -63,16 +66,16 @@ export interface PaymentHistory {
 
 /**
  * The entries about the payment `query` names — a payment id (`pay_…`), or the API request id that created it or
- * one of its refunds — in log order. A request id that created nothing (a GET, a rejected POST) gives that
- * request's own lines.
+ * one of its refunds — in log order. A request id that created nothing (a rejected POST) gives that request's own
+ * lines. Reads (GETs of the payment) only with `reads`.
  */
-export function paymentHistory(lines: Iterable<string>, query: string): PaymentHistory {
+export function paymentHistory(lines: Iterable<string>, query: string, options: { reads?: boolean } = {}): PaymentHistory {
   const entries: LogEntry[] = [];
   let number = 0;
   for (const text of lines) {
     number += 1;
     const entry = parseLogLine(text, number);
-    if (entry && !isMetricsLine(entry)) entries.push(entry);
+    if (entry && !isMetricsLine(entry) && (options.reads || !isRead(entry))) entries.push(entry);
   }
   const described = entries.map((entry) => ({ entry, ids: idsOf(entry) }));
   const paymentIds = new Set<string>();

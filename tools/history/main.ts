@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run history -- <pay_… | API request id> [--log-file .payflow/local.log] [--json]
+ * npm run history -- <pay_… | API request id> [--log-file .payflow/local.log] [--reads (GETs too)] [--json]
  *
  * Prints a payment's whole history from the twin's log: the API requests that created it and its refunds
  * (their access-log lines), and every function's log lines about it — API, outbox relay, saga starter, each saga
@@ -18,13 +18,14 @@ const { values: args, positionals } = parseArgs({
   options: {
     'log-file': { type: 'string', default: '.payflow/local.log' },
     json: { type: 'boolean', default: false },
+    reads: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 const query = positionals[0];
 if (args.help || !query) {
-  console.log('npm run history -- <pay_… | API request id (x-amzn-RequestId)> [--log-file .payflow/local.log] [--json]');
+  console.log('npm run history -- <pay_… | API request id (x-amzn-RequestId)> [--log-file .payflow/local.log] [--reads (GETs of it too)] [--json]');
   process.exit(args.help ? 0 : 2);
 }
 const logFile = resolve(args['log-file']);
@@ -36,7 +37,7 @@ if (!existsSync(logFile)) {
 const lines = createInterface({ input: createReadStream(logFile, 'utf8'), crlfDelay: Infinity });
 const collected: string[] = [];
 for await (const line of lines) collected.push(line);
-const history = paymentHistory(collected, query);
+const history = paymentHistory(collected, query, { reads: args.reads });
 if (args.json) {
   console.log(JSON.stringify(history, null, 2));
 } else if (history.entries.length === 0) {
