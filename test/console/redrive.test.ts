@@ -46,13 +46,14 @@ describe('the console with --allow-actions redrives a dead-lettered event', () =
 
     await page.goto(`${session.console.url}#/queues`);
     const dead = page.locator('[data-queue="EventsDlq"] li', { hasText: paymentId });
-    await dead.waitFor({ timeout: 30_000 });
-    await expect(dead.locator('.reason').textContent()).resolves.toMatch(/redrive policy of EventsQueue after \d+ receives/);
-    const messageId = (await dead.getAttribute('data-message-id'))!;
+    const redriveButton = dead.getByRole('button', { name: 'Redrive to its source queue' });
+    await redriveButton.waitFor({ timeout: 30_000 });
+    const [reason, messageId] = await dead.evaluate((item) => [item.querySelector('.reason')?.textContent ?? '', item.getAttribute('data-message-id') ?? '']);
+    expect(reason).toMatch(/redrive policy of EventsQueue after \d+ receives/);
     // Nothing else moves it: it is still pending while its event is dead.
     expect((await merchantA.client.getPayment(paymentId)).status).toBe('pending');
 
-    await dead.getByRole('button', { name: 'Redrive to its source queue' }).click();
+    await redriveButton.click({ timeout: 30_000 });
     await page.locator(`[data-queue="EventsDlq"] li[data-message-id="${messageId}"]`).waitFor({ state: 'detached', timeout: 30_000 });
     const succeeded = await paymentReaching(merchantA, paymentId, ['succeeded']);
     expect(succeeded).toMatchObject({ amountCaptured: 4321, requestId });

@@ -360,7 +360,9 @@ export class ConsoleReader {
       queues
         .filter((queue) => queue.deadLetter)
         .map(async (queue) => {
-          const messages = await this.peek(queue.url, queue.visible);
+          // In flight counts too: a message peeked a moment ago (visibility timeout 0) is visible again on SQS at once,
+          // but fauxqs (the twin) counts it in flight until the next receive: peeking only `visible` would lose it.
+          const messages = await this.peek(queue.url, queue.visible + queue.inFlight);
           return {
             label: queue.label,
             name: queue.name,
