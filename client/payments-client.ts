@@ -13,7 +13,7 @@
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { ApiErrorCode, ApiErrorType } from '#contract/errors';
-import { API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, RETRY_AFTER_HEADER } from '#contract/headers';
+import { API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, REQUEST_ID_HEADER, RETRY_AFTER_HEADER } from '#contract/headers';
 import type { ListView } from '#contract/lists';
 import type { CreatePaymentBody, CreateRefundBody, ListPaymentsQuery } from '#contract/requests';
 import type { PaymentView, RefundView } from '#contract/resources';
@@ -111,7 +111,7 @@ export class PaymentsApiError extends Error {
     this.type = error?.type ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
     this.code = error?.code ?? `http_${status}`;
     this.param = error?.param;
-    this.requestId = headers.get('x-amzn-requestid') ?? undefined;
+    this.requestId = headers.get(REQUEST_ID_HEADER) ?? undefined;
     this.headers = headers;
     this.text = text;
     this.attempts = attempts;
@@ -331,7 +331,7 @@ export class PaymentsClient {
           text,
           body: (text ? JSON.parse(text) : undefined) as T,
           replayed: response.headers.get(IDEMPOTENT_REPLAYED_HEADER) === 'true',
-          requestId: response.headers.get('x-amzn-requestid') ?? undefined,
+          requestId: response.headers.get(REQUEST_ID_HEADER) ?? undefined,
           attempts: attempt,
         };
       }

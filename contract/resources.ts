@@ -2,6 +2,8 @@
  * What the API returns for a payment and a refund (DESIGN §2): the public fields, and nothing of storage
  * or processors. The zod schemas describe the same views for the OpenAPI document (contract/openapi.ts);
  * the types below are checked against them, so a field added to one and not the other fails to compile.
+ * `requestId` is the id of the API request that created it (the `x-amzn-RequestId` its POST was answered with; a
+ * replay keeps the first one's): the id to quote to support and to search the logs by. Absent on older items.
  */
 import * as z from 'zod/mini';
 import { SUPPORTED_CURRENCIES } from '#domain/money';
@@ -23,6 +25,7 @@ export const paymentViewSchema = z.strictObject({
   description: z.optional(z.string()),
   metadata: z.optional(metadata),
   failureCode: z.optional(z.string()),
+  requestId: z.optional(z.string()),
   amountCaptured: minorUnits,
   amountRefunded: minorUnits,
   amountRefundable: minorUnits,
@@ -40,6 +43,7 @@ export const refundViewSchema = z.strictObject({
   reason: z.optional(z.enum(REFUND_REASONS)),
   metadata: z.optional(metadata),
   failureCode: z.optional(z.string()),
+  requestId: z.optional(z.string()),
   createdAt: timestamp,
   updatedAt: timestamp,
 });
@@ -62,6 +66,7 @@ export function toPaymentView(payment: Payment): PaymentView {
     ...(payment.description === undefined ? {} : { description: payment.description }),
     ...(payment.metadata === undefined ? {} : { metadata: payment.metadata }),
     ...(payment.failureCode === undefined ? {} : { failureCode: payment.failureCode }),
+    ...(payment.requestId === undefined ? {} : { requestId: payment.requestId }),
     amountCaptured: payment.amountCaptured,
     amountRefunded: payment.amountRefunded,
     amountRefundable: payment.amountRefundable,
@@ -86,6 +91,7 @@ export function toRefundView(refund: Refund): RefundView {
     ...(refund.reason === undefined ? {} : { reason: refund.reason }),
     ...(refund.metadata === undefined ? {} : { metadata: refund.metadata }),
     ...(refund.failureCode === undefined ? {} : { failureCode: refund.failureCode }),
+    ...(refund.requestId === undefined ? {} : { requestId: refund.requestId }),
     createdAt: refund.createdAt,
     updatedAt: refund.updatedAt,
   };

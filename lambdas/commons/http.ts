@@ -128,6 +128,12 @@ export function merchantIdOf(event: APIGatewayProxyEvent): string {
   return merchantId;
 }
 
+/** The API request id: API Gateway's requestContext.requestId, which it also returns as `x-amzn-RequestId`. */
+export function apiRequestIdOf(event: APIGatewayProxyEvent): string | undefined {
+  const requestId = event.requestContext?.requestId;
+  return typeof requestId === 'string' && requestId !== '' ? requestId : undefined;
+}
+
 /**
  * Strict UTF-8: a byte sequence that is not UTF-8 throws instead of becoming U+FFFD, and a leading
  * byte-order mark is kept (so JSON.parse refuses it) rather than silently dropped.

@@ -106,6 +106,7 @@ export default async function setup(project: TestProject) {
       apiKeys: keysOf(outputs, values),
       aws: { region: outputs.LocalRegion!, sqsEndpoint: outputs.LocalSqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
       deadlines: { terminalMs: 30_000, dlqMs: 120_000 },
+      functionLogFile: logFile,
     };
     teardown = async () => {
       await stack.stop();
