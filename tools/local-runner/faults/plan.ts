@@ -38,7 +38,10 @@ export interface FaultRule {
   callers?: RegExp;
   /** A table name, queue URL or state machine ARN the call names (e.g. /Processor/ for the simulated processor). */
   resources?: RegExp;
-  /** `latency`: extra delay, ms, drawn in [min, max] (default [200, 2000]). `timeout`: how long the call is held (default 15 000). */
+  /**
+   * `latency`: extra delay, ms, drawn in [min, max] (default [200, 2000]; with `bursts`, until the burst ends: a
+   * frozen server). `timeout`: how long the call is held (default 15 000).
+   */
   delayMs?: readonly [number, number];
   /** Only inside these windows of wall time since the stack started: `forMs` out of every `everyMs`, from `startMs`. */
   bursts?: { everyMs: number; forMs: number; startMs?: number };
@@ -119,6 +122,10 @@ export class FaultInjector {
       if (draw >= rule.rate) continue;
       this.fired.set(index, (this.fired.get(index) ?? 0) + 1);
       this.injected.push({ kind: rule.kind, boundary: `${call.service}:${call.operation}`, caller });
+      if (rule.kind === 'latency' && rule.bursts && !rule.delayMs) {
+        const { everyMs, forMs, startMs = 0 } = rule.bursts;
+        return { kind: rule.kind, rule: index, delayMs: forMs - ((sinceStart - startMs) % everyMs) };
+      }
       if (rule.kind === 'latency' || rule.kind === 'timeout') {
         const [min, max] = rule.delayMs ?? (rule.kind === 'latency' ? [200, 2_000] : [15_000, 15_000]);
         const delayMs = Math.round(min + (max - min) * uniform(this.plan.seed, 'delay', occurrenceKey, occurrence));
@@ -146,6 +153,8 @@ export class FaultInjector {
   }
 
   private matches(rule: FaultRule, call: FaultCall, sinceStart: number): boolean {
+    // Calls signed by nobody of the stack (the runner's own, an operator's) stand for the account's administrator.
+    if (!call.caller) return false;
     if (rule.services && !rule.services.includes(call.service)) return false;
     const operations = rule.operations ?? (rule.kind === 'response-lost' ? APPLIED_WRITES[call.service] : undefined);
     if (operations && !operations.includes(call.operation)) return false;
