@@ -70,6 +70,8 @@ export type FaultDecision =
 
 export interface InjectedFault {
   kind: FaultKind;
+  /** The rule's index in the plan. */
+  rule: number;
   /** `service:Operation`, e.g. `dynamodb:TransactWriteItems`. */
   boundary: string;
   caller: string;
@@ -91,7 +93,8 @@ function uniform(...parts: Array<string | number>): number {
 }
 
 export class FaultInjector {
-  private readonly fired = new Map<number, number>();
+  private fired = new Map<number, number>();
+  private rules: readonly FaultRule[];
   private readonly occurrences = new Map<string, number>();
   private readonly startedAt = Date.now();
   /** Every fault injected, in order. */
@@ -101,10 +104,26 @@ export class FaultInjector {
     readonly plan: FaultPlan,
     private readonly kill: (environment: string) => boolean,
   ) {
-    for (const rule of plan.rules) {
+    this.rules = FaultInjector.checked(plan.rules);
+  }
+
+  /** Replaces the rules from now on (e.g. one stack, several test cases); the injections so far stay counted. */
+  setRules(rules: readonly FaultRule[]): void {
+    this.rules = FaultInjector.checked(rules);
+    this.fired = new Map();
+  }
+
+  /** How many times rule `index` of the current rules fired. */
+  firedCount(index: number): number {
+    return this.fired.get(index) ?? 0;
+  }
+
+  private static checked(rules: readonly FaultRule[]): readonly FaultRule[] {
+    for (const rule of rules) {
       if (!FAULT_KINDS.includes(rule.kind)) throw new Error(`Unknown fault kind ${rule.kind} (one of ${FAULT_KINDS.join(', ')})`);
       if (!(rule.rate >= 0 && rule.rate <= 1)) throw new Error(`Fault rate ${rule.rate} is not within 0..1`);
     }
+    return rules;
   }
 
   /** What to do with `call` (undefined: forward it untouched). Counts the fault it returns. */
@@ -112,7 +131,7 @@ export class FaultInjector {
     const caller = call.caller ? `${call.caller.session}` : '';
     const bodyHash = createHash('sha256').update(call.rawBody).digest('hex');
     const sinceStart = Date.now() - this.startedAt;
-    for (const [index, rule] of this.plan.rules.entries()) {
+    for (const [index, rule] of this.rules.entries()) {
       if (!this.matches(rule, call, sinceStart)) continue;
       if (rule.limit !== undefined && (this.fired.get(index) ?? 0) >= rule.limit) continue;
       const occurrenceKey = `${index}|${caller}|${call.operation}|${bodyHash}`;
@@ -121,7 +140,7 @@ export class FaultInjector {
       const draw = uniform(this.plan.seed, index, caller, call.service, call.operation, bodyHash, occurrence);
       if (draw >= rule.rate) continue;
       this.fired.set(index, (this.fired.get(index) ?? 0) + 1);
-      this.injected.push({ kind: rule.kind, boundary: `${call.service}:${call.operation}`, caller });
+      this.injected.push({ kind: rule.kind, rule: index, boundary: `${call.service}:${call.operation}`, caller });
       if (rule.kind === 'latency' && rule.bursts && !rule.delayMs) {
         const { everyMs, forMs, startMs = 0 } = rule.bursts;
         return { kind: rule.kind, rule: index, delayMs: forMs - ((sinceStart - startMs) % everyMs) };
