@@ -76,7 +76,7 @@ describe('tools/local-runner imports nothing from the product', () => {
 });
 
 describe('the tools import no test code', () => {
-  it.each(['tools/local-runner', 'tools/bench', 'tools/reliability'])('%s imports nothing from test/', (folder) => {
+  it.each(['tools/local-runner', 'tools/bench', 'tools/reliability', 'tools/chaos'])('%s imports nothing from test/', (folder) => {
     const files = typeScriptFiles(folder);
     expect(files.length).toBeGreaterThan(0);
     const intoTests = files.flatMap((file) =>

@@ -80,6 +80,8 @@ export interface DeadLetter {
 const DUPLICATE_SHARE = 0.25;
 const REFUND_SHARE = 0.4;
 const TOKENS = ['tok_success', 'tok_decline', 'tok_insufficient_funds', 'tok_capture_fail', 'tok_flaky', 'tok_timeout', 'tok_refund_fail'] as const;
+/** Cards the processor always ends up approving (tok_flaky after its errors, tok_timeout after its lost answer). */
+const GOOD_CARDS: readonly string[] = ['tok_success', 'tok_flaky', 'tok_timeout', 'tok_refund_fail'];
 const CURRENCIES = ['USD', 'EUR'] as const;
 /** Text SQS refuses (U+FFFF) or an emulator might (an emoji, outside the BMP) must not stall a payment. */
 const DESCRIPTIONS = ['reliability run', 'reliability run \u{1F600}', 'reliability run \uffff'] as const;
@@ -319,6 +321,11 @@ try {
   }
   for (const payment of payments.values()) if (succeededFamily(payment) && !recordsOf.has(payment.id)) processorViolations.push(`${payment.id}: succeeded without a processor record`);
   check('no payment authorized twice or captured more than once; processor net charge = payment', `${processorRecords.length} processor records`, processorViolations);
+
+  // Infrastructure trouble delays, never decides (DESIGN §6): these cards succeed, whatever failed on the way.
+  const goodCardsFailed = [...acceptedIds].filter((id) => GOOD_CARDS.includes(sourceOf.get(id)!) && isTerminal(payments.get(id)) && !succeededFamily(payments.get(id)!));
+  check(`no good card (${GOOD_CARDS.join(', ')}) failed`, `${[...acceptedIds].filter((id) => GOOD_CARDS.includes(sourceOf.get(id)!)).length} good-card payments`,
+    goodCardsFailed.map((id) => `${id} (${sourceOf.get(id)}): ${payments.get(id)!.status} ${payments.get(id)!.failureCode ?? ''}`));
 
   const late = [...acceptedIds].filter((id) => !isTerminal(payments.get(id)) || (timeToTerminal.get(id) ?? Infinity) > TERMINAL_BOUND_MS);
   check(`every 201 terminal within ${TERMINAL_BOUND_MS} ms`, `${acceptedIds.size - late.length}/${acceptedIds.size}${paymentsSettled ? '' : ' (deadline passed)'}`,

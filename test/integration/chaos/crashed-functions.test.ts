@@ -6,6 +6,7 @@
  * — and the flow still ends exactly once. And a stalled database delays payments instead of failing them: the
  * processor's table and the Payments table hold calls for 12 s, longer than the functions' 10 s timeout.
  */
+import { rmSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -14,10 +15,12 @@ import { PaymentsClient, type Payment } from '../../../client/payments-client.ts
 import type { ProcessorRecord } from '../../../lambdas/adapters/simulated-processor.ts';
 import type { FaultRule } from '../../../tools/local-runner/faults/plan.ts';
 import { startLocalStack, type LocalStack } from '../../../tools/local-runner/runner.ts';
+import { assemblyWithBreakerShut } from '../../support/breaker.ts';
 
 let stack: LocalStack;
 let client: PaymentsClient;
 let ddb: DynamoDBDocumentClient;
+let cdkOut: string;
 
 const exactly = (name: string) => new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 /** The function whose logical id matches, as a caller pattern (its session is its function name). */
@@ -37,7 +40,7 @@ async function scan<T>(output: 'PaymentsTableName' | 'ProcessorTableName'): Prom
 async function settled(id: string, statuses: string[]): Promise<Payment> {
   let last: Payment | undefined;
   await expect
-    .poll(async () => (last = await client.getPayment(id)).status, { timeout: 90_000, interval: 250 })
+    .poll(async () => (last = await client.getPayment(id)).status, { timeout: 200_000, interval: 250 })
     .toSatisfy((status: string) => statuses.includes(status));
   return last!;
 }
@@ -58,7 +61,9 @@ async function exactlyOnce(paymentIds: string[], refundIds: string[]) {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack({ ...PAYFLOW_LOCAL, cdkOut: inject('cdkOut'), port: 0, timeScale: 0.02, faults: { seed: 20261201, rules: [] } });
+  // Stalls and kills count as processor failures; the breaker's own behaviour is circuit-breaker.test.ts's.
+  cdkOut = assemblyWithBreakerShut(inject('cdkOut'));
+  stack = await startLocalStack({ ...PAYFLOW_LOCAL, cdkOut, port: 0, timeScale: 0.02, faults: { seed: 20261201, rules: [] } });
   client = new PaymentsClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKeys[0]!.value, retry: { maxRetries: 10 } });
   ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: stack.outputs[stack.stackName]!.LocalRegion!, endpoint: stack.endpoints.dynamodb, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
 }, 120_000);
@@ -66,10 +71,11 @@ beforeAll(async () => {
 afterAll(async () => {
   ddb?.destroy();
   await stack?.stop();
+  if (cdkOut) rmSync(cdkOut, { recursive: true, force: true });
 });
 
 describe('a function killed before or after its side effect (the invocation retried by its caller)', () => {
-  it('every payment and refund still ends exactly once', { timeout: 180_000 }, async () => {
+  it('every payment and refund still ends exactly once', { timeout: 420_000 }, async () => {
     const once = { rate: 1, limit: 1 } as const;
     const rules: FaultRule[] = [
       { kind: 'kill-after', ...once, callers: fn(/^ApiCreatePayment/), operations: ['PutItem'], resources: table('PaymentsTableName') },
@@ -82,6 +88,7 @@ describe('a function killed before or after its side effect (the invocation retr
     stack.faults!.setRules(rules);
     const payments = await Promise.all(['tok_success', 'tok_success', 'tok_flaky'].map((source, n) => client.createPayment({ amount: 1_000 + n, currency: 'EUR', source })));
     for (const payment of payments) expect((await settled(payment.id, ['succeeded', 'failed'])).status).toBe('succeeded');
+    expect(rules.map((_, index) => stack.faults!.firedCount(index))).toEqual(rules.map(() => 1));
 
     stack.faults!.setRules([
       { kind: 'kill-after', ...once, callers: fn(/^ApiCreateRefund/), operations: ['TransactWriteItems'] },
@@ -92,26 +99,17 @@ describe('a function killed before or after its side effect (the invocation retr
       const items = await scan<{ entity?: string; id?: string; status?: string }>('PaymentsTableName');
       return refunds.map((refund) => items.find((item) => item.entity === 'refund' && item.id === refund.id)?.status);
     };
-    await expect.poll(refundStatuses, { timeout: 90_000, interval: 500 }).toEqual(refunds.map(() => 'succeeded'));
+    await expect.poll(refundStatuses, { timeout: 200_000, interval: 500 }).toEqual(refunds.map(() => 'succeeded'));
     for (const payment of payments) expect(await settled(payment.id, ['partially_refunded'])).toMatchObject({ amountRefunded: 400 });
+    // Each kill happened once: the refunds' two here, the payments' six above.
     expect([0, 1].map((rule) => stack.faults!.firedCount(rule))).toEqual([1, 1]);
-    const kills = stack.faults!.injected.filter((fault) => fault.kind.startsWith('kill'));
-    expect(kills.map((fault) => `${fault.kind} ${fault.boundary}`).sort()).toEqual([
-      'kill-after dynamodb:PutItem', // create-payment, after its put
-      'kill-after dynamodb:TransactWriteItems', // PostLedger
-      'kill-after dynamodb:TransactWriteItems', // create-refund
-      'kill-after sqs:SendMessageBatch', // the relay
-      'kill-after states:StartExecution', // the starter
-      'kill-before dynamodb:GetItem', // Authorize, before the processor
-      ...kills.filter((fault) => /Capture|RefundAtProcessor/.test(fault.caller)).map((fault) => `${fault.kind} ${fault.boundary}`),
-    ].sort());
-    expect(kills.filter((fault) => /Capture|RefundAtProcessor/.test(fault.caller))).toHaveLength(2);
+    expect(stack.faults!.injected.filter((fault) => fault.kind.startsWith('kill'))).toHaveLength(rules.length + 2);
     await exactlyOnce(payments.map((payment) => payment.id), refunds.map((refund) => refund.id));
   });
 });
 
 describe('a stalled database delays payments, it does not fail good cards', () => {
-  it('calls held 12 s (past the 10 s function timeout) by the processor table and the ledger transaction: every payment succeeds, once', { timeout: 180_000 }, async () => {
+  it('calls held 12 s (past the 10 s function timeout) by the processor table and the ledger transaction: every payment succeeds, once', { timeout: 300_000 }, async () => {
     const stall = { kind: 'latency', rate: 1, delayMs: [12_000, 12_000], limit: 2 } as const;
     stack.faults!.setRules([
       { ...stall, callers: fn(/^SagaAuthorize/), resources: table('ProcessorTableName') },
