@@ -73,6 +73,14 @@ export const RETRYABLE_TABLE_ERRORS = [
 ] as const;
 
 /**
+ * A task's function that never answered: Lambda ended it at its timeout (Sandbox.Timedout) or its execution
+ * environment died (Runtime.ExitError; Lambda.Unknown where Lambda cannot say). Whatever it did is unknown,
+ * and it says nothing about the card: every task is idempotent, so the state machine runs it again rather
+ * than let infrastructure trouble decide a payment (DESIGN §6).
+ */
+export const FUNCTION_ENVIRONMENT_ERRORS = ['Sandbox.Timedout', 'Runtime.ExitError', 'Lambda.Unknown'] as const;
+
+/**
  * Errors after which a Payments-table task certainly changed nothing and never will: the item is in
  * a state the task cannot start from, or the table answered with a refusal that is not throttling.
  * Every other error of such a task may hide a write that was applied (a timeout, a lost response),

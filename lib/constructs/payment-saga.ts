@@ -23,7 +23,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke, SqsSendMessage } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { CIRCUIT_OPEN_ERROR, PERMANENT_TABLE_ERRORS, RETRYABLE_PROCESSOR_ERRORS, RETRYABLE_TABLE_ERRORS } from '../../lambdas/domain/saga.ts';
+import { CIRCUIT_OPEN_ERROR, FUNCTION_ENVIRONMENT_ERRORS, PERMANENT_TABLE_ERRORS, RETRYABLE_PROCESSOR_ERRORS, RETRYABLE_TABLE_ERRORS } from '../../lambdas/domain/saga.ts';
 import type { CircuitBreakerConfig } from '../payflow-config.ts';
 import { PayflowFunction, type PayflowFunctionProps } from './payflow-function.ts';
 
@@ -62,6 +62,8 @@ const LAMBDA_THROTTLED_RETRY: RetryProps = {
   maxAttempts: 8,
   jitterStrategy: JitterType.FULL,
 };
+/** A function that timed out or crashed is run again on the settle schedule, by every task: it says nothing about the card. */
+const FUNCTION_ENVIRONMENT_RETRY: RetryProps = { errors: [...FUNCTION_ENVIRONMENT_ERRORS], ...SETTLE_RETRY_TIMING };
 /** Express workflows stop after 5 minutes at most; a Standard saga may hold and settle for longer. */
 const sagaTimeout = (sagaType: 'STANDARD' | 'EXPRESS') => (sagaType === 'EXPRESS' ? Duration.minutes(5) : Duration.minutes(15));
 
@@ -263,10 +265,11 @@ export class PaymentSaga extends Construct {
 /**
  * A Lambda task: default LambdaInvoke (Invoke response at $), the function's result selected with
  * $.Payload. A function at its reserved concurrency (a bulkhead) answers TooManyRequestsException:
- * nothing ran, so it is retried, never caught as a failure.
+ * nothing ran, so it is retried, never caught as a failure; one that timed out or crashed is run again.
  */
 function task(scope: Construct, stateName: string, lambdaFunction: PayflowFunction): LambdaInvoke {
   const invoke = new LambdaInvoke(scope, stateName, { lambdaFunction, outputPath: '$.Payload' });
   invoke.addRetry(LAMBDA_THROTTLED_RETRY);
+  invoke.addRetry(FUNCTION_ENVIRONMENT_RETRY);
   return invoke;
 }

@@ -126,6 +126,19 @@ describe('PaymentSaga states (CONTRACT "Sagas")', () => {
     }
   });
 
+  it('every Lambda task runs its function again when it timed out or crashed (it says nothing about the card), on the settle schedule', () => {
+    for (const [name, state] of Object.entries(states).filter(([, state]) => state.Resource === 'arn:aws:states:::lambda:invoke')) {
+      expect(state.Retry[2], name).toEqual({
+        ErrorEquals: ['Sandbox.Timedout', 'Runtime.ExitError', 'Lambda.Unknown'],
+        IntervalSeconds: 1,
+        BackoffRate: 2,
+        MaxAttempts: 8,
+        MaxDelaySeconds: 20,
+        JitterStrategy: 'FULL',
+      });
+    }
+  });
+
   it('a decline goes straight to MarkFailed; other authorize errors void first', () => {
     expect(catcherFor(states.Authorize!, 'PaymentDeclined')).toEqual({ ErrorEquals: ['PaymentDeclined'], ResultPath: '$.error', Next: 'MarkFailed' });
     const other = catcherFor(states.Authorize!, 'States.ALL')!;

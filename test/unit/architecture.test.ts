@@ -84,7 +84,7 @@ describe('tools/history reads the log text only', () => {
 });
 
 describe('the tools import no test code', () => {
-  it.each(['tools/local-runner', 'tools/bench', 'tools/reliability', 'tools/history'])('%s imports nothing from test/', (folder) => {
+  it.each(['tools/local-runner', 'tools/bench', 'tools/reliability', 'tools/history', 'tools/chaos'])('%s imports nothing from test/', (folder) => {
     const files = typeScriptFiles(folder);
     expect(files.length).toBeGreaterThan(0);
     const intoTests = files.flatMap((file) =>

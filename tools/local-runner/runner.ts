@@ -21,10 +21,11 @@ import { startDynamoDbLocal } from './dynamodb/dynamodb-local.ts';
 import { createTablesFromTemplate } from './dynamodb/tables.ts';
 import { registerEventSourceMappingReferences, startEventSourceMappings } from './event-source-mappings/from-template.ts';
 import { registerScheduleReferences, startSchedules } from './eventbridge/schedules.ts';
+import { FaultInjector, type FaultPlan } from './faults/plan.ts';
 import { LocalIam } from './iam/local-iam.ts';
 import { LOCAL_IDENTITY, type LocalIdentity } from './identity.ts';
 import { localFunctions, registerFunctionReferences } from './lambda/functions.ts';
-import { LambdaFunctionError, LocalLambdaRuntime, type FunctionLogSink } from './lambda/runtime.ts';
+import { LambdaFunctionError, LocalLambdaRuntime, type FunctionLogSink, type LocalFunction } from './lambda/runtime.ts';
 import { apiKeysWithOutputNames, templateOutputs, writeOutputsFile, type LocalStackApiKey, type StackOutputs } from './outputs.ts';
 import { LocalReferences } from './references.ts';
 import { startSqsEmulator } from './sqs/emulator.ts';
@@ -99,6 +100,11 @@ export interface LocalStackOptions {
   iam?: boolean;
   /** Where to write, on stop, the access report: per role, the actions granted and those used, and every denial. */
   accessReportFile?: string;
+  /**
+   * Faults to inject into the calls functions and state machines make to DynamoDB, SQS and Step Functions
+   * (faults/plan.ts); they are injected by the authorizing proxies, so they need `iam` (the default).
+   */
+  faults?: FaultPlan;
   /** The line that says the stack is ready (`LocalStack.readyMessage`); default `<stack> is ready at <API URL> — outputs: <file>`. */
   readyMessage?: (stack: Omit<LocalStack, 'readyMessage'>) => string;
 }
@@ -128,6 +134,8 @@ export interface LocalStack extends RunningStack {
   readonly lambdas: LocalLambdaRuntime;
   /** The stack's IAM (roles, authorizer, access report), unless started with `iam: false`. */
   readonly iam?: LocalIam;
+  /** The fault injector (what it injected so far), when started with `faults`. */
+  readonly faults?: FaultInjector;
   /** One line saying the stack is ready, and where (see `LocalStackOptions.readyMessage`). */
   readonly readyMessage: string;
   stop(): Promise<void>;
@@ -343,6 +351,7 @@ function startFunctions(
   options: LocalStackOptions,
   startup: Startup,
   iam: LocalIam | undefined,
+  credentialsPerEnvironment = false,
 ): LocalLambdaRuntime {
   const { region } = references.identity;
   const functions = localFunctions(template, {
@@ -367,7 +376,16 @@ function startFunctions(
     const { accessKeyId, secretAccessKey } = iam.credentialsFor(role.logicalId, fn.functionName);
     return { ...fn, environment: { ...fn.environment, AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } };
   });
-  const runtime = new LocalLambdaRuntime(functions, { logSink: options.functionLogs });
+  // With faults, each execution environment gets credentials of its own, so a fault can kill the one that called.
+  const environmentFor = iam && credentialsPerEnvironment
+    ? (fn: LocalFunction, environmentId: string): Record<string, string> => {
+        const role = iam.roleOf(fn.logicalId);
+        if (!role) return {};
+        const { accessKeyId, secretAccessKey } = iam.credentialsFor(role.logicalId, fn.functionName, environmentId);
+        return { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey };
+      }
+    : undefined;
+  const runtime = new LocalLambdaRuntime(functions, { logSink: options.functionLogs, environmentFor });
   startup.onStop(() => runtime.stop());
   return runtime;
 }
@@ -442,6 +460,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // IAM: the roles' policies resolved to local ARNs, and the emulators behind authorizing proxies.
     const iam = options.iam === false ? undefined : new LocalIam(template, references, stackName);
+    if (options.faults && !iam) throw new Error('Fault injection needs IAM enforced (the authorizing proxies inject the faults): drop iam: false');
+    let lambdas: LocalLambdaRuntime | undefined;
+    const faults = options.faults && new FaultInjector(options.faults, (environment) => lambdas?.kill(environment) ?? false);
     if (iam) {
       iam.addQueues(queues);
       startup.onStop(() => iam.close());
@@ -452,7 +473,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const onDynamoDbAnswer = (operation: string) => {
       if (TABLE_WRITES.has(operation)) wakeStreams();
     };
-    const proxied = iam ? { dynamodb: await iam.proxy(emulators.dynamodb, onDynamoDbAnswer), sqs: await iam.proxy(emulators.sqs) } : emulators;
+    const proxied = iam ? { dynamodb: await iam.proxy(emulators.dynamodb, { onAnswered: onDynamoDbAnswer, faults }), sqs: await iam.proxy(emulators.sqs, { faults }) } : emulators;
     const roleClients = new Map<string, { sqs: SQSClient; streams: DynamoDBStreamsClient }>();
     /** Clients signed as `roleLogicalId` assumed by `session`, through the proxies. */
     const clientsOf = (roleLogicalId: string, session: string) => {
@@ -469,7 +490,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
 
     // The state machines and the functions call each other: the machines invoke functions, the functions start executions.
-    let lambdas: LocalLambdaRuntime | undefined;
     const invokeLambda = async (functionLogicalId: string, payload: unknown, stateMachineLogicalId: string) => {
       const role = iam?.roleOf(stateMachineLogicalId);
       const fn = lambdas!.find(functionLogicalId);
@@ -491,10 +511,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : undefined;
     const { stepFunctions, endpoint: stepFunctionsEndpoint } = await startStepFunctions(template, references, queues, sqs, invokeLambda, timeScale, startup, machineSqs);
     const endpoints: LocalEndpoints = { ...emulators, stepFunctions: stepFunctionsEndpoint };
-    const functionEndpoints: LocalEndpoints = iam ? { ...proxied, stepFunctions: await iam.proxy(stepFunctionsEndpoint) } : endpoints;
+    const functionEndpoints: LocalEndpoints = iam ? { ...proxied, stepFunctions: await iam.proxy(stepFunctionsEndpoint, { faults }) } : endpoints;
 
     const functionsStart = Date.now();
-    lambdas = startFunctions(template, cdkOut, references, functionEndpoints, options, startup, iam);
+    lambdas = startFunctions(template, cdkOut, references, functionEndpoints, options, startup, iam, faults !== undefined);
     // Runs before the functions stop (stoppers run in reverse): no execution is left calling them.
     startup.onStop(() => stepFunctions.abortAll());
     const warming = options.warmFunctions ? lambdas.warm() : Promise.resolve();
@@ -534,7 +554,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (outputsFile) writeOutputsFile(outputsFile, outputs);
     startup.finished();
 
-    const stack = { ...running, outputs, outputsFile, timings: startup.timings, stepFunctions, lambdas, iam, stop: startup.stop };
+    const stack = { ...running, outputs, outputsFile, timings: startup.timings, stepFunctions, lambdas, iam, faults, stop: startup.stop };
     return { ...stack, readyMessage: (options.readyMessage ?? defaultReadyMessage)(stack) };
   } catch (error) {
     await startup.stop();

@@ -41,7 +41,9 @@ export async function startDynamoDbLocal(options: { port?: number; dir?: string 
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const deadline = Date.now() + 30_000;
+  // A loaded machine can take longer than the usual few seconds to start a JVM: DYNAMODB_LOCAL_START_TIMEOUT_MS.
+  const startTimeoutMs = Number(process.env.DYNAMODB_LOCAL_START_TIMEOUT_MS ?? 30_000);
+  const deadline = Date.now() + startTimeoutMs;
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${stderr}`);
@@ -49,7 +51,7 @@ export async function startDynamoDbLocal(options: { port?: number; dir?: string 
         await client.send(new ListTablesCommand({}));
         break;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer within 30 s: ${String(error)} ${stderr}`);
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer within ${startTimeoutMs / 1000} s (DYNAMODB_LOCAL_START_TIMEOUT_MS): ${String(error)} ${stderr}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }

@@ -11,6 +11,8 @@ import type { LocalRole, PolicyDocument } from './roles.ts';
 export interface LocalPrincipal {
   role: LocalRole;
   sessionName: string;
+  /** The function execution environment that holds these credentials (issued per environment when faults may kill one). */
+  environment?: string;
 }
 
 export interface AccessRequest {

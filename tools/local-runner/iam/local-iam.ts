@@ -11,6 +11,7 @@
  * `aws:SecureTransport` denies of queue and topic policies (the local endpoints stand for TLS ones).
  */
 import { writeFileSync } from 'node:fs';
+import type { FaultInjector } from '../faults/plan.ts';
 import type { TemplateValue } from '../intrinsics.ts';
 import type { LocalReferences } from '../references.ts';
 import { resourcesOfType, type CfnTemplate } from '../template.ts';
@@ -92,14 +93,14 @@ export class LocalIam {
     };
   }
 
-  /** Issues credentials (an access key id) for `roleLogicalId` assumed by `sessionName`. */
-  credentialsFor(roleLogicalId: string, sessionName: string): { accessKeyId: string; secretAccessKey: string } {
+  /** Issues credentials (an access key id) for `roleLogicalId` assumed by `sessionName` (held by one execution `environment`, when given). */
+  credentialsFor(roleLogicalId: string, sessionName: string, environment?: string): { accessKeyId: string; secretAccessKey: string } {
     const role = this.roles.get(roleLogicalId);
     if (!role) throw new Error(`${roleLogicalId} is not an IAM role of the template`);
     // DynamoDB Local accepts only letters and digits in an access key id: a number names the session.
-    const existing = [...this.principals].find(([, principal]) => principal.role === role && principal.sessionName === sessionName)?.[0];
+    const existing = [...this.principals].find(([, principal]) => principal.role === role && principal.sessionName === sessionName && principal.environment === environment)?.[0];
     const accessKeyId = existing ?? `ASIALOCAL${this.principals.size}X${roleLogicalId.replace(/[^A-Za-z0-9]/g, '')}`;
-    this.principals.set(accessKeyId, { role, sessionName });
+    this.principals.set(accessKeyId, { role, sessionName, ...(environment ? { environment } : {}) });
     return { accessKeyId, secretAccessKey: 'local' };
   }
 
@@ -110,9 +111,9 @@ export class LocalIam {
     return roleId ? this.roles.get(roleId) : undefined;
   }
 
-  /** Starts an authorizing proxy in front of `upstream`; returns its endpoint. */
-  async proxy(upstream: string, onAnswered?: (operation: string) => void): Promise<string> {
-    const proxy = await startAuthorizingProxy({ upstream, authorizer: this.authorizer, principals: this.principals, names: this.names, onAnswered });
+  /** Starts an authorizing proxy in front of `upstream` (injecting `faults`, when given); returns its endpoint. */
+  async proxy(upstream: string, hooks: { onAnswered?: (operation: string) => void; faults?: FaultInjector } = {}): Promise<string> {
+    const proxy = await startAuthorizingProxy({ upstream, authorizer: this.authorizer, principals: this.principals, names: this.names, ...hooks });
     this.proxies.push(proxy);
     return proxy.endpoint;
   }

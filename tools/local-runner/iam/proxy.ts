@@ -10,6 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FaultInjector } from '../faults/plan.ts';
+import { serveWithFault } from '../faults/serve.ts';
 import type { IamAuthorizer, LocalPrincipal } from './authorizer.ts';
 import { accessRequests, parseTarget, type JsonService, type ResourceNames } from './requests.ts';
 
@@ -42,6 +44,14 @@ function accessDenied(service: JsonService, message: string): { status: number; 
   };
 }
 
+function parseBody(body: Buffer): Record<string, unknown> {
+  try {
+    return body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+  } catch {
+    return {}; // The service answers a malformed body itself.
+  }
+}
+
 async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -56,13 +66,17 @@ export async function startAuthorizingProxy(options: {
   host?: string;
   /** Called once the upstream has answered a forwarded request (its `X-Amz-Target` operation, e.g. `PutItem`). */
   onAnswered?: (operation: string) => void;
+  /** Faults to inject into the calls it forwards (faults/plan.ts). */
+  faults?: FaultInjector;
 }): Promise<AuthorizingProxy> {
   const upstream = new URL(options.upstream);
   const agent = new Agent({ keepAlive: true });
-  const forward = (request: IncomingMessage, body: Buffer, response: ServerResponse) => {
+  /** Forwards the request; `answered` (when given) takes the upstream answer instead of the caller. */
+  const forward = (request: IncomingMessage, body: Buffer, response: ServerResponse, answered?: (answer: IncomingMessage) => void) => {
     const outgoing = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers, agent },
       (answer) => {
+        if (answered) return answered(answer);
         response.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(response);
         const operation = parseTarget(request.headers['x-amz-target'] as string | undefined)?.operation;
@@ -81,13 +95,7 @@ export async function startAuthorizingProxy(options: {
       const principal = options.principals.get(accessKeyIdOf(request.headers.authorization) ?? '');
       const target = parseTarget(request.headers['x-amz-target'] as string | undefined);
       if (principal && target) {
-        let parsed: Record<string, unknown> = {};
-        try {
-          parsed = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
-        } catch {
-          // The service answers a malformed body itself.
-        }
-        const denial = await options.authorizer.authorize(principal, accessRequests(target.service, target.operation, parsed, options.names));
+        const denial = await options.authorizer.authorize(principal, accessRequests(target.service, target.operation, parseBody(body), options.names));
         if (denial) {
           const { status, headers, body: text } = accessDenied(target.service, denial.message);
           response.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(text), 'x-amzn-RequestId': randomUUID() });
@@ -95,7 +103,15 @@ export async function startAuthorizingProxy(options: {
           return;
         }
       }
-      forward(request, body, response);
+      const fault = target && options.faults?.decide({
+        service: target.service,
+        operation: target.operation,
+        ...(principal ? { caller: { session: principal.sessionName, role: principal.role.logicalId, environment: principal.environment } } : {}),
+        body: parseBody(body),
+        rawBody: body,
+      });
+      if (fault) serveWithFault(fault, { service: target.service, response, forward: (answered) => forward(request, body, response, answered), environment: principal?.environment, faults: options.faults! });
+      else forward(request, body, response);
     })().catch((error: unknown) => {
       if (!response.headersSent) response.writeHead(500, { 'Content-Type': 'application/x-amz-json-1.0' });
       response.end(JSON.stringify({ __type: 'InternalFailure', message: error instanceof Error ? error.message : String(error) }));

@@ -55,7 +55,12 @@ export class LambdaFunctionError extends Error {
 
 export type FunctionLogSink = (functionName: string, line: string) => void;
 
+/** Variables one execution environment gets over its function's (e.g. credentials of its own), by environment id. */
+export type EnvironmentVariablesFor = (fn: LocalFunction, environmentId: string) => Record<string, string>;
+
 interface Environment {
+  /** `<function logical id>#<n>`: names it to the fault injector (which may kill it). */
+  readonly id: string;
   readonly worker: Worker;
   readonly ready: Promise<void>;
   readonly logStreamName: string;
@@ -71,10 +76,21 @@ class FunctionPool {
   private nextId = 0;
   private stopped = false;
 
+  private environments = 0;
+
   constructor(
     readonly fn: LocalFunction,
     private readonly logSink: FunctionLogSink,
+    private readonly environmentFor?: EnvironmentVariablesFor,
   ) {}
+
+  /** Kills the environment `id` as a crash would (its invocation fails with Runtime.ExitError); false when it is not this pool's or gone. */
+  kill(id: string): boolean {
+    const environment = [...this.all].find((candidate) => candidate.id === id);
+    if (!environment || environment.dead) return false;
+    void environment.worker.terminate();
+    return true;
+  }
 
   /** Runs one invocation of `payload` (the event as JSON text). */
   async invoke(payload: string): Promise<unknown> {
@@ -145,9 +161,11 @@ class FunctionPool {
   private create(): Environment {
     const { fn } = this;
     const logStreamName = `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${randomUUID().replaceAll('-', '')}`;
+    const id = `${fn.logicalId}#${++this.environments}`;
     const worker = new Worker(WORKER_FILE, {
       env: {
         ...fn.environment,
+        ...this.environmentFor?.(fn, id),
         AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
         AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
@@ -169,7 +187,7 @@ class FunctionPool {
     let settleReady!: { resolve: () => void; reject: (error: LambdaFunctionError) => void };
     const ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }));
     ready.catch(() => undefined);
-    const environment: Environment = { worker, ready, logStreamName, dead: false };
+    const environment: Environment = { id, worker, ready, logStreamName, dead: false };
     const initTimer = setTimeout(() => {
       environment.dead = true;
       settleReady.reject(new LambdaFunctionError({ errorType: 'Runtime.InitTimeout', errorMessage: `init of ${fn.functionName} took more than ${INIT_TIMEOUT_MS / 1000} s`, trace: [] }));
@@ -295,10 +313,10 @@ export class LocalLambdaRuntime {
   private readonly pools = new Map<string, FunctionPool>();
   private readonly byReference = new Map<string, FunctionPool>();
 
-  constructor(functions: readonly LocalFunction[], options: { logSink?: FunctionLogSink } = {}) {
+  constructor(functions: readonly LocalFunction[], options: { logSink?: FunctionLogSink; environmentFor?: EnvironmentVariablesFor } = {}) {
     const logSink = options.logSink ?? (() => undefined);
     for (const fn of functions) {
-      const pool = new FunctionPool(fn, logSink);
+      const pool = new FunctionPool(fn, logSink, options.environmentFor);
       this.pools.set(fn.logicalId, pool);
       for (const reference of [fn.logicalId, fn.functionName, fn.arn]) this.byReference.set(reference, pool);
     }
@@ -326,6 +344,12 @@ export class LocalLambdaRuntime {
     const payload = JSON.stringify(event ?? null);
     const refused = requestRefusal(Buffer.byteLength(payload), invocationType);
     return refused ? Promise.reject(refused) : pool.invoke(payload);
+  }
+
+  /** Kills one execution environment (see FunctionPool.kill), as Lambda loses one that crashes mid-invocation. */
+  kill(environmentId: string): boolean {
+    const pool = this.pools.get(environmentId.slice(0, environmentId.lastIndexOf('#')));
+    return pool?.kill(environmentId) ?? false;
   }
 
   /** Starts one execution environment per function (the init phase of every bundle) and waits for them. */
