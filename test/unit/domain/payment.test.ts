@@ -70,6 +70,8 @@ describe('a new payment item (CONTRACT payments table)', () => {
       entity: 'payment',
       id: 'pay_0123456789abcdef01234567',
       merchantId: 'm1',
+      lookupPK: 'MERCHANT#m1#PAYMENTS',
+      lookupSK: '2026-01-02T03:04:05.678Z#pay_0123456789abcdef01234567',
       amount: 1999,
       currency: 'EUR',
       status: 'pending',

@@ -76,7 +76,7 @@ describe('a new refund item (CONTRACT refund item)', () => {
     }));
     expect(item).toEqual({
       PK: 'PAYMENT#pay_1', SK: 'REFUND#re_1', entity: 'refund', id: 're_1', paymentId: 'pay_1', merchantId: 'm',
-      amount: 500, currency: 'JPY', status: 'pending', reason: 'duplicate', requestHash: 'h', openEntity: 'refund',
+      lookupPK: 'REFUND#re_1', lookupSK: 'REFUND', amount: 500, currency: 'JPY', status: 'pending', reason: 'duplicate', requestHash: 'h', openEntity: 'refund',
       createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z',
     });
     const view = toRefundView(item);
