@@ -59,6 +59,13 @@ const ConcurrencySchema = z.strictObject({
   api: z.int().nonnegative().default(0),
 });
 export type ConcurrencyConfig = z.infer<typeof ConcurrencySchema>;
+
+/** Scheduled reconciliation (issue 10). */
+const ReconciliationSchema = z.strictObject({
+  /** Restarts of one stuck item's saga before it is handed to the saga-failures queue. */
+  maxRestarts: z.int().positive().default(3),
+});
+export type ReconciliationConfig = z.infer<typeof ReconciliationSchema>;
 /** Express workflows stop after 5 minutes: the hold must leave room for the rest of the saga. */
 export const MAX_EXPRESS_HOLD_SECONDS = 120;
 
@@ -78,6 +85,7 @@ export interface PayflowConfig {
   readonly sdkTracing: boolean;
   readonly circuitBreaker: CircuitBreakerConfig;
   readonly concurrency: ConcurrencyConfig;
+  readonly reconciliation: ReconciliationConfig;
 }
 
 const ConfigSchema = z
@@ -91,6 +99,7 @@ const ConfigSchema = z
     sdkTracing: z.stringbool().or(z.boolean()).default(true),
     circuitBreaker: CircuitBreakerSchema.default(CircuitBreakerSchema.parse({})),
     concurrency: ConcurrencySchema.default(ConcurrencySchema.parse({})),
+    reconciliation: ReconciliationSchema.default(ReconciliationSchema.parse({})),
   })
   .superRefine((config, ctx) => {
     const { holdSeconds, waitSeconds } = config.circuitBreaker;
@@ -127,6 +136,7 @@ export function readPayflowConfig(scope: Construct): PayflowConfig {
     sdkTracing: contextValue(scope, 'payflow:sdkTracing'),
     circuitBreaker: contextValue(scope, 'payflow:circuitBreaker'),
     concurrency: contextValue(scope, 'payflow:concurrency'),
+    reconciliation: contextValue(scope, 'payflow:reconciliation'),
   });
   if (!parsed.success) throw new Error(`Invalid payflow:* context: ${z.prettifyError(parsed.error)}`);
   return parsed.data;

@@ -35,7 +35,7 @@ export class PayflowStack extends Stack {
     this.saga = new PaymentSaga(this, 'Saga', { paymentsTable, processorTable, circuitBreakerTable, circuitBreaker: config.circuitBreaker, sagaType: config.sagaType });
     const { paymentSaga, refundSaga, sagaFailuresQueue } = this.saga;
     this.outbox = new Outbox(this, 'Outbox', { paymentsTable, paymentSaga, refundSaga });
-    this.reconciliation = new Reconciliation(this, 'Reconciliation', { paymentsTable, paymentSaga, refundSaga, sagaFailuresQueue });
+    this.reconciliation = new Reconciliation(this, 'Reconciliation', { paymentsTable, paymentSaga, refundSaga, sagaFailuresQueue, maxRestarts: config.reconciliation.maxRestarts });
     this.api = new PaymentsApi(this, 'Api', {
       paymentsTable,
       idempotencyTable,

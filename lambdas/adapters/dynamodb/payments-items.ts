@@ -7,7 +7,8 @@
  * | `PAYMENT#<id>` | `POSTING#capture`, `POSTING#refund#<refundId>` | its balanced ledger postings |
  *
  * `openEntity` ('payment' | 'refund') is present while a saga has work on the item: it is the
- * partition key of the sparse `open-items` index that reconciliation reads.
+ * partition key of the sparse `open-items` index that reconciliation reads; `reconcileRestarts` counts
+ * the times reconciliation (re)started its saga.
  */
 import type { Posting } from '#domain/ledger';
 import type { Payment } from '#domain/payment';
@@ -28,7 +29,7 @@ export interface ItemKey {
 }
 
 /** Attributes that exist only for storage: never part of a payment, a refund or an event. */
-const STORAGE_ATTRIBUTES = ['PK', 'SK', 'entity', 'openEntity', 'reconciliationFlaggedAt'] as const;
+const STORAGE_ATTRIBUTES = ['PK', 'SK', 'entity', 'openEntity', 'reconciliationFlaggedAt', 'reconcileRestarts'] as const;
 
 export interface PaymentItem extends Payment {
   PK: string;
