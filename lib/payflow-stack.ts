@@ -82,6 +82,7 @@ export class PayflowStack extends Stack {
     this.output('EventsDlqUrl', this.outbox.eventsDlq.queueUrl);
     this.output('RelayDeadLetterQueueUrl', this.outbox.relayDeadLetterQueue.queueUrl, 'Stream records the relay could not publish, kept whole for replay');
     this.output('RelayFailureQueueUrl', this.outbox.relayFailureQueue.queueUrl);
+    this.output('OutboxRelayFunctionName', this.outbox.relay.functionName, 'The outbox relay: npm run dlq redrives kept stream records through it');
     this.output('SagaFailuresQueueUrl', sagaFailuresQueue.queueUrl, 'Saga cases a compensation could not settle: an operator acts on them');
     this.output('PaymentSagaArn', paymentSaga.stateMachineArn);
     this.output('RefundSagaArn', refundSaga.stateMachineArn);
