@@ -44,7 +44,7 @@ async function executionsOf(paymentId: string): Promise<string[]> {
 async function settledState(paymentId: string) {
   const payment = await merchantA.client.getPayment(paymentId);
   const records: Array<Record<string, unknown>> = [];
-  for await (const page of paginateScan({ client: dynamodb }, { TableName: output('ProcessorTableName'), FilterExpression: 'reference = :id', ExpressionAttributeValues: { ':id': paymentId } })) records.push(...(page.Items ?? []));
+  for await (const page of paginateScan({ client: dynamodb }, { TableName: output('ProcessorTableName'), FilterExpression: '#reference = :id', ExpressionAttributeNames: { '#reference': 'reference' }, ExpressionAttributeValues: { ':id': paymentId } })) records.push(...(page.Items ?? []));
   return { status: payment.status, amountCaptured: payment.amountCaptured, updatedAt: payment.updatedAt, processor: records.map((record) => `${record.operation}:${record.outcome}`).sort() };
 }
 

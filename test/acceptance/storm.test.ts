@@ -21,10 +21,20 @@ afterAll(() => {
   sfn.destroy();
 });
 
-/** One request, sent again while the gateway throttles it (it never reached the function then). */
+/**
+ * One request, sent again while the gateway throttles it (it never reached the function then), or when
+ * the connection closed before any answer (a kept-alive connection the server had just closed): what a
+ * client does, with the same key and body.
+ */
 async function unthrottled(send: () => Promise<HttpAnswer>): Promise<HttpAnswer & { throttled: number }> {
-  for (let throttled = 0; ; throttled++) {
-    const answer = await send();
+  for (let throttled = 0, unanswered = 0; ; throttled++) {
+    let answer: HttpAnswer;
+    try {
+      answer = await send();
+    } catch (error) {
+      if (++unanswered > 5) throw error;
+      continue;
+    }
     if (answer.status !== 429 || answer.json?.error?.code !== 'rate_limited' || throttled >= 200) return { ...answer, throttled };
     const retryAfterMs = Number(answer.headers.get('retry-after') ?? 1) * 1000;
     await new Promise((resolve) => setTimeout(resolve, retryAfterMs * (0.5 + Math.random())));
@@ -72,7 +82,7 @@ async function processorRecord(paymentId: string, operation: 'authorize' | 'capt
 
 async function processorRecordsOf(paymentId: string): Promise<Array<Record<string, unknown>>> {
   const records: Array<Record<string, unknown>> = [];
-  const pages = paginateScan({ client: dynamodb }, { TableName: output('ProcessorTableName'), FilterExpression: 'reference = :id', ExpressionAttributeValues: { ':id': paymentId } });
+  const pages = paginateScan({ client: dynamodb }, { TableName: output('ProcessorTableName'), FilterExpression: '#reference = :id', ExpressionAttributeNames: { '#reference': 'reference' }, ExpressionAttributeValues: { ':id': paymentId } });
   for await (const page of pages) records.push(...(page.Items ?? []));
   return records;
 }

@@ -239,12 +239,15 @@ export class DeadLetters {
     }
     const report: RedriveReport = { queue: queue.label, redriven: [], skipped: [], method: 'receive, redrive, delete' };
     const handled = new Set<string>();
-    for (let emptyReceives = 0; emptyReceives < 3; ) {
+    const seen = new Set<string>();
+    // Until three receives in a row bring nothing new (SQS samples its servers: one empty receive proves little).
+    for (let fruitless = 0, receives = 0; fruitless < 3 && receives < 1_000; receives += 1) {
       const { Messages = [] } = await this.clients.sqs.send(
         new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, VisibilityTimeout: 30, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }),
       );
-      const candidates = Messages.filter((message) => !handled.has(message.MessageId!));
-      if (candidates.length === 0) emptyReceives += 1;
+      const unseen = Messages.filter((message) => !seen.has(message.MessageId!));
+      fruitless = unseen.length === 0 ? fruitless + 1 : 0;
+      for (const message of unseen) seen.add(message.MessageId!);
       for (const message of Messages) {
         if (handled.has(message.MessageId!) || (messageId !== undefined && message.MessageId !== messageId)) {
           // Not ours to touch: visible again at once.
