@@ -66,6 +66,18 @@ const ReconciliationSchema = z.strictObject({
   maxRestarts: z.int().positive().default(3),
 });
 export type ReconciliationConfig = z.infer<typeof ReconciliationSchema>;
+/** Webhooks (issue 11): delivery timeout and retry schedule; devMode is the twin's (http://127.0.0.1 endpoints allowed). */
+const WebhooksSchema = z.strictObject({
+  devMode: z.boolean().default(false),
+  /** Only a 2xx within this many seconds counts as delivered. */
+  timeoutSeconds: z.int().positive().max(30).default(10),
+  /** Retries: a random wait in [0, min(cap, base * 2^(attempt-1))] (full jitter), until the window since the first attempt is over. */
+  retryBaseSeconds: z.number().positive().default(60),
+  retryCapSeconds: z.number().positive().default(6 * 3600),
+  retryWindowSeconds: z.number().positive().default(3 * 24 * 3600),
+});
+export type WebhooksConfig = z.infer<typeof WebhooksSchema>;
+
 /** Express workflows stop after 5 minutes: the hold must leave room for the rest of the saga. */
 export const MAX_EXPRESS_HOLD_SECONDS = 120;
 
@@ -86,6 +98,7 @@ export interface PayflowConfig {
   readonly circuitBreaker: CircuitBreakerConfig;
   readonly concurrency: ConcurrencyConfig;
   readonly reconciliation: ReconciliationConfig;
+  readonly webhooks: WebhooksConfig;
 }
 
 const ConfigSchema = z
@@ -100,6 +113,7 @@ const ConfigSchema = z
     circuitBreaker: CircuitBreakerSchema.default(CircuitBreakerSchema.parse({})),
     concurrency: ConcurrencySchema.default(ConcurrencySchema.parse({})),
     reconciliation: ReconciliationSchema.default(ReconciliationSchema.parse({})),
+    webhooks: WebhooksSchema.default(WebhooksSchema.parse({})),
   })
   .superRefine((config, ctx) => {
     const { holdSeconds, waitSeconds } = config.circuitBreaker;
@@ -137,6 +151,7 @@ export function readPayflowConfig(scope: Construct): PayflowConfig {
     circuitBreaker: contextValue(scope, 'payflow:circuitBreaker'),
     concurrency: contextValue(scope, 'payflow:concurrency'),
     reconciliation: contextValue(scope, 'payflow:reconciliation'),
+    webhooks: contextValue(scope, 'payflow:webhooks'),
   });
   if (!parsed.success) throw new Error(`Invalid payflow:* context: ${z.prettifyError(parsed.error)}`);
   return parsed.data;

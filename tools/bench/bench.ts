@@ -32,6 +32,7 @@ const WARM_SAGA_RUNS = 10;
 const EMF_GAUGE_BYTES = 242;
 
 /** AWS list prices, us-east-1, on-demand, first pricing tier (USD). */
+import { printWebhookCost } from './webhook-cost.ts';
 const PRICE = {
   apiGatewayRestPerMillion: 3.5,
   lambdaRequestPerMillion: 0.2,
@@ -182,6 +183,7 @@ try {
     logBytes: apiLogBytes + sagaLogBytes,
     memoryMb: functions[0]?.memoryMb ?? 256,
   });
+  printWebhookCost(print);
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup();
 }
