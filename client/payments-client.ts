@@ -3,7 +3,7 @@
  *
  * - one Idempotency-Key per logical operation, generated once and sent unchanged on every retry, so
  *   that a retried POST can never create a second payment or refund;
- * - retries on network errors, 409 (the same key still in progress), 429 and 5xx, with exponential
+ * - retries on network errors, 409 (the same key still in progress), 429 (but not quota_exceeded) and 5xx, with exponential
  *   backoff and full jitter (a random pause between 0 and min(maxDelay, baseDelay * 2^retry)),
  *   never sooner than the server's Retry-After;
  * - any other 4xx is thrown at once as a PaymentsApiError (status, type, code, param).
@@ -149,6 +149,9 @@ function listQuery(params: ListPaymentsParams): string {
   const text = query.toString();
   return text ? `?${text}` : '';
 }
+
+/** A used-up quota is not retried: nothing changes until it resets (its Retry-After says when). */
+const QUOTA_EXCEEDED: ApiErrorCode = 'quota_exceeded';
 
 const isRetryableStatus = (status: number) => status === 409 || status === 429 || status >= 500;
 
@@ -336,7 +339,7 @@ export class PaymentsClient {
         };
       }
       const error = new PaymentsApiError(response.status, response.headers, text, attempt);
-      if (!isRetryableStatus(response.status) || retry >= policy.maxRetries) throw error;
+      if (!isRetryableStatus(response.status) || error.code === QUOTA_EXCEEDED || retry >= policy.maxRetries) throw error;
       const serverDelay = retryAfterMs(response.headers);
       if (serverDelay !== undefined && serverDelay > policy.maxRetryAfterMs) throw error;
       await sleep(Math.max(serverDelay ?? 0, backoffDelayMs(retry, policy, this.random)), options.signal);

@@ -23,6 +23,7 @@ export type ApiErrorCode =
   | 'idempotency_key_reused'
   | 'refund_exceeds_refundable'
   | 'rate_limited'
+  | 'quota_exceeded'
   | 'internal_error'
   | 'bad_gateway'
   | 'gateway_timeout';
@@ -128,6 +129,12 @@ export const nothingLeftToRefund = () =>
 // 429
 export const rateLimited = () =>
   new ApiError(429, 'rate_limit_error', 'rate_limited', 'Too many requests; slow down and retry later.');
+
+/** A usage plan's quota is used up: retrying is useless until it resets (API Gateway answers it; clients stop). */
+export const quotaExceeded = (retryAfterSeconds: number) =>
+  new ApiError(429, 'rate_limit_error', 'quota_exceeded',
+    'The request quota of this API key is exhausted until its period resets (see Retry-After).', undefined,
+    { [RETRY_AFTER_HEADER]: String(retryAfterSeconds) });
 
 // 5xx api_error
 export const internalError = () =>

@@ -27,6 +27,9 @@ export interface GatewayError {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** A usage plan quota's period (every tier's quota is per DAY), in seconds: the longest Retry-After of QUOTA_EXCEEDED. */
+export const QUOTA_PERIOD_SECONDS = 86_400;
+
 /** Keys are API Gateway gateway response types (aws-cdk-lib ResponseType names). */
 export const GATEWAY_ERRORS = {
   DEFAULT_4XX: {
@@ -91,11 +94,15 @@ export const GATEWAY_ERRORS = {
     message: 'Too many requests; slow down and retry.',
     headers: { [RETRY_AFTER_HEADER]: '1' },
   },
+  // Its own code: retrying does not help until the usage plan's quota period resets (clients stop).
+  // Gateway responses carry only literal headers (or request values), so on AWS Retry-After is the
+  // longest wait of a DAY quota; the local runner sends the seconds left until the quota resets.
   QUOTA_EXCEEDED: {
     status: 429,
     type: 'rate_limit_error',
-    code: 'rate_limited',
-    message: 'The daily request quota of this API key is exhausted.',
+    code: 'quota_exceeded',
+    message: 'The request quota of this API key is exhausted until its period resets (see Retry-After).',
+    headers: { [RETRY_AFTER_HEADER]: String(QUOTA_PERIOD_SECONDS) },
   },
   REQUEST_TOO_LARGE: {
     status: 413,

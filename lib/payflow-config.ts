@@ -70,6 +70,13 @@ const ConcurrencySchema = z.strictObject({
   api: z.int().nonnegative().default(0),
 });
 export type ConcurrencyConfig = z.infer<typeof ConcurrencySchema>;
+
+/** Scheduled reconciliation (issue 10). */
+const ReconciliationSchema = z.strictObject({
+  /** Restarts of one stuck item's saga before it is handed to the saga-failures queue. */
+  maxRestarts: z.int().positive().default(3),
+});
+export type ReconciliationConfig = z.infer<typeof ReconciliationSchema>;
 /** Webhooks (issue 11): delivery timeout and retry schedule; devMode is the twin's (http://127.0.0.1 endpoints allowed). */
 const WebhooksSchema = z.strictObject({
   devMode: z.boolean().default(false),
@@ -101,6 +108,7 @@ export interface PayflowConfig {
   readonly sdkTracing: boolean;
   readonly circuitBreaker: CircuitBreakerConfig;
   readonly concurrency: ConcurrencyConfig;
+  readonly reconciliation: ReconciliationConfig;
   readonly webhooks: WebhooksConfig;
 }
 
@@ -115,6 +123,7 @@ const ConfigSchema = z
     sdkTracing: z.stringbool().or(z.boolean()).default(true),
     circuitBreaker: CircuitBreakerSchema.default(CircuitBreakerSchema.parse({})),
     concurrency: ConcurrencySchema.default(ConcurrencySchema.parse({})),
+    reconciliation: ReconciliationSchema.default(ReconciliationSchema.parse({})),
     webhooks: WebhooksSchema.default(WebhooksSchema.parse({})),
   })
   .superRefine((config, ctx) => {
@@ -154,6 +163,7 @@ export function readPayflowConfig(scope: Construct): PayflowConfig {
     sdkTracing: contextValue(scope, 'payflow:sdkTracing'),
     circuitBreaker: contextValue(scope, 'payflow:circuitBreaker'),
     concurrency: contextValue(scope, 'payflow:concurrency'),
+    reconciliation: contextValue(scope, 'payflow:reconciliation'),
     webhooks: contextValue(scope, 'payflow:webhooks'),
   });
   if (!parsed.success) throw new Error(`Invalid payflow:* context: ${z.prettifyError(parsed.error)}`);

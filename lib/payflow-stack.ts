@@ -37,7 +37,7 @@ export class PayflowStack extends Stack {
     this.saga = new PaymentSaga(this, 'Saga', { paymentsTable, processorTable, circuitBreakerTable, circuitBreaker: config.circuitBreaker, sagaType: config.sagaType });
     const { paymentSaga, refundSaga, sagaFailuresQueue } = this.saga;
     this.outbox = new Outbox(this, 'Outbox', { paymentsTable, paymentSaga, refundSaga });
-    this.reconciliation = new Reconciliation(this, 'Reconciliation', { paymentsTable, paymentSaga, refundSaga, sagaFailuresQueue });
+    this.reconciliation = new Reconciliation(this, 'Reconciliation', { paymentsTable, paymentSaga, refundSaga, sagaFailuresQueue, maxRestarts: config.reconciliation.maxRestarts });
     this.api = new PaymentsApi(this, 'Api', {
       paymentsTable,
       idempotencyTable,
@@ -89,6 +89,7 @@ export class PayflowStack extends Stack {
     this.output('EventsDlqUrl', this.outbox.eventsDlq.queueUrl);
     this.output('RelayDeadLetterQueueUrl', this.outbox.relayDeadLetterQueue.queueUrl, 'Stream records the relay could not publish, kept whole for replay');
     this.output('RelayFailureQueueUrl', this.outbox.relayFailureQueue.queueUrl);
+    this.output('OutboxRelayFunctionName', this.outbox.relay.functionName, 'The outbox relay: npm run dlq redrives kept stream records through it');
     this.output('SagaFailuresQueueUrl', sagaFailuresQueue.queueUrl, 'Saga cases a compensation could not settle: an operator acts on them');
     this.output('WebhooksTableName', this.webhooks.table.tableName, 'Merchant events (30 days) and webhook endpoints');
     this.output('WebhookDeliveryQueueUrl', this.webhooks.deliveryQueue.queueUrl);

@@ -12,7 +12,8 @@ const run = reconcile({
   operatorQueue: sqsQueueFromSettings('sagaFailuresQueueUrl'),
   operatorQueueIsFifo: setting('sagaFailuresQueueUrl').endsWith('.fifo'),
   stuckAfterSeconds: numberSetting('stuckAfterSeconds', 900),
-  maxItemsPerEntity: numberSetting('reconcileMaxItems', 50),
+  pageSize: numberSetting('reconcileMaxItems', 50),
+  maxRestarts: numberSetting('reconcileMaxRestarts', 3),
 });
 
 /** Scheduled: restarts or flags payments and refunds stuck in a non-terminal status. */

@@ -60,14 +60,25 @@ export interface SagaLedger {
 }
 
 export type OpenItemRef = { entity: 'payment'; paymentId: string } | { entity: 'refund'; paymentId: string; refundId: string };
-export type OpenItem = ({ entity: 'payment' } & Payment) | ({ entity: 'refund' } & Refund);
+export type OpenItem = (({ entity: 'payment' } & Payment) | ({ entity: 'refund' } & Refund)) & {
+  /** How often reconciliation has (re)started its saga so far. */
+  reconcileRestarts: number;
+};
+
+/** One page of open items, oldest first; `cursor` continues after it (absent on the last page). */
+export interface OpenItemsPage {
+  refs: OpenItemRef[];
+  cursor?: string;
+}
 
 /** Payments and refunds a saga still has work on, for reconciliation. */
 export interface OpenItems {
-  openItemRefs(entity: 'payment' | 'refund', createdBefore: string, limit: number): Promise<OpenItemRef[]>;
+  openItemRefs(entity: 'payment' | 'refund', createdBefore: string, pageSize: number, cursor?: string): Promise<OpenItemsPage>;
   /** When the oldest item of `entity` still open was created (ISO 8601), or undefined when none is open. */
   oldestOpenCreatedAt(entity: 'payment' | 'refund'): Promise<string | undefined>;
   readOpenItem(ref: OpenItemRef): Promise<OpenItem | undefined>;
+  /** Counts one more restart of the item's saga (whatever its status: the saga may already have moved it); false when the item is gone. */
+  countRestart(ref: OpenItemRef): Promise<boolean>;
   handToOperator(ref: OpenItemRef, seenStatus: string, at: string): Promise<boolean>;
 }
 

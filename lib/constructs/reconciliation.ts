@@ -17,6 +17,8 @@ export interface ReconciliationProps {
   readonly stuckAfter?: Duration;
   /** Default every 5 minutes. */
   readonly schedule?: Schedule;
+  /** Restarts of one item's saga before it is handed to the saga-failures queue. Default 3. */
+  readonly maxRestarts?: number;
 }
 
 /**
@@ -42,6 +44,7 @@ export class Reconciliation extends Construct {
         refundSagaArn: props.refundSaga.stateMachineArn,
         sagaFailuresQueueUrl: props.sagaFailuresQueue.queueUrl,
         stuckAfterSeconds: String(stuckAfter.toSeconds()),
+        reconcileMaxRestarts: String(props.maxRestarts ?? 3),
       },
     });
     const fn = this.function;
@@ -49,13 +52,13 @@ export class Reconciliation extends Construct {
     // Finds open items on the open-items index (Query) and reads each one (GetItem).
     fn.grantTableActions(props.paymentsTable, ['dynamodb:Query'], 'open-items');
     fn.grantTableActions(props.paymentsTable, ['dynamodb:GetItem']);
-    // Handing a case to an operator touches only these attributes (and reads the status it is conditioned on).
+    // Counting a restart and handing a case to an operator touch only these attributes (and read the status they are conditioned on).
     fn.addToRolePolicy(
       new PolicyStatement({
         actions: ['dynamodb:UpdateItem'],
         resources: [props.paymentsTable.tableArn],
         conditions: {
-          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['PK', 'SK', 'status', 'openEntity', 'reconciliationFlaggedAt'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['PK', 'SK', 'status', 'openEntity', 'reconciliationFlaggedAt', 'reconcileRestarts'] },
           StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
         },
       }),

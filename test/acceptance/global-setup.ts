@@ -104,7 +104,13 @@ export default async function setup(project: TestProject) {
       outputs,
       apiUrl: outputs.ApiUrl!,
       apiKeys: keysOf(outputs, values),
-      aws: { region: outputs.LocalRegion!, sqsEndpoint: outputs.LocalSqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
+      aws: {
+        region: outputs.LocalRegion!,
+        sqsEndpoint: outputs.LocalSqsEndpoint,
+        dynamodbEndpoint: outputs.LocalDynamoDbEndpoint,
+        stepFunctionsEndpoint: outputs.LocalStepFunctionsEndpoint,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      },
       deadlines: { terminalMs: 30_000, dlqMs: 120_000 },
       functionLogFile: logFile,
     };
@@ -123,7 +129,13 @@ export default async function setup(project: TestProject) {
       outputs,
       apiUrl,
       apiKeys: keysOf(outputs, await fetchApiKeyValues(apiKeyIds(outputs), LOCALSTACK_ENDPOINT)),
-      aws: { region: process.env.AWS_REGION ?? 'us-east-1', sqsEndpoint: LOCALSTACK_ENDPOINT, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+      aws: {
+        region: process.env.AWS_REGION ?? 'us-east-1',
+        sqsEndpoint: LOCALSTACK_ENDPOINT,
+        dynamodbEndpoint: LOCALSTACK_ENDPOINT,
+        stepFunctionsEndpoint: LOCALSTACK_ENDPOINT,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      },
       deadlines: { terminalMs: 120_000, dlqMs: 600_000 },
     };
   } else if (target === 'aws') {

@@ -5,7 +5,10 @@
  * here knows whether it runs locally, on LocalStack or on AWS.
  */
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { expect, inject } from 'vitest';
 import { PaymentsClient, type Payment } from '../../client/payments-client.ts';
 import { validatingFetch } from './openapi-responses.ts';
@@ -21,7 +24,7 @@ export interface AcceptanceContext {
   /** By output suffix (ApiKeyIdMerchantA -> MerchantA): the key id (the merchant id handlers see) and its value. */
   apiKeys: Record<string, { id: string; value: string }>;
   /** How to reach the AWS APIs of the stack's resources (empty on AWS: the SDK's defaults). */
-  aws: { region?: string; sqsEndpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  aws: { region?: string; sqsEndpoint?: string; dynamodbEndpoint?: string; stepFunctionsEndpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
   /** How long the target may take: a payment to reach a terminal status, a poison message its DLQ. */
   deadlines: { terminalMs: number; dlqMs: number };
   /** The twin's function log (`[<function>] <line>` per line); only the local target has one. */
@@ -137,4 +140,15 @@ export function sqsClient(): SQSClient {
   const { region, sqsEndpoint, credentials } = stack().aws;
   // Send to the endpoint, not to the host inside a queue URL (local queue URLs name hosts that may not resolve).
   return new SQSClient({ region, credentials, ...(sqsEndpoint ? { endpoint: sqsEndpoint, useQueueUrlAsEndpoint: false } : {}) });
+}
+
+/** The stack's tables, read as a client with access to them would (black-box: only the outputs' names). */
+export function dynamodbClient(): DynamoDBDocumentClient {
+  const { region, dynamodbEndpoint, credentials } = stack().aws;
+  return DynamoDBDocumentClient.from(new DynamoDBClient({ region, credentials, ...(dynamodbEndpoint ? { endpoint: dynamodbEndpoint } : {}) }));
+}
+
+export function sfnClient(): SFNClient {
+  const { region, stepFunctionsEndpoint, credentials } = stack().aws;
+  return new SFNClient({ region, credentials, ...(stepFunctionsEndpoint ? { endpoint: stepFunctionsEndpoint } : {}) });
 }

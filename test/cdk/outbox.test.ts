@@ -190,7 +190,7 @@ describe('least-privilege grants', () => {
       expect(actions).toContain(action);
     }
     const update = statements.find((statement) => actionsOf(statement).includes('dynamodb:UpdateItem'))!;
-    expect(update.Condition['ForAllValues:StringEquals']['dynamodb:Attributes']).toEqual(['PK', 'SK', 'status', 'openEntity', 'reconciliationFlaggedAt']);
+    expect(update.Condition['ForAllValues:StringEquals']['dynamodb:Attributes']).toEqual(['PK', 'SK', 'status', 'openEntity', 'reconciliationFlaggedAt', 'reconcileRestarts']);
     expect([...actions].filter((action) => /^dynamodb:(PutItem|DeleteItem|BatchWriteItem)$/.test(action))).toEqual([]);
   });
 });

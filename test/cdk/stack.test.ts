@@ -163,6 +163,7 @@ describe('outputs (read by the acceptance suite from cdk deploy --outputs-file)'
     ['SagaFailuresQueueUrl', 'AWS::SQS::Queue', 'SagaSagaFailuresQueue'],
     ['PaymentSagaArn', 'AWS::StepFunctions::StateMachine', 'SagaPaymentSaga'],
     ['RefundSagaArn', 'AWS::StepFunctions::StateMachine', 'SagaRefundSaga'],
+    ['OutboxRelayFunctionName', 'AWS::Lambda::Function', 'OutboxRelay'],
   ])('%s refers to the %s %s', (name, type, prefix) => {
     expect(referencedLogicalId(prod.json.Outputs?.[name]?.Value)).toBe(logicalIdOf(prod.json, type, prefix));
   });

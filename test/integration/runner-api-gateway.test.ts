@@ -248,6 +248,31 @@ describe('limits', () => {
   });
 });
 
+describe("a usage plan's quota", () => {
+  it('exhausted → 429 quota_exceeded (not rate_limited), with Retry-After the seconds until the quota resets at the next UTC day', async () => {
+    const template = testTemplate() as CfnTemplate;
+    for (const [, resource] of resourcesOfType(template, 'AWS::ApiGateway::UsagePlan')) {
+      if (String(resource.Properties?.UsagePlanName ?? '').endsWith('-trial')) {
+        delete resource.Properties!.Throttle;
+        resource.Properties!.Quota = { Limit: 2, Period: 'DAY' };
+      }
+    }
+    const quotaGateway = await gatewayFor(template);
+    const key = (prefix: string) => quotaGateway.apiKeys.find((candidate) => candidate.logicalId.startsWith(prefix))!.value;
+    const probe = () => fetch(new URL('payments/q', quotaGateway.url), { headers: { 'x-api-key': key('ApiThrottleProbe') } });
+    const answers = [await probe(), await probe(), await probe(), await probe()];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 429, 429]);
+    expect(await answers[2]!.json()).toMatchObject({ error: { type: 'rate_limit_error', code: 'quota_exceeded' } });
+    const now = new Date();
+    const untilMidnight = (Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime()) / 1000;
+    const retryAfter = Number(answers[3]!.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(Math.abs(retryAfter - untilMidnight)).toBeLessThanOrEqual(5);
+    // Another key's quota is its own.
+    expect((await fetch(new URL('payments/q', quotaGateway.url), { headers: { 'x-api-key': key('ApiMerchantA') } })).status).toBe(200);
+  });
+});
+
 /** Sends raw bytes to the gateway and reads the whole answer (it closes the connection after a refused request). */
 function rawRequest(bytes: Buffer | string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   return new Promise((resolve, reject) => {

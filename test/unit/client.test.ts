@@ -178,6 +178,15 @@ describe('when retries happen', () => {
     expect(received).toHaveLength(1);
   });
 
+  it('never retries 429 quota_exceeded, even with a short Retry-After: the quota is used up until it resets', async () => {
+    const { baseUrl, received } = await scriptedServer(apiError(429, 'rate_limit_error', 'quota_exceeded', {}, { 'Retry-After': '2' }), json(200, payment));
+    const client = new PaymentsClient({ baseUrl, apiKey: 'k', retry: fastRetries });
+    const error = await client.getPayment('pay_1').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ status: 429, code: 'quota_exceeded', attempts: 1 });
+    expect(retryAfterMs((error as PaymentsApiError).headers)).toBe(2000);
+    expect(received).toHaveLength(1);
+  });
+
   it('parses Retry-After as seconds or as an HTTP date', () => {
     const now = Date.parse('2026-11-22T00:00:00Z');
     expect(retryAfterMs(new Headers({ 'Retry-After': '2' }), now)).toBe(2000);

@@ -12,7 +12,11 @@ import { DescribeExecutionCommand, DescribeStateMachineCommand, GetExecutionHist
 import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DeadLetters, type DeadLetterKind, type QueueInfo } from '../dlq/dead-letters.ts';
 import type { ConsoleClients, ConsoleStack } from './stack.ts';
+
+/** The dead-letter queues a redrive has a path for (tools/dlq). */
+const REDRIVABLE_KINDS = new Set<DeadLetterKind>(['events', 'relay', 'saga-failures']);
 
 type Item = Record<string, any>;
 
@@ -99,6 +103,7 @@ export class ConsoleReader {
   private streamArn?: string;
   private readonly graphs = new Map<string, StateGraph>();
   private readonly depthSamples: Array<{ at: number; depths: Record<string, number> }> = [];
+  private deadLettersTool?: DeadLetters;
 
   constructor(
     readonly stack: ConsoleStack,
@@ -313,115 +318,43 @@ export class ConsoleReader {
 
   // ---------------------------------------------------------------- queues and dead letters
 
-  private queueOutputs(): Array<{ output: string; label: string; url: string; deadLetter: boolean }> {
-    return Object.entries(this.stack.outputs)
-      .filter(([name]) => /(QueueUrl|DlqUrl)$/.test(name))
-      .map(([output, url]) => ({
-        output,
-        label: output.replace(/Url$/, ''),
-        url,
-        deadLetter: /Dlq|DeadLetter|Failures(Queue)?Url$/.test(output),
-      }));
+  private deadLetterTool(): DeadLetters {
+    this.deadLettersTool ??= new DeadLetters(this.clients, this.stack.outputs);
+    return this.deadLettersTool;
   }
 
-  async queues() {
-    const queues = await Promise.all(
-      this.queueOutputs().map(async (queue) => {
-        const { Attributes = {} } = await this.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['All'] }));
-        const redrive = Attributes.RedrivePolicy ? (JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn: string; maxReceiveCount: number }) : undefined;
-        return {
-          ...queue,
-          name: queue.url.split('/').pop()!,
-          arn: Attributes.QueueArn,
-          visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
-          inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
-          delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
-          redrive,
-        };
-      }),
-    );
+  /** Every queue of the outputs (tools/dlq), sampled for the depth history. */
+  async queues(): Promise<QueueInfo[]> {
+    const queues = await this.deadLetterTool().queues();
     const sample = { at: Date.now(), depths: Object.fromEntries(queues.map((queue) => [queue.label, queue.visible + queue.inFlight + queue.delayed])) };
     this.depthSamples.push(sample);
     while (this.depthSamples.length > 0 && this.depthSamples[0]!.at < Date.now() - 15 * 60_000) this.depthSamples.shift();
-    return queues.map((queue) => ({
-      ...queue,
-      sources: queues.filter((source) => source.redrive?.deadLetterTargetArn === queue.arn).map((source) => ({ label: source.label, maxReceiveCount: source.redrive!.maxReceiveCount })),
-    }));
+    return queues;
   }
 
   depthHistory() {
     return this.depthSamples;
   }
 
-  /** The messages of every dead-letter queue (up to 50 each), each with why it is there. */
+  /** The messages of every dead-letter queue (up to 50 each), each with why it is there and what a redrive does (tools/dlq). */
   async deadLetters() {
-    const queues = await this.queues();
-    return Promise.all(
-      queues
-        .filter((queue) => queue.deadLetter)
-        .map(async (queue) => {
-          // In flight counts too: a message peeked a moment ago (visibility timeout 0) is visible again on SQS at once,
-          // but fauxqs (the twin) counts it in flight until the next receive: peeking only `visible` would lose it.
-          const messages = await this.peek(queue.url, queue.visible + queue.inFlight);
-          return {
-            label: queue.label,
-            name: queue.name,
-            depth: queue.visible + queue.inFlight,
-            redrivable: queue.sources.length > 0,
-            messages: messages.map((message) => ({
-              messageId: message.MessageId!,
-              sentAt: Number(message.Attributes?.SentTimestamp ?? 0),
-              receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0),
-              groupId: message.Attributes?.MessageGroupId,
-              body: (message.Body ?? '').slice(0, 2000),
-              reason: whyDead(message, queue.sources),
-            })),
-          };
-        }),
-    );
+    const listed = await this.deadLetterTool().list();
+    return listed.map(({ queue, messages }) => ({
+      label: queue.label,
+      name: queue.name,
+      depth: queue.visible + queue.inFlight,
+      redrivable: REDRIVABLE_KINDS.has(queue.kind),
+      messages: messages.map((message) => ({ ...message, body: message.body.slice(0, 2000) })),
+    }));
   }
 
-  private async peek(queueUrl: string, depth: number): Promise<Message[]> {
-    const seen = new Map<string, Message>();
-    for (let attempt = 0; attempt < 5 && seen.size < Math.min(depth, 50); attempt += 1) {
-      const { Messages = [] } = await this.clients.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }),
-      );
-      for (const message of Messages) if (message.MessageId && !seen.has(message.MessageId)) seen.set(message.MessageId, message);
-      if (Messages.length === 0) break;
-    }
-    return [...seen.values()].sort((a, b) => Number(a.Attributes?.SentTimestamp ?? 0) - Number(b.Attributes?.SentTimestamp ?? 0));
-  }
-
-  /**
-   * Sends a dead message back to the queue it was dead-lettered from (same body and group; deduplication
-   * id `redrive-<messageId>`), then deletes it from the DLQ. The consumer is idempotent (a saga started
-   * twice by name is one saga), so a redrive of a message that was already handled changes nothing.
-   */
+  /** Redrives one dead message through the same idempotent path as `npm run dlq -- redrive` (tools/dlq). */
   async redrive(queueLabel: string, messageId: string): Promise<{ redrivenTo: string }> {
-    const queues = await this.queues();
-    const dlq = queues.find((queue) => queue.label === queueLabel && queue.deadLetter);
-    const source = dlq && queues.find((queue) => queue.redrive?.deadLetterTargetArn === dlq.arn);
-    if (!dlq || !source) throw new Error(`${queueLabel} is not the dead-letter queue of a queue of this stack`);
-    for (let attempt = 0; attempt < 10; attempt += 1) {
-      const { Messages = [] } = await this.clients.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: dlq.url, MaxNumberOfMessages: 10, VisibilityTimeout: 5, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }),
-      );
-      const message = Messages.find((candidate) => candidate.MessageId === messageId);
-      if (!message) continue;
-      const fifo = source.url.endsWith('.fifo');
-      await this.clients.sqs.send(
-        new SendMessageCommand({
-          QueueUrl: source.url,
-          MessageBody: message.Body!,
-          ...(message.MessageAttributes && Object.keys(message.MessageAttributes).length > 0 ? { MessageAttributes: message.MessageAttributes } : {}),
-          ...(fifo ? { MessageGroupId: message.Attributes?.MessageGroupId ?? messageId, MessageDeduplicationId: `redrive-${messageId}` } : {}),
-        }),
-      );
-      await this.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: dlq.url, ReceiptHandle: message.ReceiptHandle! }));
-      return { redrivenTo: source.label };
-    }
-    throw new Error(`Message ${messageId} is not (or no longer) in ${queueLabel}`);
+    const report = await this.deadLetterTool().redrive(queueLabel, messageId);
+    const done = report.redriven.find((entry) => entry.messageId === messageId);
+    if (done) return { redrivenTo: done.to };
+    const skipped = report.skipped.find((entry) => entry.messageId === messageId);
+    throw new Error(skipped ? `Not redriven: ${skipped.why}` : `Message ${messageId} is not (or no longer) in ${queueLabel}`);
   }
 
   // ---------------------------------------------------------------- health
@@ -508,40 +441,7 @@ function percentile(sorted: number[], fraction: number): number | undefined {
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
 }
 
-/** Why a message is in a dead-letter queue, from what it carries and the redrive policy that moved it. */
-export function whyDead(message: Message, sources: Array<{ label: string; maxReceiveCount: number }>): string {
-  const attributes = message.MessageAttributes ?? {};
-  const reasons: string[] = [];
-  if (attributes.reason?.StringValue) reasons.push(`${attributes.origin?.StringValue ? `${attributes.origin.StringValue}: ` : ''}${attributes.reason.StringValue}`);
-  let body: any;
-  try {
-    body = JSON.parse(message.Body ?? '');
-  } catch {
-    body = undefined;
-  }
-  const failure = body && typeof body === 'object' ? findError(body) : undefined;
-  if (body?.executionName && failure) reasons.push(`saga ${body.executionName} could not settle the case: ${failure}`);
-  else if (failure) reasons.push(failure);
-  const source = message.Attributes?.DeadLetterQueueSourceArn?.split(':').pop() ?? sources.map((candidate) => candidate.label).join(' or ');
-  if (sources.length > 0 || message.Attributes?.DeadLetterQueueSourceArn) {
-    const max = sources[0]?.maxReceiveCount;
-    const shape = body === undefined ? 'its body is not JSON' : typeof body?.type !== 'string' || typeof body?.paymentId !== 'string' ? 'its body is not a payment event' : undefined;
-    reasons.push(`moved by the redrive policy of ${source}${max ? ` after ${max} receives` : ''}: its consumer failed every time${shape ? ` (${shape})` : ''}`);
-  }
-  return reasons.join('; ') || 'no reason recorded';
-}
-
-function findError(value: any, depth = 0): string | undefined {
-  if (!value || typeof value !== 'object' || depth > 3) return undefined;
-  const error = value.Error ?? value.error;
-  const cause = value.Cause ?? value.cause;
-  if (typeof error === 'string') return `${error}${typeof cause === 'string' ? `: ${cause.slice(0, 300)}` : ''}`;
-  for (const child of Object.values(value)) {
-    const found = findError(child, depth + 1);
-    if (found) return found;
-  }
-  return undefined;
-}
+export { whyDead } from '../dlq/dead-letters.ts';
 
 /** The states of an ASL definition and their edges (top level; the sagas have no Parallel or Map). */
 export function stateGraph(definition: { StartAt?: string; States?: Record<string, any> }): StateGraph {

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -29,6 +30,8 @@ export interface ConsoleClients {
   readonly streams: DynamoDBStreamsClient;
   readonly sqs: SQSClient;
   readonly sfn: SFNClient;
+  /** To redrive kept stream records through the relay function (the twin's LocalLambdaEndpoint). */
+  readonly lambda: LambdaClient;
   destroy(): void;
 }
 
@@ -70,12 +73,15 @@ export function consoleClients(stack: ConsoleStack, rawOutputs: StackOutputs): C
   // Locally, send to the endpoint rather than to the host inside a queue URL (it may not resolve).
   const sqs = new SQSClient({ ...common, ...(local && rawOutputs.LocalSqsEndpoint ? { endpoint: rawOutputs.LocalSqsEndpoint, useQueueUrlAsEndpoint: false } : {}) });
   const sfn = new SFNClient({ ...common, ...(local ? { endpoint: rawOutputs.LocalStepFunctionsEndpoint } : {}) });
+  const lambda = new LambdaClient({ ...common, ...(local ? { endpoint: rawOutputs.LocalLambdaEndpoint } : {}) });
   return {
     dynamodb,
     streams,
     sqs,
     sfn,
+    lambda,
     destroy() {
+      lambda.destroy();
       dynamodb.destroy();
       raw.destroy();
       streams.destroy();

@@ -34,6 +34,7 @@ import { registerStateMachineReferences } from './step-functions/arns.ts';
 import { LocalStepFunctions } from './step-functions/executions.ts';
 import { loadStateMachines } from './step-functions/machines.ts';
 import { startStepFunctionsServer } from './step-functions/server.ts';
+import { startLambdaApiServer } from './lambda/server.ts';
 import { synthesize } from './synthesize.ts';
 import { assertSupportedTemplate, readStackTemplate, resourcesOfType, type CfnTemplate } from './template.ts';
 
@@ -113,6 +114,8 @@ export interface LocalEndpoints {
   dynamodb: string;
   sqs: string;
   stepFunctions: string;
+  /** The Lambda Invoke API (for tools; the stack's functions are not given it). */
+  lambda?: string;
 }
 
 /** What the stack is once everything runs, before its outputs are written. */
@@ -432,6 +435,7 @@ function stackOutputs(template: CfnTemplate, references: LocalReferences, runnin
     LocalDynamoDbEndpoint: running.endpoints.dynamodb,
     LocalSqsEndpoint: running.endpoints.sqs,
     LocalStepFunctionsEndpoint: running.endpoints.stepFunctions,
+    ...(running.endpoints.lambda ? { LocalLambdaEndpoint: running.endpoints.lambda } : {}),
     LocalRegion: references.identity.region,
   };
   return { [running.stackName]: outputs };
@@ -545,10 +549,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     wakeStreams = () => mappings.wakeStreams();
     const api = await startRestApi(template, references, lambdas, options, startup, iam);
     startStackSchedules(template, references, lambdas, timeScale, log, startup, iam);
+    // The Lambda Invoke API, for operators' tools (not the functions: none of them invokes another).
+    const runtime = lambdas;
+    const lambdaApi = await startLambdaApiServer(() => runtime);
+    startup.onStop(() => lambdaApi.close());
     await warming;
     startup.mark('functions', functionsStart);
 
-    const running: RunningStack = { stackName, apiUrl: api?.url ?? '', apiKeys: apiKeysWithOutputNames(template, api?.apiKeys ?? []), endpoints };
+    const running: RunningStack = { stackName, apiUrl: api?.url ?? '', apiKeys: apiKeysWithOutputNames(template, api?.apiKeys ?? []), endpoints: { ...endpoints, lambda: lambdaApi.endpoint } };
     const outputs = stackOutputs(template, references, running, api, options);
     const outputsFile = options.outputsFile === undefined ? undefined : resolve(options.outputsFile);
     if (outputsFile) writeOutputsFile(outputsFile, outputs);

@@ -7,7 +7,8 @@
  * | `PAYMENT#<id>` | `POSTING#capture`, `POSTING#refund#<refundId>` | its balanced ledger postings |
  *
  * `openEntity` ('payment' | 'refund') is present while a saga has work on the item: it is the
- * partition key of the sparse `open-items` index that reconciliation reads.
+ * partition key of the sparse `open-items` index that reconciliation reads; `reconcileRestarts` counts
+ * the times reconciliation (re)started its saga.
  *
  * `lookupPK` / `lookupSK` are the keys of the sparse, keys-only `lookup` index (set once, when the item
  * is created, and never changed, so status updates write nothing to it):
@@ -41,6 +42,7 @@ export interface LookupKey {
   lookupSK: string;
 }
 
+
 export const merchantPaymentsPartition = (merchantId: string) => `MERCHANT#${merchantId}#PAYMENTS`;
 /** A payment's place in its merchant's list: newest first is descending order of this key. */
 export const merchantPaymentsLookupKey = (payment: Pick<Payment, 'id' | 'merchantId' | 'createdAt'>): LookupKey => ({
@@ -50,7 +52,7 @@ export const merchantPaymentsLookupKey = (payment: Pick<Payment, 'id' | 'merchan
 export const refundLookupKey = (refundId: string): LookupKey => ({ lookupPK: `REFUND#${refundId}`, lookupSK: 'REFUND' });
 
 /** Attributes that exist only for storage: never part of a payment, a refund or an event. */
-const STORAGE_ATTRIBUTES = ['PK', 'SK', 'entity', 'openEntity', 'reconciliationFlaggedAt', 'lookupPK', 'lookupSK'] as const;
+const STORAGE_ATTRIBUTES = ['PK', 'SK', 'entity', 'openEntity', 'reconciliationFlaggedAt', 'reconcileRestarts', 'lookupPK', 'lookupSK'] as const;
 
 export interface PaymentItem extends Payment, LookupKey {
   PK: string;

@@ -28,6 +28,7 @@ import {
   type OpenItemRef,
   type Page,
   type PaymentLists,
+  type OpenItemsPage,
   type PaymentsStore,
   type ReserveRefundResult,
   type SagaLedger,
@@ -480,23 +481,21 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
 
   // --- Reconciliation ----------------------------------------------------------------------------
 
-  /** Open payments or refunds created before `createdBefore`, oldest first, at most `limit` of them (the index holds keys only). */
-  async openItemRefs(entity: 'payment' | 'refund', createdBefore: string, limit: number): Promise<OpenItemRef[]> {
-    const refs: OpenItemRef[] = [];
-    let exclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({
-        TableName: this.tableName,
-        IndexName: OPEN_ITEMS_INDEX,
-        KeyConditionExpression: 'openEntity = :entity AND createdAt < :before',
-        ExpressionAttributeValues: { ':entity': entity, ':before': createdBefore },
-        Limit: limit - refs.length,
-        ExclusiveStartKey: exclusiveStartKey,
-      }));
-      for (const item of page.Items ?? []) refs.push(refOf({ PK: String(item.PK), SK: String(item.SK) }));
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey && refs.length < limit);
-    return refs;
+  /**
+   * One page of the open payments or refunds created before `createdBefore`, oldest first (the index
+   * holds keys only); the cursor is the query's LastEvaluatedKey, opaque to the caller.
+   */
+  async openItemRefs(entity: 'payment' | 'refund', createdBefore: string, pageSize: number, cursor?: string): Promise<OpenItemsPage> {
+    const page = await this.client.send(new QueryCommand({
+      TableName: this.tableName,
+      IndexName: OPEN_ITEMS_INDEX,
+      KeyConditionExpression: 'openEntity = :entity AND createdAt < :before',
+      ExpressionAttributeValues: { ':entity': entity, ':before': createdBefore },
+      Limit: pageSize,
+      ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown> } : {}),
+    }));
+    const refs = (page.Items ?? []).map((item) => refOf({ PK: String(item.PK), SK: String(item.SK) }));
+    return { refs, ...(page.LastEvaluatedKey ? { cursor: Buffer.from(JSON.stringify(page.LastEvaluatedKey)).toString('base64url') } : {}) };
   }
 
   /** One key-only item of the open-items index, oldest first: half a read unit. */
@@ -518,7 +517,23 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
     const item = await this.get<Record<string, unknown>>(keyOf(ref));
     const entity = entityOf(item);
     if (!item || (entity !== 'payment' && entity !== 'refund')) return undefined;
-    return { entity, ...withoutStorageAttributes<Payment & Refund>(item) } as OpenItem;
+    return { entity, ...withoutStorageAttributes<Payment & Refund>(item), reconcileRestarts: Number(item.reconcileRestarts ?? 0) } as OpenItem;
+  }
+
+  async countRestart(ref: OpenItemRef): Promise<boolean> {
+    try {
+      await this.client.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: keyOf(ref),
+        UpdateExpression: 'ADD reconcileRestarts :one',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':one': 1 },
+      }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /**

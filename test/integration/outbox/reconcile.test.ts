@@ -85,16 +85,57 @@ describe('Reconciliation: a payment stuck in a non-terminal status beyond STUCK_
     await saga.assertInvariants(payment.id);
   });
 
-  it('work per run is bounded (RECONCILE_MAX_ITEMS), oldest first', async () => {
-    const bounded = await importBundledHandler('ReconciliationReconcile', { ...env, RECONCILE_MAX_ITEMS: '2' });
+  it('pages through every open item (RECONCILE_MAX_ITEMS is the page size, not a window), oldest first, and counts each restart on the item', async () => {
+    const paged = await importBundledHandler('ReconciliationReconcile', { ...env, RECONCILE_MAX_ITEMS: '2' });
     const payments = [await table.createPayment({}, minutesAgo(40)), await table.createPayment({}, minutesAgo(30)), await table.createPayment({}, minutesAgo(20))];
 
-    const first = await runReconciliation(bounded);
-    expect(first.examined).toBe(2);
-    expect(payments.map((payment) => executionsNamed(`payment-${payment.id}`).length)).toEqual([1, 1, 0]);
-    const second = await runReconciliation(bounded);
-    expect(second).toMatchObject({ examined: 1, outcomes: { started: 1 } });
-    for (const payment of payments) expect(await saga.payment(payment.id)).toMatchObject({ status: 'succeeded' });
+    const summary = await runReconciliation(paged);
+    expect(summary).toMatchObject({ examined: 3, outcomes: { started: 3 } });
+    expect(payments.map((payment) => executionsNamed(`payment-${payment.id}`).length)).toEqual([1, 1, 1]);
+    for (const payment of payments) {
+      expect(await saga.payment(payment.id)).toMatchObject({ status: 'succeeded' });
+      expect((await stored(paymentKey(payment.id))).reconcileRestarts).toBe(1);
+    }
+  });
+});
+
+describe('Reconciliation: an item restarted RECONCILE_MAX_RESTARTS times and still open', () => {
+  it('is handed to the saga-failures queue (kind restarts_exhausted) instead of being restarted again, once, and leaves the open-items index', async () => {
+    const exhausted = await table.createPayment({ reconcileRestarts: 3 } as never, minutesAgo(60));
+
+    const summary = await runReconciliation();
+    expect(summary.outcomes).toMatchObject({ gaveUp: 1, started: 0 });
+    expect(executionsNamed(`payment-${exhausted.id}`)).toEqual([]);
+    const flags = await saga.drainSagaFailures();
+    expect(flags).toEqual([
+      expect.objectContaining({
+        source: 'reconciliation',
+        kind: 'restarts_exhausted',
+        reason: expect.stringMatching(/restarted the payment saga 3 time\(s\) and the payment is still pending/),
+        saga: 'payment',
+        input: { paymentId: exhausted.id },
+        item: expect.objectContaining({ id: exhausted.id, status: 'pending', reconcileRestarts: 3 }),
+      }),
+    ]);
+    const item = await stored(paymentKey(exhausted.id));
+    expect(item.openEntity).toBeUndefined();
+    expect(item.reconciliationFlaggedAt).toBe(flags[0]!.flaggedAt);
+    expect((await runReconciliation()).examined).toBe(0);
+    expect(await saga.drainSagaFailures()).toEqual([]);
+    await table.update(paymentKey(exhausted.id), { status: 'failed' });
+  });
+
+  it('older items that keep failing cannot hide newer stuck ones: with a page of 2, three given-up items and two newer stuck ones are all handled in one run', async () => {
+    const paged = await importBundledHandler('ReconciliationReconcile', { ...env, RECONCILE_MAX_ITEMS: '2', RECONCILE_MAX_RESTARTS: '2' });
+    const failing = [90, 80, 70].map((minutes) => table.createPayment({ reconcileRestarts: 2 } as never, minutesAgo(minutes)));
+    const newer = [30, 20].map((minutes) => table.createPayment({}, minutesAgo(minutes)));
+    const [old, fresh] = [await Promise.all(failing), await Promise.all(newer)];
+
+    const summary = await runReconciliation(paged);
+    expect(summary).toMatchObject({ examined: 5, outcomes: { gaveUp: 3, started: 2 } });
+    for (const payment of fresh) expect(await saga.payment(payment.id)).toMatchObject({ status: 'succeeded' });
+    expect((await saga.drainSagaFailures()).map((flag) => flag.input.paymentId).sort()).toEqual(old.map((payment) => payment.id).sort());
+    for (const payment of old) await table.update(paymentKey(payment.id), { status: 'failed' });
   });
 });
 
@@ -107,7 +148,7 @@ describe('Reconciliation: a terminal payment', () => {
     const executionsBefore = executionsNamed(`payment-${payment.id}`).length;
 
     const summary = await runReconciliation();
-    expect(summary).toMatchObject({ examined: 1, outcomes: { started: 0, running: 0, flagged: 0, terminal: 1 } });
+    expect(summary).toMatchObject({ examined: 1, outcomes: { started: 0, running: 0, flagged: 0, gaveUp: 0, terminal: 1 } });
     expect(executionsNamed(`payment-${payment.id}`)).toHaveLength(executionsBefore);
     expect(await saga.drainSagaFailures()).toEqual([]);
     await table.update(paymentKey(payment.id), {}, ['openEntity']);
@@ -129,6 +170,7 @@ describe('Reconciliation: a saga that ended while its payment is still not termi
     expect(flags).toEqual([
       expect.objectContaining({
         source: 'reconciliation',
+        kind: 'execution_ended',
         reason: expect.stringMatching(/payment saga execution ended \(SUCCEEDED\) but the payment is still processing/),
         saga: 'payment',
         input: { paymentId: payment.id },

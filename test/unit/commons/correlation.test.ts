@@ -52,9 +52,10 @@ describe('api_request_id on the log lines of the functions that handle a payment
   it('reconciliation restarts a stuck payment with its request id in the input and on its lines, not on the run’s summary', async () => {
     const starts: SagaStart[] = [];
     const openItems: OpenItems = {
-      openItemRefs: async (entity) => (entity === 'payment' ? [{ entity: 'payment', paymentId: 'pay_1' }] : []),
+      openItemRefs: async (entity) => ({ refs: entity === 'payment' ? [{ entity: 'payment', paymentId: 'pay_1' }] : [] }),
       oldestOpenCreatedAt: async () => undefined,
-      readOpenItem: async () => ({ entity: 'payment', id: 'pay_1', merchantId: 'm', amount: 1, currency: 'EUR', status: 'pending', source: 'tok_success', amountCaptured: 0, amountRefunded: 0, amountRefundable: 0, requestHash: 'h', requestId: 'req-1', createdAt: '2026-12-01T00:00:00.000Z', updatedAt: '2026-12-01T00:00:00.000Z' }),
+      readOpenItem: async () => ({ entity: 'payment', id: 'pay_1', merchantId: 'm', amount: 1, currency: 'EUR', status: 'pending', source: 'tok_success', amountCaptured: 0, amountRefunded: 0, amountRefundable: 0, requestHash: 'h', requestId: 'req-1', createdAt: '2026-12-01T00:00:00.000Z', updatedAt: '2026-12-01T00:00:00.000Z', reconcileRestarts: 0 }),
+      countRestart: async () => true,
       handToOperator: async () => true,
     };
     const run = reconcile({
@@ -63,7 +64,8 @@ describe('api_request_id on the log lines of the functions that handle a payment
       operatorQueue: { send: async () => new Map(), sendInGroupOrder: async () => new Map() },
       operatorQueueIsFifo: true,
       stuckAfterSeconds: 900,
-      maxItemsPerEntity: 10,
+      pageSize: 10,
+      maxRestarts: 3,
     });
     await run();
     expect(starts[0]!.input).toEqual({ paymentId: 'pay_1', requestId: 'req-1' });

@@ -20,6 +20,7 @@ const rows: Array<[() => errors.ApiError, number, string, string, string | undef
   [errors.idempotencyKeyReused, 422, 'idempotency_error', 'idempotency_key_reused', 'Idempotency-Key'],
   [() => errors.refundExceedsRefundable(2, 1), 422, 'invalid_request_error', 'refund_exceeds_refundable', 'amount'],
   [errors.rateLimited, 429, 'rate_limit_error', 'rate_limited', undefined],
+  [() => errors.quotaExceeded(60), 429, 'rate_limit_error', 'quota_exceeded', undefined],
   [errors.internalError, 500, 'api_error', 'internal_error', undefined],
   [errors.badGateway, 502, 'api_error', 'bad_gateway', undefined],
   [errors.gatewayTimeout, 504, 'api_error', 'gateway_timeout', undefined],
@@ -37,6 +38,10 @@ describe('API errors (CONTRACT error table)', () => {
     const body = error.toBody();
     expect(body).toEqual({ error: { type, code, message: error.message, ...(param ? { param } : {}) } });
     expect(Object.keys(body.error)).toEqual(param ? ['type', 'code', 'message', 'param'] : ['type', 'code', 'message']);
+  });
+
+  it('quota_exceeded carries Retry-After (the seconds until the quota resets)', () => {
+    expect(errors.quotaExceeded(3600).headers).toEqual({ 'Retry-After': '3600' });
   });
 
   it('idempotency_key_in_use carries Retry-After', () => {

@@ -99,6 +99,12 @@ export class GatewayError extends Error {
   constructor(
     readonly type: ResponseTypeName,
     message?: string,
+    /**
+     * QUOTA_EXCEEDED: the seconds until the key's quota resets. A Retry-After header the template maps
+     * gets this value instead of its literal, which is all API Gateway itself can send (a gateway response
+     * maps only literals and request values); the runner knows when the window ends, so says it exactly.
+     */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message ?? RESPONSE_TYPES[type].message);
   }
@@ -129,6 +135,7 @@ export function renderGatewayError(api: Pick<CompiledApi, 'gatewayResponses'>, f
     const header = /^gatewayresponse\.header\.(.+)$/.exec(name)?.[1];
     const value = header && mappedValue(expression, facts);
     if (header && value !== undefined) headers[header] = value;
+    if (header?.toLowerCase() === 'retry-after' && error.retryAfterSeconds !== undefined) headers[header] = String(error.retryAfterSeconds);
   }
   return { status, headers: Object.entries(headers), body: Buffer.from(body, 'utf8') };
 }

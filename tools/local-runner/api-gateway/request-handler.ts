@@ -12,7 +12,7 @@ import { restProxyEvent } from './proxy-event.ts';
 import { parseProxyResponse } from './proxy-response.ts';
 import { matchRoute, pathSegments } from './routes.ts';
 import type { CompiledApi, CompiledMethod, LocalApiKey } from './template.ts';
-import { UsageLimits } from './throttling.ts';
+import { quotaWindowEnd, UsageLimits } from './throttling.ts';
 
 /**
  * API Gateway's REST payload limit, 10 MB, not adjustable ("Payload size", Amazon API Gateway quotas for REST
@@ -77,6 +77,10 @@ export function createRequestHandler(api: CompiledApi, options: RequestHandlerOp
       const plan = apiKey && api.planOfKey.get(apiKey.id);
       if (!apiKey || !apiKey.enabled || !plan) throw new GatewayError('INVALID_API_KEY');
       const refused = limits.admitKey(apiKey.id, plan, methodKey, startedAt);
+      if (refused === 'QUOTA_EXCEEDED' && plan.quota) {
+        const retryAfterSeconds = Math.max(1, Math.ceil((quotaWindowEnd(plan.quota.period, startedAt) - startedAt.getTime()) / 1000));
+        throw new GatewayError(refused, undefined, retryAfterSeconds);
+      }
       if (refused) throw new GatewayError(refused);
     }
     if (limits.admitStage(methodKey)) throw new GatewayError('THROTTLED');

@@ -72,7 +72,12 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
   const writeRawResponse = (socket: Duplex, facts: RequestFacts, { status, headers, body }: Answer) => {
     const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, `Date: ${new Date().toUTCString()}`, 'Connection: close'];
     for (const [name, values] of answerHeaders(facts, headers, body)) for (const value of values) lines.push(`${name}: ${value}`);
+    // Keep reading what the client is still sending: closing with unread bytes makes the kernel reset the
+    // connection, and a reset discards the answer before the client reads it (as for an oversized header).
+    socket.on('data', () => undefined);
+    socket.resume();
     socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]));
+    setTimeout(() => socket.destroy(), 5_000).unref();
     options.log?.(`${facts.httpMethod} /${facts.stage}${facts.path} ${status} ${facts.requestId} (refused by the HTTP parser)`);
   };
 

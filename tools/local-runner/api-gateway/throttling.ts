@@ -48,6 +48,15 @@ function quotaWindowStart(period: 'DAY' | 'WEEK' | 'MONTH', now: Date): number {
   return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
 }
 
+/** When the quota window that holds `now` ends (API Gateway's quota periods start at UTC boundaries). */
+export function quotaWindowEnd(period: 'DAY' | 'WEEK' | 'MONTH', now: Date): number {
+  const start = quotaWindowStart(period, now);
+  if (period === 'DAY') return start + 86_400_000;
+  if (period === 'WEEK') return start + 7 * 86_400_000;
+  const startDate = new Date(start);
+  return Date.UTC(startDate.getUTCFullYear(), startDate.getUTCMonth() + 1, 1);
+}
+
 /** The buckets and quota counts of one served stage. */
 export class UsageLimits {
   private readonly keyBuckets = new Map<string, TokenBucket>();
