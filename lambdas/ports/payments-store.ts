@@ -8,6 +8,8 @@
 import type { Currency } from '#domain/money';
 import type { Payment } from '#domain/payment';
 import type { Refund } from '#domain/refund';
+import type { LedgerCapture, PaymentView } from '#domain/daily-reconciliation';
+import type { Page } from '#ports/processor';
 
 export type CreatePaymentResult =
   | { created: true; payment: Payment }
@@ -50,6 +52,14 @@ export interface OpenItems {
   oldestOpenCreatedAt(entity: 'payment' | 'refund'): Promise<string | undefined>;
   readOpenItem(ref: OpenItemRef): Promise<OpenItem | undefined>;
   handToOperator(ref: OpenItemRef, seenStatus: string, at: string): Promise<boolean>;
+}
+
+/** The ledger's captures, for the daily reconciliation against the processor's records. */
+export interface CaptureLedger {
+  /** The capture postings of a UTC day (`YYYY-MM-DD`), a page at a time. */
+  capturePostingsOfDay(day: string, pageToken?: string): Promise<Page<LedgerCapture>>;
+  /** Each payment and its capture posting, when they exist. */
+  captureLedgerOf(paymentIds: readonly string[]): Promise<Map<string, { payment?: PaymentView & { authorizationId?: string }; posting?: LedgerCapture }>>;
 }
 
 export class PaymentNotFound extends Error {

@@ -7,7 +7,9 @@
  * | `PAYMENT#<id>` | `POSTING#capture`, `POSTING#refund#<refundId>` | its balanced ledger postings |
  *
  * `openEntity` ('payment' | 'refund') is present while a saga has work on the item: it is the
- * partition key of the sparse `open-items` index that reconciliation reads.
+ * partition key of the sparse `open-items` index that reconciliation reads. A capture posting carries
+ * `postedDay` (its UTC day): the partition key of the sparse `capture-postings-by-day` index that the
+ * daily reconciliation reads.
  */
 import type { Posting } from '#domain/ledger';
 import type { Payment } from '#domain/payment';
@@ -16,6 +18,7 @@ import type { Refund } from '#domain/refund';
 export const PAYMENT_SK = 'PAYMENT';
 export const CAPTURE_POSTING_SK = 'POSTING#capture';
 export const OPEN_ITEMS_INDEX = 'open-items';
+export const CAPTURE_POSTINGS_BY_DAY_INDEX = 'capture-postings-by-day';
 
 export const paymentPartitionKey = (paymentId: string) => `PAYMENT#${paymentId}`;
 export const paymentKey = (paymentId: string) => ({ PK: paymentPartitionKey(paymentId), SK: PAYMENT_SK });
@@ -28,7 +31,7 @@ export interface ItemKey {
 }
 
 /** Attributes that exist only for storage: never part of a payment, a refund or an event. */
-const STORAGE_ATTRIBUTES = ['PK', 'SK', 'entity', 'openEntity', 'reconciliationFlaggedAt'] as const;
+const STORAGE_ATTRIBUTES = ['PK', 'SK', 'entity', 'openEntity', 'reconciliationFlaggedAt', 'postedDay'] as const;
 
 export interface PaymentItem extends Payment {
   PK: string;
@@ -51,6 +54,9 @@ export interface PostingItem extends Posting {
   SK: string;
   entity: 'posting';
   createdAt: string;
+  /** On the capture posting only: its UTC day, and the processor's authorization it captured (when known). */
+  postedDay?: string;
+  authorizationId?: string;
 }
 
 /** The item a new payment is written as: open for the saga while it is not terminal. */
@@ -65,6 +71,11 @@ export function refundItem(refund: Refund): RefundItem {
 
 export function postingItem(posting: Posting, sortKey: string, createdAt: string): PostingItem {
   return { ...posting, PK: paymentPartitionKey(posting.paymentId), SK: sortKey, entity: 'posting', createdAt };
+}
+
+/** The capture's posting, in the daily reconciliation's index under the day it was posted. */
+export function capturePostingItem(posting: Posting, postedAt: string, authorizationId?: string): PostingItem {
+  return { ...postingItem(posting, CAPTURE_POSTING_SK, postedAt), postedDay: postedAt.slice(0, 10), ...(authorizationId ? { authorizationId } : {}) };
 }
 
 /** A stored item without its storage attributes. */
