@@ -78,6 +78,12 @@ export interface PayflowConfig {
   readonly sdkTracing: boolean;
   readonly circuitBreaker: CircuitBreakerConfig;
   readonly concurrency: ConcurrencyConfig;
+  /** The payment processor: the simulated one (its own table) or Stripe (secret key in Secrets Manager). */
+  readonly processor: 'simulated' | 'stripe';
+  /** With Stripe: the complete ARN of the secret holding its secret key; absent, the stack creates the secret to fill. */
+  readonly stripeSecretArn?: string;
+  /** When the daily reconciliation of the day before runs (UTC hour). */
+  readonly dailyReconciliationHourUtc: number;
 }
 
 const ConfigSchema = z
@@ -91,12 +97,21 @@ const ConfigSchema = z
     sdkTracing: z.stringbool().or(z.boolean()).default(true),
     circuitBreaker: CircuitBreakerSchema.default(CircuitBreakerSchema.parse({})),
     concurrency: ConcurrencySchema.default(ConcurrencySchema.parse({})),
+    processor: z.enum(['simulated', 'stripe']).default('simulated'),
+    stripeSecretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/, 'the complete ARN of a Secrets Manager secret (ending in its 6-character suffix)')
+      .optional(),
+    dailyReconciliationHourUtc: z.coerce.number().int().min(0).max(23).default(2),
   })
   .superRefine((config, ctx) => {
     const { holdSeconds, waitSeconds } = config.circuitBreaker;
     if (waitSeconds > holdSeconds) ctx.addIssue({ code: 'custom', message: 'waitSeconds must not exceed holdSeconds', path: ['circuitBreaker'] });
     if (config.sagaType === 'EXPRESS' && holdSeconds > MAX_EXPRESS_HOLD_SECONDS) {
       ctx.addIssue({ code: 'custom', message: `holdSeconds must be at most ${MAX_EXPRESS_HOLD_SECONDS} with EXPRESS sagas (they stop after 5 minutes)`, path: ['circuitBreaker'] });
+    }
+    if (config.stripeSecretArn && config.processor !== 'stripe') {
+      ctx.addIssue({ code: 'custom', message: 'payflow:stripeSecretArn is only used with payflow:processor=stripe', path: ['stripeSecretArn'] });
     }
     const seen = new Set<string>();
     for (const merchant of config.merchants) {
@@ -127,6 +142,9 @@ export function readPayflowConfig(scope: Construct): PayflowConfig {
     sdkTracing: contextValue(scope, 'payflow:sdkTracing'),
     circuitBreaker: contextValue(scope, 'payflow:circuitBreaker'),
     concurrency: contextValue(scope, 'payflow:concurrency'),
+    processor: contextValue(scope, 'payflow:processor'),
+    stripeSecretArn: contextValue(scope, 'payflow:stripeSecretArn'),
+    dailyReconciliationHourUtc: contextValue(scope, 'payflow:dailyReconciliationHourUtc'),
   });
   if (!parsed.success) throw new Error(`Invalid payflow:* context: ${z.prettifyError(parsed.error)}`);
   return parsed.data;

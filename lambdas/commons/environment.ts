@@ -19,6 +19,9 @@ export const FUNCTION_SETTINGS = {
   breakerFailureThreshold: 'BREAKER_FAILURE_THRESHOLD',
   breakerWindowSeconds: 'BREAKER_WINDOW_SECONDS',
   breakerOpenSeconds: 'BREAKER_OPEN_SECONDS',
+  stripeSecretArn: 'STRIPE_SECRET_ARN',
+  dailyReportsTable: 'DAILY_REPORTS_TABLE_NAME',
+  settleSeconds: 'RECONCILIATION_SETTLE_SECONDS',
 } as const;
 
 export type FunctionSetting = keyof typeof FUNCTION_SETTINGS;
