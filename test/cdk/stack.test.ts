@@ -124,6 +124,7 @@ describe('context', () => {
       SagaVoidAuthorizationFunction: 20,
       SagaRefundCaptureFunction: 20,
       SagaRefundAtProcessorFunction: 20,
+      DailyReconciliationReconcileDay: 1,
     });
     const configured = synthesize({ 'payflow:concurrency': JSON.stringify({ processorTasks: 5, api: 30 }) });
     expect(reserved(configured)).toMatchObject({ SagaAuthorizeFunction: 5, ApiCreatePaymentFunction: 30, ApiGetPaymentFunction: 30, ApiCreateRefundFunction: 30 });
