@@ -82,8 +82,6 @@ export interface PayflowConfig {
   readonly processor: 'simulated' | 'stripe';
   /** With Stripe: the complete ARN of the secret holding its secret key; absent, the stack creates the secret to fill. */
   readonly stripeSecretArn?: string;
-  /** When the daily reconciliation of the day before runs (UTC hour). */
-  readonly dailyReconciliationHourUtc: number;
 }
 
 const ConfigSchema = z
@@ -102,7 +100,6 @@ const ConfigSchema = z
       .string()
       .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/, 'the complete ARN of a Secrets Manager secret (ending in its 6-character suffix)')
       .optional(),
-    dailyReconciliationHourUtc: z.coerce.number().int().min(0).max(23).default(2),
   })
   .superRefine((config, ctx) => {
     const { holdSeconds, waitSeconds } = config.circuitBreaker;
@@ -144,7 +141,6 @@ export function readPayflowConfig(scope: Construct): PayflowConfig {
     concurrency: contextValue(scope, 'payflow:concurrency'),
     processor: contextValue(scope, 'payflow:processor'),
     stripeSecretArn: contextValue(scope, 'payflow:stripeSecretArn'),
-    dailyReconciliationHourUtc: contextValue(scope, 'payflow:dailyReconciliationHourUtc'),
   });
   if (!parsed.success) throw new Error(`Invalid payflow:* context: ${z.prettifyError(parsed.error)}`);
   return parsed.data;

@@ -47,7 +47,6 @@ export class PayflowStack extends Stack {
       dailyReportsTable,
       processor,
       operatorQueue: sagaFailuresQueue,
-      hourUtc: config.dailyReconciliationHourUtc,
     });
     this.api = new PaymentsApi(this, 'Api', {
       paymentsTable,

@@ -15,8 +15,6 @@ export interface DailyReconciliationProps {
   readonly processor: Processor;
   /** Where each discrepancy goes to an operator: the saga-failures queue, already watched by an alarm. */
   readonly operatorQueue: IQueue;
-  /** The UTC hour the day before is reconciled at. */
-  readonly hourUtc: number;
   /** A capture younger than this may still be posted by its saga (only matters when a run covers today). Default 15 minutes. */
   readonly settleAfter?: Duration;
 }
@@ -61,10 +59,13 @@ export class DailyReconciliation extends Construct {
     fn.grantTableActions(props.dailyReportsTable, ['dynamodb:Query', 'dynamodb:PutItem']);
     fn.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.operatorQueue.queueArn] }));
 
-    // A failed run is run again by the next day's schedule for its own day only: an operator reruns a missed day by hand.
+    // Every 24 hours, at whatever time of day the stack was deployed: any time of day D+1 finds day D
+    // complete (a capture of its last minutes still being posted counts as in flight). A rate, not a
+    // cron, so that the local twin fires it too. A failed delivery is retried twice; a failed run is not
+    // made up by the next one (that covers its own day): an operator reruns the day by hand.
     this.rule = new Rule(this, 'Schedule', {
       description: 'Reconciles the day before with the processor',
-      schedule: Schedule.cron({ minute: '0', hour: String(props.hourUtc) }),
+      schedule: Schedule.rate(Duration.days(1)),
       targets: [new LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(2) })],
     });
   }

@@ -29,13 +29,11 @@ function statementsOf(json: CfnTemplate, prefix: string): Array<{ actions: strin
 const environmentOf = (json: CfnTemplate, prefix: string) => json.Resources[logicalIdOf(json, 'AWS::Lambda::Function', prefix)]!.Properties!.Environment.Variables as Record<string, unknown>;
 
 describe('the daily reconciliation', () => {
-  it('runs once a day at 02:00 UTC (payflow:dailyReconciliationHourUtc), on the day before, one run at a time', () => {
+  it('runs once a day (rate(1 day): the twin fires it too), on the day before, one run at a time', () => {
     const rule = resourcesOfType(simulated.json, 'AWS::Events::Rule').find(([id]) => id.startsWith('DailyReconciliationSchedule'))![1];
-    expect(rule.Properties!.ScheduleExpression).toBe('cron(0 2 * * ? *)');
+    expect(rule.Properties!.ScheduleExpression).toBe('rate(1 day)');
     expect(referencedLogicalId(rule.Properties!.Targets[0].Arn)).toBe(logicalIdOf(simulated.json, 'AWS::Lambda::Function', DAILY));
     expect(simulated.json.Resources[logicalIdOf(simulated.json, 'AWS::Lambda::Function', DAILY)]!.Properties!.ReservedConcurrentExecutions).toBe(1);
-    const at5 = synthesize({ 'payflow:dailyReconciliationHourUtc': 5 });
-    expect(resourcesOfType(at5.json, 'AWS::Events::Rule').find(([id]) => id.startsWith('DailyReconciliationSchedule'))![1].Properties!.ScheduleExpression).toBe('cron(0 5 * * ? *)');
   });
 
   it('is granted exactly what it calls: the two day indexes, batch reads, the saga posting, its report table, SendMessage', () => {
