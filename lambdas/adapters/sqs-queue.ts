@@ -3,7 +3,12 @@ import { setting, type FunctionSetting } from '#commons/environment';
 import { sqs } from '#commons/sqs';
 import { MessageRefused, type OutboundQueue, type OutgoingMessage } from '#ports/queues';
 
+/**
+ * SendMessageBatch takes at most 10 entries and 1 MiB for all its messages together, FIFO queues included
+ * (SendMessageBatch, Amazon SQS API Reference, checked 2026-12-01): a call over either is refused whole.
+ */
 const MAX_ENTRIES_PER_CALL = 10;
+const MAX_BYTES_PER_CALL = 1024 * 1024;
 
 /**
  * Characters SQS refuses in a message (it allows #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD |
@@ -31,16 +36,43 @@ export class MessageNotSent extends Error {
   }
 }
 
-/** A queue on SQS, sent to with SendMessageBatch (ten entries per call, the calls in parallel). */
+/** A message as SQS sends it, and its size as SQS counts it (the body plus each attribute's name, type and value). */
+function toEntry(message: OutgoingMessage): { entry: Omit<SendMessageBatchRequestEntry, 'Id'>; bytes: number } {
+  const body = toSqsJson(message.payload);
+  const attributes = message.attributes ? Object.entries(message.attributes).map(([name, value]) => [name, sqsText(value)] as const) : undefined;
+  const entry = {
+    MessageBody: body,
+    MessageGroupId: message.groupId,
+    MessageDeduplicationId: message.deduplicationId,
+    MessageAttributes: attributes ? Object.fromEntries(attributes.map(([name, value]) => [name, { DataType: 'String', StringValue: value }])) : undefined,
+  };
+  const bytes = Buffer.byteLength(body) + (attributes ?? []).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value), 0);
+  return { entry, bytes };
+}
+
+/** The messages of one SendMessageBatch call, with their entries. */
+type Chunk = Array<{ message: OutgoingMessage; entry: Omit<SendMessageBatchRequestEntry, 'Id'> }>;
+
+/** A queue on SQS, sent to with SendMessageBatch (at most ten entries and 1 MiB per call, the calls in parallel). */
 export class SqsQueue implements OutboundQueue {
   constructor(private readonly queueUrl: string) {}
 
   async send(messages: readonly OutgoingMessage[]): Promise<Map<string, Error>> {
     const failures = new Map<string, Error>();
     const calls: Promise<void>[] = [];
-    for (let start = 0; start < messages.length; start += MAX_ENTRIES_PER_CALL) {
-      calls.push(this.sendChunk(messages.slice(start, start + MAX_ENTRIES_PER_CALL), failures));
+    let chunk: Chunk = [];
+    let chunkBytes = 0;
+    for (const message of messages) {
+      const { entry, bytes } = toEntry(message);
+      if (chunk.length > 0 && (chunk.length === MAX_ENTRIES_PER_CALL || chunkBytes + bytes > MAX_BYTES_PER_CALL)) {
+        calls.push(this.sendChunk(chunk, failures));
+        chunk = [];
+        chunkBytes = 0;
+      }
+      chunk.push({ message, entry });
+      chunkBytes += bytes;
     }
+    if (chunk.length > 0) calls.push(this.sendChunk(chunk, failures));
     await Promise.all(calls);
     return failures;
   }
@@ -76,27 +108,21 @@ export class SqsQueue implements OutboundQueue {
     return failures;
   }
 
-  private async sendChunk(chunk: readonly OutgoingMessage[], failures: Map<string, Error>): Promise<void> {
-    const entries: SendMessageBatchRequestEntry[] = chunk.map((message, index) => ({
-      Id: String(index),
-      MessageBody: toSqsJson(message.payload),
-      MessageGroupId: message.groupId,
-      MessageDeduplicationId: message.deduplicationId,
-      MessageAttributes: message.attributes
-        ? Object.fromEntries(Object.entries(message.attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: sqsText(value) }]))
-        : undefined,
-    }));
+  private async sendChunk(chunk: Chunk, failures: Map<string, Error>): Promise<void> {
     try {
+      const entries = chunk.map(({ entry }, index): SendMessageBatchRequestEntry => ({ Id: String(index), ...entry }));
       const result = await sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
       for (const failed of result.Failed ?? []) {
-        const message = chunk[Number(failed.Id)];
+        const message = chunk[Number(failed.Id)]?.message;
         if (!message) continue;
         // A sender fault is SQS refusing the message itself (InvalidMessageContents, over the size limit).
         const error = failed.SenderFault ? new MessageRefused(failed.Code ?? 'Unknown', failed.Message ?? '') : new MessageNotSent(failed.Code ?? 'Unknown', failed.Message ?? '');
         failures.set(message.key, error);
       }
     } catch (error) {
-      for (const message of chunk) failures.set(message.key, error instanceof Error ? error : new Error(String(error)));
+      // A message over 1 MiB by itself is a call over the batch limit: refused for what it is, never sendable.
+      const refused = chunk.length === 1 && error instanceof Error && error.name === 'BatchRequestTooLong' ? new MessageRefused(error.name, error.message) : undefined;
+      for (const { message } of chunk) failures.set(message.key, refused ?? (error instanceof Error ? error : new Error(String(error))));
     }
   }
 }

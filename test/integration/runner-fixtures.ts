@@ -45,6 +45,8 @@ export const handler = async (event, context) => {
       return { invocations };
     case 'undefined':
       return undefined;
+    case 'large':
+      return 'x'.repeat(event.bytes);
     case 'log':
       console.log('a line from the handler');
       return null;
@@ -64,6 +66,10 @@ function proxyResponse(event) {
       return { statusCode: 200, body: '', cookies: ['a=1'] };
     case 'throw':
       throw new TypeError('handler bug');
+    case 'huge':
+      return { statusCode: 200, body: 'x'.repeat(Number(event.headers['x-bytes'])) };
+    case 'slow':
+      return new Promise((resolve) => setTimeout(() => resolve({ statusCode: 200, body: '' }), 1500));
     case 'binary':
       return { statusCode: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true };
     case 'multi':

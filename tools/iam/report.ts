@@ -1,9 +1,12 @@
 /**
- * `npm run iam:report`: what each role of the stack was granted, and what the twin saw it use. Runs the
- * acceptance suite on the twin (IAM enforced; skip with --no-acceptance) and the payment and refund flows
- * (tools/iam/mutations.ts), merges the access reports the runner writes, and prints per role every granted
- * data-plane action with the resources it was used on — or the reason, kept here and in the construct, why a
- * grant the runs never used is still needed. Exits 1 when a granted data-plane action is unused and unexplained.
+ * `npm run iam:report`: what each role of the stack was granted, and what the twin saw it use. Runs, each on a twin
+ * of its own with IAM enforced, the acceptance suite (skip with --no-acceptance), the reliability run
+ * (tools/reliability/reliability.ts, every token, duplicate retries, concurrent refunds; skip with --no-reliability)
+ * and the payment and refund flows (tools/iam/mutations.ts), merges the access reports the runner writes, and prints
+ * per role every granted data-plane action with the resources it was used on — or the reason, kept here and in the
+ * construct, why a grant the runs never used is still needed — then one line per role: granted vs used. Exits 1
+ * when a granted data-plane action is unused and unexplained. A run that fails still counts for what it used (said
+ * on stderr and in the summary).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -93,6 +96,29 @@ export function formatReport(report: AccessReport): { text: string; unexplained:
   return { text: lines.join('\n'), unexplained };
 }
 
+/** One row per role: its granted data-plane (action, resource) pairs, how many the runs used, how many are kept unused with a reason, how many are unexplained. */
+export function summaryTable(report: AccessReport): string {
+  const rows: string[][] = [];
+  for (const role of report.roles) {
+    let granted = 0;
+    let used = 0;
+    let kept = 0;
+    for (const grant of role.granted.filter((candidate) => DATA_PLANE.test(candidate.action))) {
+      for (const resource of grant.resources) {
+        granted += 1;
+        const usedOn = role.used.find((candidate) => matches(grant.action, candidate.action))?.resources.some((candidate) => matches(resource, candidate));
+        if (usedOn) used += 1;
+        else if (JUSTIFIED.some((entry) => entry.role.test(role.role) && (entry.action === '*' || entry.action === grant.action) && (!entry.resource || entry.resource.test(resource)))) kept += 1;
+      }
+    }
+    if (granted > 0) rows.push([role.role, String(granted), String(used), String(kept), String(granted - used - kept)]);
+  }
+  const header = ['role', 'granted', 'used', 'unused, kept (reason)', 'unused, unexplained'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+  return [line(header), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
 async function flowsReport(file: string): Promise<void> {
   const stack = await startLocalStack({ ...PAYFLOW_LOCAL, cdkOut: process.env.PAYFLOW_CDK_OUT, port: 0, timeScale: 0.02, accessReportFile: file });
   try {
@@ -103,25 +129,42 @@ async function flowsReport(file: string): Promise<void> {
   }
 }
 
+/** Runs `command` with PAYFLOW_ACCESS_REPORT set; its access report file, when it wrote one. */
+function reportOf(label: string, command: string[], file: string, runs: string[]): string | undefined {
+  process.stderr.write(`running ${label} on the twin ...\n`);
+  const startedAt = Date.now();
+  const run = spawnSync('npx', command, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PAYFLOW_ACCESS_REPORT: file } });
+  const outcome = run.status === 0 ? 'passed' : `FAILED (exit ${run.status}; its usage still counts)`;
+  runs.push(`${label}: ${outcome}, ${Math.round((Date.now() - startedAt) / 1000)} s`);
+  if (run.status !== 0) process.stderr.write(`${label} ${outcome}\n`);
+  return existsSync(file) ? file : undefined;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'payflow-iam-report-'));
   mkdirSync(resolve('.payflow'), { recursive: true });
   try {
     const files: string[] = [];
+    const runs: string[] = [];
     if (!process.argv.includes('--no-acceptance')) {
-      const file = join(dir, 'acceptance.json');
-      process.stderr.write('running the acceptance suite on the twin ...\n');
-      const run = spawnSync('npx', ['vitest', 'run', '--project', 'acceptance'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PAYFLOW_ACCESS_REPORT: file } });
-      if (run.status !== 0) process.stderr.write(`the acceptance suite failed (exit ${run.status}): its usage still counts\n`);
-      if (existsSync(file)) files.push(file);
+      const file = reportOf('the acceptance suite', ['vitest', 'run', '--project', 'acceptance'], join(dir, 'acceptance.json'), runs);
+      if (file) files.push(file);
+    }
+    if (!process.argv.includes('--no-reliability')) {
+      const file = reportOf('the reliability run', ['tsx', 'tools/reliability/reliability.ts'], join(dir, 'reliability.json'), runs);
+      if (file) files.push(file);
     }
     process.stderr.write('running the payment and refund flows ...\n');
     const flows = join(dir, 'flows.json');
+    const flowsStartedAt = Date.now();
     await flowsReport(flows);
+    runs.push(`the payment and refund flows (tools/iam/mutations.ts): ran, ${Math.round((Date.now() - flowsStartedAt) / 1000)} s`);
     files.push(flows);
     const report = mergeReports(files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as AccessReport));
     const { text, unexplained } = formatReport(report);
     console.log(text);
+    console.log(`\nGranted vs used data-plane (action, resource) pairs per role, over: ${runs.join('; ')}\n`);
+    console.log(summaryTable(report));
     console.log(`\n${unexplained} granted data-plane action(s) unused and unexplained`);
     if (unexplained > 0) process.exitCode = 1;
   } finally {

@@ -389,7 +389,7 @@ function startStackSchedules(
       if (iam && fn && ruleId && !(await iam.serviceMayInvoke(fn.logicalId, 'events.amazonaws.com', ruleArn))) {
         throw new Error(`AccessDeniedException: events.amazonaws.com is not authorized to perform lambda:InvokeFunction on ${fn.arn} from ${ruleArn} (no AWS::Lambda::Permission allows it)`);
       }
-      return lambdas.invoke(functionArn, event);
+      return lambdas.invoke(functionArn, event, 'Event'); // EventBridge invokes its target asynchronously
     },
     isFunction: (arn) => lambdas.find(arn) !== undefined,
     region: references.identity.region,

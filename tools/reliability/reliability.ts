@@ -6,7 +6,8 @@
  * against the tables and queues themselves and prints the figures. Exit code 1 when an invariant fails.
  *
  * Env: RELIABILITY_PAYMENTS (200), RELIABILITY_CONCURRENCY (20), RELIABILITY_TERMINAL_BOUND_MS (60000),
- * RELIABILITY_DEADLINE_MS (180000), PAYFLOW_TIME_SCALE (0.02), PAYFLOW_CDK_OUT (reuse a cloud assembly).
+ * RELIABILITY_DEADLINE_MS (180000), PAYFLOW_TIME_SCALE (0.02), PAYFLOW_CDK_OUT (reuse a cloud assembly),
+ * PAYFLOW_ACCESS_REPORT (write the twin's IAM access report there on stop).
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -87,6 +88,8 @@ const stack = await startLocalStack({
   synthOutdir: join(workDir, 'cdk.out'),
   port: 0,
   timeScale: TIME_SCALE,
+  // Where the runner writes, on stop, what each role was granted and used (npm run iam:report).
+  ...(env.PAYFLOW_ACCESS_REPORT ? { accessReportFile: resolve(env.PAYFLOW_ACCESS_REPORT) } : {}),
   // The token mix fails about a third of all authorizations on purpose (tok_flaky, tok_timeout), which
   // would rightly open the circuit breaker and fail good cards after its hold: this run checks exactly-once
   // and the ledger, the breaker's own behaviour is test/integration/saga/circuit-breaker.test.ts's.

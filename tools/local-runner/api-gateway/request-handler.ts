@@ -14,7 +14,11 @@ import { matchRoute, pathSegments } from './routes.ts';
 import type { CompiledApi, CompiledMethod, LocalApiKey } from './template.ts';
 import { UsageLimits } from './throttling.ts';
 
-/** API Gateway's payload limit. */
+/**
+ * API Gateway's REST payload limit, 10 MB, not adjustable ("Payload size", Amazon API Gateway quotas for REST
+ * APIs, https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html,
+ * checked 2026-12-01). A smaller body whose proxy event is over Lambda's 6 MB still fails: see invokeProxy.
+ */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
 export interface RequestHandlerOptions {
@@ -136,6 +140,13 @@ export function createRequestHandler(api: CompiledApi, options: RequestHandlerOp
       return { status: proxy.statusCode, headers: proxy.headers, body: proxy.body };
     } catch (error) {
       if (error instanceof GatewayError) throw error;
+      // Lambda refused the event (over its 6 MB request limit, limits/lambda.ts): API Gateway answers 413 with its
+      // REQUEST_TOO_LARGE response ({"message": "Request Too Long"} by default), as observed behind a REST API
+      // (https://github.com/koki-develop/lgtm-generator/issues/10, read 2026-12-01).
+      if (error instanceof Error && error.name === 'RequestEntityTooLargeException') {
+        options.log?.(`${facts.requestId} Lambda invocation refused: ${error.message}`);
+        throw new GatewayError('REQUEST_TOO_LARGE');
+      }
       options.log?.(`${facts.requestId} Lambda execution failed due to customer function error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
       throw new GatewayError('INTEGRATION_FAILURE');
     } finally {

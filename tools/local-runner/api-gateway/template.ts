@@ -11,7 +11,12 @@ import { rootResourceId } from './references.ts';
 import { buildRouteTree, type RouteNode } from './routes.ts';
 import { toThrottle, type Throttle, type UsagePlanLimits } from './throttling.ts';
 
-/** API Gateway's default (and, for REST APIs, usual maximum) integration timeout. */
+/**
+ * API Gateway's default integration timeout for REST APIs, 29 s (50 ms to 29 s; a Regional or private API may be
+ * raised past it by a quota increase): "Integration timeout", Amazon API Gateway quotas for REST APIs,
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html
+ * (checked 2026-12-01). Past it the gateway answers 504 INTEGRATION_TIMEOUT ("Endpoint request timed out").
+ */
 const DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000;
 
 export type Resolve = (value: TemplateValue) => TemplateValue;

@@ -12,6 +12,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { toLambdaStreamRecord } from './stream-record-shape.ts';
 import { matchesFilterCriteria, reportedFailures, sleep, type EventSourceMappingProperties } from './mapping.ts';
+import { recordsWithinPayloadLimit } from '../limits/lambda.ts';
 
 /**
  * A local DynamoDB Streams event source mapping: polls every shard of a stream in DynamoDB Local and
@@ -233,7 +234,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       }
     }
 
-    const batch = shard.pending.slice(0, Math.min(shard.batchLimit, batchSize));
+    const batch = recordsWithinPayloadLimit(shard.pending.slice(0, Math.min(shard.batchLimit, batchSize)));
     stats.invocations += 1;
     let failedFrom: number | undefined;
     let functionError = false;

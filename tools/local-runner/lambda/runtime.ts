@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
+import { requestRefusal, responseRefusal, type InvocationType } from '../limits/lambda.ts';
 import type { InvokeMessage, SerializedLambdaError, WorkerInit, WorkerMessage } from './worker.ts';
 
 const WORKER_FILE = new URL('./worker.ts', import.meta.url);
@@ -68,12 +69,13 @@ class FunctionPool {
     private readonly logSink: FunctionLogSink,
   ) {}
 
-  async invoke(event: unknown): Promise<unknown> {
+  /** Runs one invocation of `payload` (the event as JSON text). */
+  async invoke(payload: string): Promise<unknown> {
     const environment = await this.acquire();
     let discard = false;
     try {
       await environment.ready;
-      return await this.run(environment, event);
+      return await this.run(environment, payload);
     } catch (error) {
       discard = environment.dead || (error instanceof LambdaFunctionError && error.errorType.startsWith('Runtime.'));
       throw error;
@@ -168,7 +170,9 @@ class FunctionPool {
           const pending = environment.pending;
           if (!pending || pending.id !== message.id) return;
           environment.pending = undefined;
-          if (message.type === 'result') pending.resolve(JSON.parse(message.payload));
+          const tooLarge = message.type === 'result' ? responseRefusal(Buffer.byteLength(message.payload)) : undefined;
+          if (tooLarge) pending.reject(new LambdaFunctionError(tooLarge));
+          else if (message.type === 'result') pending.resolve(JSON.parse(message.payload));
           else pending.reject(new LambdaFunctionError(message.error));
         }
       }
@@ -192,7 +196,7 @@ class FunctionPool {
     return environment;
   }
 
-  private run(environment: Environment, event: unknown): Promise<unknown> {
+  private run(environment: Environment, payload: string): Promise<unknown> {
     const { fn } = this;
     const id = ++this.nextId;
     const awsRequestId = randomUUID();
@@ -225,7 +229,7 @@ class FunctionPool {
       const message: InvokeMessage = {
         type: 'invoke',
         id,
-        event: JSON.stringify(event ?? null),
+        event: payload,
         context: {
           awsRequestId,
           functionName: fn.functionName,
@@ -287,13 +291,19 @@ export class LocalLambdaRuntime {
     return this.pool(reference)?.fn;
   }
 
-  /** Invokes synchronously (RequestResponse). Resolves with the JSON result; rejects with a LambdaFunctionError. */
-  invoke(reference: string, event: unknown): Promise<unknown> {
+  /**
+   * Invokes the function and waits for it (an `Event` invocation is only held to the asynchronous payload limit).
+   * Resolves with the JSON result; rejects with a LambdaFunctionError, or with Lambda's refusal of an event over
+   * the payload limit (limits/lambda.ts), before the function runs.
+   */
+  invoke(reference: string, event: unknown, invocationType: InvocationType = 'RequestResponse'): Promise<unknown> {
     const pool = this.pool(reference);
     if (!pool) {
       return Promise.reject(new LambdaFunctionError({ errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${reference}`, trace: [] }));
     }
-    return pool.invoke(event);
+    const payload = JSON.stringify(event ?? null);
+    const refused = requestRefusal(Buffer.byteLength(payload), invocationType);
+    return refused ? Promise.reject(refused) : pool.invoke(payload);
   }
 
   /** Starts one execution environment per function (the init phase of every bundle) and waits for them. */

@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFauxqs } from 'fauxqs';
+import { withSqsLimitMessages } from '../limits/sqs.ts';
 
 /** Any character SQS refuses: not #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF (by code point; a lone surrogate is refused). */
 export const SQS_REFUSED_CHARACTER = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
@@ -100,10 +101,11 @@ function patchFauxqs(): Promise<void> {
     if (Object.hasOwn(internals.INVALID_MESSAGE_BODY_CHAR, 'test')) return;
     // fauxqs calls `INVALID_MESSAGE_BODY_CHAR.test(body)`: the export is read-only, the RegExp object is not.
     Object.defineProperty(internals.INVALID_MESSAGE_BODY_CHAR, 'test', { value: (text: string) => SQS_REFUSED_CHARACTER.test(text) });
-    // Every SqsRouter built from now on (one per fauxqs server) gets the wrapped SendMessage/SendMessageBatch.
+    // Every SqsRouter built from now on (one per fauxqs server) gets the wrapped SendMessage/SendMessageBatch,
+    // with AWS's wording of the size and batch limits fauxqs enforces (limits/sqs.ts).
     const register = internals.SqsRouter.prototype.register;
     internals.SqsRouter.prototype.register = function (action, handler) {
-      register.call(this, action, withSqsCharacters(internals, action, handler));
+      register.call(this, action, withSqsLimitMessages(action, withSqsCharacters(internals, action, handler)));
     };
   })();
   return patched;

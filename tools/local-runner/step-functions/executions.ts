@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ExecutionError } from 'aws-local-stepfunctions';
+import { assertExecutionInputWithinLimit } from '../limits/step-functions.ts';
 import { executionArn as localExecutionArn } from './arns.ts';
 import type { LocalStateMachine, RawExecutionEvent } from './machines.ts';
 
@@ -89,6 +90,7 @@ export class LocalStepFunctions {
   }
 
   startExecution(request: { stateMachineArn: string; name?: string; input?: string }): { executionArn: string; startDate: Date } {
+    assertExecutionInputWithinLimit(request.input);
     const machine = this.machines.get(request.stateMachineArn);
     if (!machine) throw new StepFunctionsApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${request.stateMachineArn}'`);
     const name = request.name ?? randomUUID();

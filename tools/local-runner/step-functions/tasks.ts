@@ -9,6 +9,7 @@
  * Any other Task resource is refused when the machine is loaded, so nothing runs half-emulated.
  */
 import { SendMessageCommand, type SendMessageCommandInput, type SQSClient } from '@aws-sdk/client-sqs';
+import { assertTaskResultWithinLimit } from '../limits/step-functions.ts';
 
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 const SQS_SEND_MESSAGE = 'arn:aws:states:::sqs:sendMessage';
@@ -52,6 +53,7 @@ function lambdaInvokeTask(stateName: string, environment: TaskEnvironment): Task
     } catch (error) {
       throw toLambdaFunctionError(error);
     }
+    assertTaskResultWithinLimit(LAMBDA_INVOKE, result);
     // What the Invoke API returns: the payload is the handler's JSON result (null for undefined).
     return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result === undefined ? null : JSON.parse(JSON.stringify(result)) };
   };
