@@ -39,7 +39,8 @@ export const JUSTIFIED: ReadonlyArray<{ role: RegExp; action: string; resource?:
   { role: /^ApiCreatePaymentFunctionRole/, action: 'dynamodb:GetItem', resource: /PaymentsTable/, reason: 'reads the existing payment when a conditional Put failed without returning it' },
   { role: /^ReconciliationReconcileRole/, action: '*', reason: 'reconciliation acts only on items stuck past the bound (5 minutes), which the runs do not leave' },
   { role: /^OutboxFailureKeeperRole/, action: '*', reason: "runs only when a relay batch failed for good (the reliability run's faults)" },
-  { role: /^Saga(Authorize|Capture|VoidAuthorization|RefundAtProcessor)FunctionRole/, action: 'dynamodb:UpdateItem', resource: /Processor/, reason: "the simulated processor's tok_flaky attempt counter and its refund transaction" },
+  { role: /^Saga(Authorize|Capture|VoidAuthorization|RefundAtProcessor)FunctionRole/, action: 'dynamodb:UpdateItem', resource: /Processor/, reason: "the simulated processor's tok_flaky attempt counter, its refund transaction, and a void marking the capture it reversed" },
+  { role: /^DailyReconciliationReconcileDayRole/, action: '*', reason: 'runs once a day (rate(1 day)), not within a run; its calls are exercised (without IAM) by test/integration/saga/daily-reconciliation.test.ts' },
 ];
 
 const DATA_PLANE = /^(dynamodb|sqs|states|lambda):/;
