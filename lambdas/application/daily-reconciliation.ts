@@ -56,6 +56,8 @@ export function reconcileDay(deps: DailyReconciliationDependencies) {
     const settledBefore = new Date(startedAt.getTime() - deps.settleSeconds * 1000).toISOString();
     const recorded = new Map((await reports.findingsOf(day)).map((finding) => [finding.paymentId, finding]));
     const counts = emptyCounts();
+    /** Payments the processor's listing counted: the ledger pass counts only the others. */
+    const counted = new Set<string>();
     const fresh = { discrepancies: 0, recovered: 0 };
     const record = async (finding: Finding) => {
       if (finding.kind === 'recovered') fresh.recovered += 1;
@@ -66,6 +68,7 @@ export function reconcileDay(deps: DailyReconciliationDependencies) {
       await reports.recordFinding(finding);
       recorded.set(finding.paymentId, finding);
       countOutcome(counts, finding.kind);
+      counted.add(finding.paymentId);
     };
 
     // The processor's captures of the day against the payments and their postings.
@@ -75,6 +78,7 @@ export function reconcileDay(deps: DailyReconciliationDependencies) {
       counts.processorCaptures += page.items.length;
       const ledgerViews = await ledger.captureLedgerOf(page.items.filter((c) => !recorded.has(c.paymentId)).map((c) => c.paymentId));
       for (const capture of page.items) {
+        counted.add(capture.paymentId);
         const known = recorded.get(capture.paymentId);
         if (known) {
           countOutcome(counts, known.kind);
@@ -97,6 +101,14 @@ export function reconcileDay(deps: DailyReconciliationDependencies) {
     do {
       const page = await ledger.capturePostingsOfDay(day, pageToken);
       counts.ledgerPostings += page.items.length;
+      for (const posting of page.items) {
+        const known = recorded.get(posting.paymentId);
+        // A finding of an earlier run that only this pass can see (the processor does not list the payment).
+        if (known && !counted.has(posting.paymentId)) {
+          countOutcome(counts, known.kind);
+          counted.add(posting.paymentId);
+        }
+      }
       const unseen = page.items.filter((posting) => !recorded.has(posting.paymentId));
       const captures = unseen.length > 0 ? await processor.capturesOf(unseen) : new Map<string, ProcessorCapture>();
       for (const posting of unseen) {
