@@ -44,7 +44,7 @@ describe('tables', () => {
 
   it('every table is encrypted at rest, on demand, with point-in-time recovery', () => {
     const tables = resourcesOfType(prod.json, TABLE);
-    expect(tables).toHaveLength(4);
+    expect(tables).toHaveLength(5);
     for (const [, table] of tables) {
       expect(table.Properties?.SSESpecification).toEqual({ SSEEnabled: true });
       expect(table.Properties?.BillingMode).toBe('PAY_PER_REQUEST');
