@@ -31,15 +31,22 @@ export const PAYFLOW_MALFORMED_REQUEST_BODY: MalformedRequestBody = ({ reason, m
   return JSON.stringify({ error: { type: 'invalid_request_error', code, message } });
 };
 
+/** The webhook retry schedule on AWS (lib/payflow-config.ts defaults), scaled here for a sped-up run. */
+const WEBHOOK_RETRIES = { retryBaseSeconds: 60, retryCapSeconds: 6 * 3600, retryWindowSeconds: 3 * 24 * 3600 };
+
 /**
  * Payflow's context for a run at `timeScale`. The runner scales what the template says about time
  * (saga Retry pauses, so a payment's wait for the circuit breaker), but the breaker's own window and
  * open time are function settings it cannot see: scaled here alike, or a sped-up run would give up on
- * held payments long before the breaker lets a probe through.
+ * held payments long before the breaker lets a probe through. The webhook retry schedule (3 days on AWS)
+ * is a function setting too, scaled the same way; `webhooks` overrides it (a test compresses the 3-day window
+ * further). Every local run is the twin's dev mode for webhooks: an endpoint may be http://127.0.0.1.
  */
-export function payflowContext(timeScale = 1): Record<string, unknown> {
-  if (timeScale === 1) return {};
-  return { 'payflow:circuitBreaker': { windowSeconds: Math.max(1, Math.round(60 * timeScale)), openSeconds: 30 * timeScale } };
+export function payflowContext(timeScale = 1, webhooks: Record<string, number> = {}): Record<string, unknown> {
+  const scaledRetries = Object.fromEntries(Object.entries(WEBHOOK_RETRIES).map(([name, seconds]) => [name, seconds * timeScale]));
+  const context: Record<string, unknown> = { 'payflow:webhooks': { devMode: true, ...scaledRetries, ...webhooks } };
+  if (timeScale === 1) return context;
+  return { ...context, 'payflow:circuitBreaker': { windowSeconds: Math.max(1, Math.round(60 * timeScale)), openSeconds: 30 * timeScale } };
 }
 
 /** What every local run of Payflow passes the runner. */

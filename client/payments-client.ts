@@ -11,16 +11,28 @@
  *   const client = new PaymentsClient({ baseUrl: 'http://127.0.0.1:3000/v1/', apiKey });
  *   const payment = await client.createPayment({ amount: 1000, currency: 'USD', source: 'tok_success' });
  */
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { ApiErrorCode, ApiErrorType } from '#contract/errors';
-import { API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, RETRY_AFTER_HEADER } from '#contract/headers';
+import { API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, REQUEST_ID_HEADER, RETRY_AFTER_HEADER } from '#contract/headers';
 import type { CreatePaymentBody, CreateRefundBody } from '#contract/requests';
 import type { PaymentView, RefundView } from '#contract/resources';
+import type { ListPage } from '#contract/lists';
+import type { EventView, WebhookEndpointView } from '#contract/webhooks';
 
 export type Payment = PaymentView;
 export type Refund = RefundView;
 export type CreatePaymentParams = CreatePaymentBody;
 export type CreateRefundParams = CreateRefundBody;
+export type Event = EventView;
+export type WebhookEndpoint = WebhookEndpointView;
+export type { ListPage };
+
+export interface ListParams {
+  /** 1–100, default 10. */
+  limit?: number;
+  /** The id of the last item of the previous page. */
+  starting_after?: string;
+}
 
 export interface RetryPolicy {
   /** Retries after the first attempt (0 = never retry). */
@@ -88,7 +100,7 @@ export class PaymentsApiError extends Error {
     this.type = error?.type ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
     this.code = error?.code ?? `http_${status}`;
     this.param = error?.param;
-    this.requestId = headers.get('x-amzn-requestid') ?? undefined;
+    this.requestId = headers.get(REQUEST_ID_HEADER) ?? undefined;
     this.headers = headers;
     this.text = text;
     this.attempts = attempts;
@@ -184,6 +196,57 @@ export class PaymentsClient {
     return (await this.send<Refund>('POST', path, { ...options, body: params, idempotencyKey: options.idempotencyKey ?? this.newIdempotencyKey() })).body;
   }
 
+  /** GET /events: newest first; `type` filters one event type. */
+  async listEvents(params: ListParams & { type?: string } = {}, options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<ListPage<Event>> {
+    return (await this.send<ListPage<Event>>('GET', `events${queryString(params)}`, options)).body;
+  }
+
+  /** Every event, newest first, page after page (each page `limit` long). */
+  async *allEvents(params: Omit<ListParams, 'starting_after'> & { type?: string } = {}): AsyncGenerator<Event> {
+    let startingAfter: string | undefined;
+    for (;;) {
+      const page = await this.listEvents({ ...params, ...(startingAfter ? { starting_after: startingAfter } : {}) });
+      yield* page.data;
+      if (!page.has_more || page.data.length === 0) return;
+      startingAfter = page.data.at(-1)!.id;
+    }
+  }
+
+  /** GET /events/{id}. Another merchant's event is a 404. */
+  async getEvent(eventId: string, options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<Event> {
+    return (await this.send<Event>('GET', `events/${encodeURIComponent(eventId)}`, options)).body;
+  }
+
+  /** POST /events/{id}/resend: delivers the event again to every enabled endpoint that wants it, or to `webhook_endpoint` only. */
+  async resendEvent(eventId: string, params: { webhook_endpoint?: string } = {}, options: RequestOptions = {}): Promise<{ object: 'event_resend'; event: string; webhook_endpoints: string[] }> {
+    return (await this.send<{ object: 'event_resend'; event: string; webhook_endpoints: string[] }>('POST', `events/${encodeURIComponent(eventId)}/resend`, { ...options, body: params })).body;
+  }
+
+  /** POST /webhook_endpoints: the answer holds the signing `secret`, this once. */
+  async createWebhookEndpoint(params: { url: string; enabled_events: string[] }, options: RequestOptions = {}): Promise<WebhookEndpoint & { secret: string }> {
+    return (await this.send<WebhookEndpoint & { secret: string }>('POST', 'webhook_endpoints', { ...options, body: params })).body;
+  }
+
+  async listWebhookEndpoints(options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<ListPage<WebhookEndpoint>> {
+    return (await this.send<ListPage<WebhookEndpoint>>('GET', 'webhook_endpoints', options)).body;
+  }
+
+  async getWebhookEndpoint(endpointId: string, options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<WebhookEndpoint> {
+    return (await this.send<WebhookEndpoint>('GET', `webhook_endpoints/${encodeURIComponent(endpointId)}`, options)).body;
+  }
+
+  async deleteWebhookEndpoint(endpointId: string, options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<{ id: string; object: 'webhook_endpoint'; deleted: true }> {
+    return (await this.send<{ id: string; object: 'webhook_endpoint'; deleted: true }>('DELETE', `webhook_endpoints/${encodeURIComponent(endpointId)}`, options)).body;
+  }
+
+  /** POST /webhook_endpoints/{id}/roll_secret: a new secret (in the answer); the old one keeps signing for `expires_in_seconds` (default 24 h). */
+  async rollWebhookSecret(endpointId: string, params: { expires_in_seconds?: number } = {}, options: RequestOptions = {}): Promise<WebhookEndpoint & { secret: string }> {
+    return (await this.send<WebhookEndpoint & { secret: string }>('POST', `webhook_endpoints/${encodeURIComponent(endpointId)}/roll_secret`, { ...options, body: params })).body;
+  }
+
+  /** Verifying webhook deliveries: `client.webhooks.constructEvent(...)`, the same as the exported `webhooks`. */
+  readonly webhooks = webhooks;
+
   /**
    * One logical request, retried per the policy with the same idempotency key. Resolves with a 2xx
    * answer; rejects with PaymentsApiError (an error answer that is not retried, or the last one) or
@@ -221,7 +284,7 @@ export class PaymentsClient {
           text,
           body: (text ? JSON.parse(text) : undefined) as T,
           replayed: response.headers.get(IDEMPOTENT_REPLAYED_HEADER) === 'true',
-          requestId: response.headers.get('x-amzn-requestid') ?? undefined,
+          requestId: response.headers.get(REQUEST_ID_HEADER) ?? undefined,
           attempts: attempt,
         };
       }
@@ -233,3 +296,42 @@ export class PaymentsClient {
     }
   }
 }
+
+function queryString(params: object): string {
+  const entries = Object.entries(params).filter(([, value]) => value !== undefined).map(([name, value]): [string, string] => [name, String(value)]);
+  return entries.length === 0 ? '' : `?${new URLSearchParams(entries).toString()}`;
+}
+
+/** A webhook delivery whose signature does not verify: tampered, signed with another secret, or too old. */
+export class WebhookSignatureError extends Error {
+  override readonly name = 'WebhookSignatureError';
+}
+
+/**
+ * Verifies a webhook delivery and returns its event. `rawBody` must be the bytes as received (not re-serialized
+ * JSON); `signatureHeader` is the `Payflow-Signature` header, `t=<unix>,v1=<hex>[,v1=<hex>]` (two v1 while a
+ * secret roll overlaps: either may match). Signatures are compared in constant time; a timestamp more than
+ * `toleranceSeconds` from now is refused, so a captured delivery cannot be replayed later.
+ */
+function constructEvent(rawBody: string | Uint8Array, signatureHeader: string | null | undefined, secret: string, toleranceSeconds = 300, nowSeconds = Date.now() / 1000): Event {
+  if (!signatureHeader) throw new WebhookSignatureError('No Payflow-Signature header.');
+  let timestamp: number | undefined;
+  const signatures: string[] = [];
+  for (const part of signatureHeader.split(',')) {
+    const [name, value] = part.trim().split('=', 2) as [string, string | undefined];
+    if (name === 't' && value && /^\d+$/.test(value)) timestamp = Number(value);
+    else if (name === 'v1' && value) signatures.push(value);
+  }
+  if (timestamp === undefined || signatures.length === 0) throw new WebhookSignatureError('The Payflow-Signature header has no timestamp or no v1 signature.');
+  if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) throw new WebhookSignatureError(`The timestamp is outside the tolerance of ${toleranceSeconds} s.`);
+  const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : Buffer.from(rawBody);
+  const expected = createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest();
+  const matches = signatures.some((signature) => {
+    const given = Buffer.from(signature, 'hex');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+  if (!matches) throw new WebhookSignatureError('No signature matches the body and secret.');
+  return JSON.parse(body.toString('utf8')) as Event;
+}
+
+export const webhooks = { constructEvent };

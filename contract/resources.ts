@@ -1,4 +1,8 @@
-/** What the API returns for a payment and a refund (DESIGN §2): the public fields, and nothing of storage or processors. */
+/**
+ * What the API returns for a payment and a refund (DESIGN §2): the public fields, and nothing of storage or processors.
+ * `requestId` is the id of the API request that created it (the `x-amzn-RequestId` its POST was answered with; a
+ * replay keeps the first one's): the id to quote to support and to search the logs by. Absent on older items.
+ */
 import type { Payment } from '#domain/payment';
 import type { Refund } from '#domain/refund';
 
@@ -15,6 +19,7 @@ export function toPaymentView(payment: Payment): PaymentView {
     ...(payment.description === undefined ? {} : { description: payment.description }),
     ...(payment.metadata === undefined ? {} : { metadata: payment.metadata }),
     ...(payment.failureCode === undefined ? {} : { failureCode: payment.failureCode }),
+    ...(payment.requestId === undefined ? {} : { requestId: payment.requestId }),
     amountCaptured: payment.amountCaptured,
     amountRefunded: payment.amountRefunded,
     amountRefundable: payment.amountRefundable,
@@ -36,6 +41,7 @@ export function toRefundView(refund: Refund): RefundView {
     ...(refund.reason === undefined ? {} : { reason: refund.reason }),
     ...(refund.metadata === undefined ? {} : { metadata: refund.metadata }),
     ...(refund.failureCode === undefined ? {} : { failureCode: refund.failureCode }),
+    ...(refund.requestId === undefined ? {} : { requestId: refund.requestId }),
     createdAt: refund.createdAt,
     updatedAt: refund.updatedAt,
   };

@@ -59,6 +59,18 @@ const ConcurrencySchema = z.strictObject({
   api: z.int().nonnegative().default(0),
 });
 export type ConcurrencyConfig = z.infer<typeof ConcurrencySchema>;
+/** Webhooks (issue 11): delivery timeout and retry schedule; devMode is the twin's (http://127.0.0.1 endpoints allowed). */
+const WebhooksSchema = z.strictObject({
+  devMode: z.boolean().default(false),
+  /** Only a 2xx within this many seconds counts as delivered. */
+  timeoutSeconds: z.int().positive().max(30).default(10),
+  /** Retries: a random wait in [0, min(cap, base * 2^(attempt-1))] (full jitter), until the window since the first attempt is over. */
+  retryBaseSeconds: z.number().positive().default(60),
+  retryCapSeconds: z.number().positive().default(6 * 3600),
+  retryWindowSeconds: z.number().positive().default(3 * 24 * 3600),
+});
+export type WebhooksConfig = z.infer<typeof WebhooksSchema>;
+
 /** Express workflows stop after 5 minutes: the hold must leave room for the rest of the saga. */
 export const MAX_EXPRESS_HOLD_SECONDS = 120;
 
@@ -82,6 +94,7 @@ export interface PayflowConfig {
   readonly processor: 'simulated' | 'stripe';
   /** With Stripe: the complete ARN of the secret holding its secret key; absent, the stack creates the secret to fill. */
   readonly stripeSecretArn?: string;
+  readonly webhooks: WebhooksConfig;
 }
 
 const ConfigSchema = z
@@ -100,6 +113,7 @@ const ConfigSchema = z
       .string()
       .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/, 'the complete ARN of a Secrets Manager secret (ending in its 6-character suffix)')
       .optional(),
+    webhooks: WebhooksSchema.default(WebhooksSchema.parse({})),
   })
   .superRefine((config, ctx) => {
     const { holdSeconds, waitSeconds } = config.circuitBreaker;
@@ -141,6 +155,7 @@ export function readPayflowConfig(scope: Construct): PayflowConfig {
     concurrency: contextValue(scope, 'payflow:concurrency'),
     processor: contextValue(scope, 'payflow:processor'),
     stripeSecretArn: contextValue(scope, 'payflow:stripeSecretArn'),
+    webhooks: contextValue(scope, 'payflow:webhooks'),
   });
   if (!parsed.success) throw new Error(`Invalid payflow:* context: ${z.prettifyError(parsed.error)}`);
   return parsed.data;

@@ -10,6 +10,7 @@ import { PaymentsData } from './constructs/payments-data.ts';
 import { DailyReconciliation } from './constructs/daily-reconciliation.ts';
 import { Processor } from './constructs/processor.ts';
 import { Reconciliation } from './constructs/reconciliation.ts';
+import { Webhooks } from './constructs/webhooks.ts';
 import { pascalCase, readPayflowConfig, type PayflowConfig } from './payflow-config.ts';
 
 /**
@@ -27,6 +28,7 @@ export class PayflowStack extends Stack {
   readonly dailyReconciliation: DailyReconciliation;
   readonly api: PaymentsApi;
   readonly observability: Observability;
+  readonly webhooks: Webhooks;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -56,6 +58,8 @@ export class PayflowStack extends Stack {
       tiers: config.tiers,
     });
 
+    this.webhooks = new Webhooks(this, 'Webhooks', { paymentsTable, restApi: this.api.restApi, config: config.webhooks, removalPolicy });
+
     // Bulkheads: the processor's callers have a ceiling, so a slow processor cannot take the concurrency the API needs.
     const reserve = (functions: readonly PayflowFunction[], concurrency: number) => {
       for (const fn of functions) (fn.node.defaultChild as CfnFunction).reservedConcurrentExecutions = concurrency;
@@ -70,12 +74,13 @@ export class PayflowStack extends Stack {
       // Every function of the stack, found rather than listed, so that a new one cannot go unwatched.
       functions: this.node.findAll().filter((c): c is PayflowFunction => c instanceof PayflowFunction && !sagaTasks.has(c)),
       sagaTaskFunctions: [...sagaTasks],
-      streamConsumers: [this.outbox.relay],
+      streamConsumers: [this.outbox.relay, this.webhooks.recorder],
       deadLetterQueues: {
         EventsDlq: this.outbox.eventsDlq,
         RelayDeadLetterQueue: this.outbox.relayDeadLetterQueue,
         RelayFailureQueue: this.outbox.relayFailureQueue,
         SagaFailuresQueue: sagaFailuresQueue,
+        WebhookDlq: this.webhooks.deadLetterQueue,
       },
       stateMachines: { PaymentSaga: paymentSaga, RefundSaga: refundSaga },
       alarmEmail: config.alarmEmail,
@@ -98,6 +103,9 @@ export class PayflowStack extends Stack {
     this.output('RelayDeadLetterQueueUrl', this.outbox.relayDeadLetterQueue.queueUrl, 'Stream records the relay could not publish, kept whole for replay');
     this.output('RelayFailureQueueUrl', this.outbox.relayFailureQueue.queueUrl);
     this.output('SagaFailuresQueueUrl', sagaFailuresQueue.queueUrl, 'Saga cases a compensation could not settle: an operator acts on them');
+    this.output('WebhooksTableName', this.webhooks.table.tableName, 'Merchant events (30 days) and webhook endpoints');
+    this.output('WebhookDeliveryQueueUrl', this.webhooks.deliveryQueue.queueUrl);
+    this.output('WebhookDlqUrl', this.webhooks.deadLetterQueue.queueUrl, 'Webhook deliveries given up after the retry window (last status and error); the endpoint was disabled');
     this.output('PaymentSagaArn', paymentSaga.stateMachineArn);
     this.output('RefundSagaArn', refundSaga.stateMachineArn);
     this.output('AlarmTopicArn', this.observability.alarmTopic.topicArn, 'Subscribe to receive alarms');

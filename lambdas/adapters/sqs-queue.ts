@@ -44,6 +44,7 @@ function toEntry(message: OutgoingMessage): { entry: Omit<SendMessageBatchReques
     MessageBody: body,
     MessageGroupId: message.groupId,
     MessageDeduplicationId: message.deduplicationId,
+    DelaySeconds: message.delaySeconds,
     MessageAttributes: attributes ? Object.fromEntries(attributes.map(([name, value]) => [name, { DataType: 'String', StringValue: value }])) : undefined,
   };
   const bytes = Buffer.byteLength(body) + (attributes ?? []).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value), 0);

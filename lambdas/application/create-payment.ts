@@ -1,3 +1,4 @@
+import { API_REQUEST_ID_KEY, correlationKeys } from '#commons/correlation';
 import { logger, tracer } from '#commons/powertools';
 import type { CreatePaymentBody } from '#contract/requests';
 import { paymentIdFor, requestHash } from '#domain/ids';
@@ -9,6 +10,8 @@ export interface CreatePaymentRequest {
   merchantId: string;
   idempotencyKey: string;
   body: CreatePaymentBody;
+  /** The API request id: kept on the payment as its correlation id (a later retry keeps the first one's). */
+  requestId?: string;
 }
 
 export interface CreatedPayment {
@@ -23,12 +26,13 @@ export interface CreatedPayment {
  * existing payment is returned as a replay; another body, the key was reused.
  */
 export function createPayment(store: PaymentsStore, now: () => Date = () => new Date()) {
-  return async ({ merchantId, idempotencyKey, body }: CreatePaymentRequest): Promise<CreatedPayment> => {
+  return async ({ merchantId, idempotencyKey, body, requestId }: CreatePaymentRequest): Promise<CreatedPayment> => {
     const paymentId = paymentIdFor(merchantId, idempotencyKey);
-    logger.appendKeys({ paymentId });
+    logger.appendKeys(correlationKeys({ paymentId, requestId }));
     tracer.putAnnotation('paymentId', paymentId);
+    if (requestId) tracer.putAnnotation(API_REQUEST_ID_KEY, requestId);
     const hash = requestHash(body);
-    const result = await store.createPayment(newPayment({ id: paymentId, merchantId, ...body, requestHash: hash, now: now() }));
+    const result = await store.createPayment(newPayment({ id: paymentId, merchantId, ...body, requestHash: hash, requestId, now: now() }));
     if (result.created) {
       logger.info('Payment created', { amount: body.amount, currency: body.currency });
       return { payment: result.payment, replayed: false };

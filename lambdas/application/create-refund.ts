@@ -1,4 +1,5 @@
 import { jitteredBackoff } from '#commons/backoff';
+import { API_REQUEST_ID_KEY, correlationKeys } from '#commons/correlation';
 import { logger, tracer } from '#commons/powertools';
 import type { CreateRefundBody } from '#contract/requests';
 import { isPaymentId, refundIdFor, requestHash } from '#domain/ids';
@@ -12,6 +13,8 @@ export interface CreateRefundRequest {
   merchantId: string;
   idempotencyKey: string;
   body: CreateRefundBody & { paymentId: string };
+  /** The API request id: kept on the refund as its correlation id (a later retry keeps the first one's). */
+  requestId?: string;
 }
 
 export interface CreatedRefund {
@@ -30,12 +33,13 @@ const MAX_RESERVATION_ATTEMPTS = 10;
  * that keeps losing the race on the payment gives up with PaymentBusy, having written nothing.
  */
 export function createRefund(store: PaymentsStore, now: () => Date = () => new Date()) {
-  return async ({ merchantId, idempotencyKey, body }: CreateRefundRequest): Promise<CreatedRefund> => {
+  return async ({ merchantId, idempotencyKey, body, requestId }: CreateRefundRequest): Promise<CreatedRefund> => {
     const { paymentId, amount: requestedAmount, reason, metadata } = body;
     if (!isPaymentId(paymentId)) throw new PaymentNotVisible();
     const refundId = refundIdFor(merchantId, paymentId, idempotencyKey);
-    logger.appendKeys({ paymentId, refundId });
+    logger.appendKeys(correlationKeys({ paymentId, refundId, requestId }));
     tracer.putAnnotation('paymentId', paymentId);
+    if (requestId) tracer.putAnnotation(API_REQUEST_ID_KEY, requestId);
     const hash = requestHash(body);
     const replay = (existing: Refund): CreatedRefund => {
       if (existing.requestHash !== hash) throw new RequestMismatch();
@@ -54,7 +58,7 @@ export function createRefund(store: PaymentsStore, now: () => Date = () => new D
         if (existing) return replay(existing);
         throw error;
       }
-      const outcome = await store.reserveRefund(newRefund({ id: refundId, payment, amount, reason, metadata, requestHash: hash, now: at }));
+      const outcome = await store.reserveRefund(newRefund({ id: refundId, payment, amount, reason, metadata, requestHash: hash, requestId, now: at }));
       if (outcome.outcome === 'reserved') {
         logger.info('Refund reserved', { amount, currency: payment.currency });
         return { refund: outcome.refund, replayed: false };

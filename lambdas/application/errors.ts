@@ -17,3 +17,18 @@ export class PaymentNotVisible extends Error {
 export class PaymentBusy extends Error {
   override readonly name = 'PaymentBusy';
 }
+
+/** The event does not exist, expired, or belongs to another merchant: the three are not told apart. */
+export class EventNotVisible extends Error {
+  override readonly name = 'EventNotVisible';
+}
+
+/** The webhook endpoint does not exist or belongs to another merchant. */
+export class WebhookEndpointNotVisible extends Error {
+  override readonly name = 'WebhookEndpointNotVisible';
+}
+
+/** A webhook endpoint URL that may not be called (not HTTPS, a private address, ...). */
+export class WebhookUrlRefused extends Error {
+  override readonly name = 'WebhookUrlRefused';
+}

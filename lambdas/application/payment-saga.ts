@@ -15,9 +15,10 @@ const systemClock: Clock = () => new Date();
 
 /** pending → processing; returns the payment's terminal status instead when the saga has nothing left to do. */
 export const markProcessing = (ledger: SagaLedger, now = systemClock): Step => async (state) => {
-  const { id, merchantId, amount, currency, source, status } = await ledger.markProcessing(state.paymentId, now().toISOString());
+  const { id, merchantId, amount, currency, source, status, requestId } = await ledger.markProcessing(state.paymentId, now().toISOString());
   logger.info('Payment saga started', { paymentId: id, status });
-  return { ...state, merchantId, amount, currency, source, status };
+  // A saga started before events carried the request id still gets it from the payment, for the later steps.
+  return { ...state, merchantId, amount, currency, source, status, ...(state.requestId || !requestId ? {} : { requestId }) };
 };
 
 /**

@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { withCorrelation } from '#commons/correlation';
 import { logger, metrics } from '#commons/powertools';
 import { isPaymentStatus, isSagaTerminal } from '#domain/payment';
 import { paymentSagaStart, refundSagaStart, type SagaStart } from '#domain/saga-starts';
@@ -68,11 +69,21 @@ export function reconcile(deps: ReconcileDependencies) {
   };
 }
 
-async function reconcileItem({ openItems, starter, operatorQueue, operatorQueueIsFifo }: ReconcileDependencies, ref: OpenItemRef, at: Date): Promise<ReconcileOutcome> {
-  const item = await openItems.readOpenItem(ref);
+async function reconcileItem(deps: ReconcileDependencies, ref: OpenItemRef, at: Date): Promise<ReconcileOutcome> {
+  const item = await deps.openItems.readOpenItem(ref);
   const start = item && openSagaStart(item);
   if (!item || !start) return 'terminal';
+  const correlation = { paymentId: ref.paymentId, ...(ref.entity === 'refund' ? { refundId: ref.refundId } : {}), requestId: item.requestId };
+  return withCorrelation('reconcile', correlation, () => restartOrFlag(deps, ref, item, start, at));
+}
 
+async function restartOrFlag(
+  { openItems, starter, operatorQueue, operatorQueueIsFifo }: ReconcileDependencies,
+  ref: OpenItemRef,
+  item: OpenItem,
+  start: SagaStart,
+  at: Date,
+): Promise<ReconcileOutcome> {
   const started = await starter.start(start);
   if (!started.alreadyExisted) {
     logger.warn('Started the saga of a stuck item', { executionName: start.name, status: item.status });
@@ -91,7 +102,17 @@ async function reconcileItem({ openItems, starter, operatorQueue, operatorQueueI
   const failures = await operatorQueue.send([
     {
       key: start.name,
-      payload: { source: 'reconciliation', reason, saga: start.saga, input: start.input, executionArn: started.executionArn, executionStatus: status, item: publicPart, flaggedAt },
+      payload: {
+        source: 'reconciliation',
+        reason,
+        saga: start.saga,
+        input: start.input,
+        ...(item.requestId ? { requestId: item.requestId } : {}),
+        executionArn: started.executionArn,
+        executionStatus: status,
+        item: publicPart,
+        flaggedAt,
+      },
       ...(operatorQueueIsFifo ? { groupId: start.input.paymentId, deduplicationId: `reconcile-${start.name}` } : {}),
     },
   ]);
@@ -103,7 +124,7 @@ async function reconcileItem({ openItems, starter, operatorQueue, operatorQueueI
 
 /** The saga an item still needs, or undefined when it has reached a status the saga does not move it from. */
 function openSagaStart(item: OpenItem): SagaStart | undefined {
-  if (item.entity === 'payment' && isPaymentStatus(item.status) && !isSagaTerminal(item.status)) return paymentSagaStart(item.id);
-  if (item.entity === 'refund' && item.status === 'pending') return refundSagaStart(item.paymentId, item.id);
+  if (item.entity === 'payment' && isPaymentStatus(item.status) && !isSagaTerminal(item.status)) return paymentSagaStart(item.id, item.requestId);
+  if (item.entity === 'refund' && item.status === 'pending') return refundSagaStart(item.paymentId, item.id, item.requestId);
   return undefined;
 }

@@ -9,8 +9,8 @@ const systemClock = () => new Date();
 
 /** Refunds a pending refund at the processor; a refund that is no longer pending is returned untouched (nothing left to do). */
 export const refundAtProcessor = (ledger: SagaLedger, processor: PaymentProcessor, now = systemClock): Step => async (state) => {
-  const { paymentId, id: refundId, merchantId, amount, currency, status } = await ledger.loadRefund(state.paymentId, state.refundId);
-  const loaded = { ...state, paymentId, refundId, merchantId, amount, currency, status };
+  const { paymentId, id: refundId, merchantId, amount, currency, status, requestId } = await ledger.loadRefund(state.paymentId, state.refundId);
+  const loaded = { ...state, paymentId, refundId, merchantId, amount, currency, status, ...(state.requestId || !requestId ? {} : { requestId }) };
   if (status !== 'pending') return loaded;
   const { refundId: processorRefundId } = await processor.refund({ key: processorKey(refundId, 'refund'), paymentId, amount });
   logger.info('Refund sent to the processor', { paymentId, refundId, processorRefundId });

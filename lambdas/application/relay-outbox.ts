@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { withCorrelation } from '#commons/correlation';
 import { logger, metrics } from '#commons/powertools';
-import { toOutboxEvent, type EntityChange } from '#domain/events';
+import { toOutboxEvent, type EntityChange, type OutboxEvent } from '#domain/events';
 import { MessageRefused, errorCodeOf, type OutboundQueue, type OutgoingMessage } from '#ports/queues';
 
 export interface RelayOutboxDependencies<StreamRecord> {
@@ -31,6 +32,7 @@ export interface RelayOutboxDependencies<StreamRecord> {
 export function relayOutbox<StreamRecord>({ changeOf, keyOf, events, deadLetters }: RelayOutboxDependencies<StreamRecord>) {
   return async (records: readonly StreamRecord[]): Promise<Map<string, Error>> => {
     const outgoing: OutgoingMessage[] = [];
+    const eventsByKey = new Map<string, OutboxEvent>();
     const poison: OutgoingMessage[] = [];
     const recordsByKey = new Map<string, StreamRecord>();
     const isolate = (record: StreamRecord, key: string, reason: string) => {
@@ -42,7 +44,10 @@ export function relayOutbox<StreamRecord>({ changeOf, keyOf, events, deadLetters
       recordsByKey.set(key, record);
       try {
         const event = toOutboxEvent(changeOf(record));
-        if (event) outgoing.push({ key, payload: event, groupId: event.paymentId, deduplicationId: event.id });
+        if (event) {
+          outgoing.push({ key, payload: event, groupId: event.paymentId, deduplicationId: event.id });
+          eventsByKey.set(key, event);
+        }
       } catch (error) {
         isolate(record, key, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
       }
@@ -54,6 +59,15 @@ export function relayOutbox<StreamRecord>({ changeOf, keyOf, events, deadLetters
       isolate(recordsByKey.get(key)!, key, `SQS refused the event: ${error.message}`);
     }
     const poisonFailures = await deadLetters.send(poison);
+    // One line per event relayed, with its payment's (or refund's) request id: the relay's part of its history.
+    const isolated = new Set(poison.map((message) => message.key));
+    for (const { key } of outgoing) {
+      const event = eventsByKey.get(key)!;
+      if (failures.has(key) || isolated.has(key)) continue;
+      await withCorrelation('relay', { paymentId: event.paymentId, refundId: event.refundId, requestId: event.requestId }, async () =>
+        logger.info('Event relayed', { type: event.type, eventId: event.id }),
+      );
+    }
     metrics.addMetric('OutboxEventsPublished', MetricUnit.Count, outgoing.length - failures.size - (poison.length - poisonFailures.size));
     if (poison.length > 0) metrics.addMetric('OutboxPoisonRecords', MetricUnit.Count, poison.length);
     if (failures.size > 0) {

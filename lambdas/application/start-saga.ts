@@ -1,3 +1,4 @@
+import { withCorrelation } from '#commons/correlation';
 import { logger } from '#commons/powertools';
 import { parseOutboxEvent } from '#domain/events';
 import { sagaStartForEvent } from '#domain/saga-starts';
@@ -11,9 +12,14 @@ import type { SagaStarter } from '#ports/saga-starter';
 export function startSagaForEvent(starter: SagaStarter) {
   return async (messageBody: string): Promise<void> => {
     const event = parseOutboxEvent(messageBody);
-    const start = sagaStartForEvent(event);
-    if (!start) return;
-    const started = await starter.start(start);
-    logger.info(started.alreadyExisted ? 'Saga was already started' : 'Saga started', { eventId: event.id, type: event.type, executionArn: started.executionArn });
+    await withCorrelation('start-saga', { paymentId: event.paymentId, refundId: event.refundId, requestId: event.requestId }, async () => {
+      const start = sagaStartForEvent(event);
+      if (!start) {
+        logger.info('Event needs no saga', { eventId: event.id, type: event.type });
+        return;
+      }
+      const started = await starter.start(start);
+      logger.info(started.alreadyExisted ? 'Saga was already started' : 'Saga started', { eventId: event.id, type: event.type, executionArn: started.executionArn });
+    });
   };
 }

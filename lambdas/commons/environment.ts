@@ -22,6 +22,15 @@ export const FUNCTION_SETTINGS = {
   stripeSecretArn: 'STRIPE_SECRET_ARN',
   dailyReportsTable: 'DAILY_REPORTS_TABLE_NAME',
   settleSeconds: 'RECONCILIATION_SETTLE_SECONDS',
+  webhooksTable: 'WEBHOOKS_TABLE_NAME',
+  webhookDeliveryQueueUrl: 'WEBHOOK_DELIVERY_QUEUE_URL',
+  webhookDeadLetterQueueUrl: 'WEBHOOK_DEAD_LETTER_QUEUE_URL',
+  /** `true` in the twin's dev mode only: http://127.0.0.1 endpoints are allowed. */
+  webhookDevMode: 'WEBHOOK_DEV_MODE',
+  webhookTimeoutSeconds: 'WEBHOOK_TIMEOUT_SECONDS',
+  webhookRetryBaseSeconds: 'WEBHOOK_RETRY_BASE_SECONDS',
+  webhookRetryCapSeconds: 'WEBHOOK_RETRY_CAP_SECONDS',
+  webhookRetryWindowSeconds: 'WEBHOOK_RETRY_WINDOW_SECONDS',
 } as const;
 
 export type FunctionSetting = keyof typeof FUNCTION_SETTINGS;

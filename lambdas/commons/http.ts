@@ -4,7 +4,7 @@ import type { $ZodIssue } from 'zod/v4/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metrics, tracer } from '#commons/powertools';
 import { firstDuplicateKey } from '#commons/json-text';
-import { PaymentBusy, PaymentNotVisible, RequestMismatch } from '#application/errors';
+import { EventNotVisible, PaymentBusy, PaymentNotVisible, RequestMismatch, WebhookEndpointNotVisible, WebhookUrlRefused } from '#application/errors';
 import {
   ApiError,
   bodyTooLarge,
@@ -56,6 +56,9 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof RequestMismatch) return idempotencyKeyReused();
   if (error instanceof PaymentNotVisible) return resourceNotFound('No such payment.');
   if (error instanceof PaymentBusy) return resourceBusy();
+  if (error instanceof EventNotVisible) return resourceNotFound('No such event.');
+  if (error instanceof WebhookEndpointNotVisible) return resourceNotFound('No such webhook endpoint.');
+  if (error instanceof WebhookUrlRefused) return parameterInvalid('url', error.message);
   if (error instanceof RefundRefused) return refundRefusal(error);
   logger.error('Unhandled error', error as Error);
   return internalError();
@@ -101,6 +104,12 @@ export function merchantIdOf(event: APIGatewayProxyEvent): string {
   if (typeof apiKeyId !== 'string' || apiKeyId === '') throw invalidApiKey();
   logger.appendKeys({ merchantId: apiKeyId });
   return apiKeyId;
+}
+
+/** The API request id: API Gateway's requestContext.requestId, which it also returns as `x-amzn-RequestId`. */
+export function apiRequestIdOf(event: APIGatewayProxyEvent): string | undefined {
+  const requestId = event.requestContext?.requestId;
+  return typeof requestId === 'string' && requestId !== '' ? requestId : undefined;
 }
 
 /**
@@ -220,6 +229,23 @@ export function parseJsonBody<Schema extends ZodMiniType>(
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw invalidJson('The request body must be a JSON object.');
   }
+  const result = schema.safeParse(input);
+  if (!result.success) throw apiErrorFromIssues(result.error.issues, input);
+  return result.data;
+}
+
+/**
+ * Parses the query string with a strict zod schema of string fields: an unknown parameter, or one sent
+ * twice, is a 400 naming it, as a body field would be.
+ */
+export function parseQuery<Schema extends ZodMiniType>(
+  event: Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'>,
+  schema: Schema,
+): output<Schema> {
+  for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
+    if ((values?.length ?? 0) > 1) throw parameterInvalid(name, `${name} must be given once`);
+  }
+  const input = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([, value]) => value !== undefined));
   const result = schema.safeParse(input);
   if (!result.success) throw apiErrorFromIssues(result.error.issues, input);
   return result.data;

@@ -20,6 +20,8 @@ export interface IdempotentRequest<Body> {
   merchantId: string;
   idempotencyKey: string;
   body: Body;
+  /** The API request id (API Gateway's requestContext.requestId): stored on what the request creates, never part of the key or the validated payload. */
+  requestId?: string;
 }
 
 /**
@@ -90,7 +92,8 @@ export function idempotentOperation<Body>(
   });
   const idempotent = makeIdempotent(
     // A stored value containing `undefined` would fail to save and leave the key in progress.
-    async ({ merchantId, idempotencyKey, body }: IdempotentCall<Body>) => withoutUndefined(await operation({ merchantId, idempotencyKey, body })),
+    async ({ merchantId, idempotencyKey, body, requestId }: IdempotentCall<Body>) =>
+      withoutUndefined(await operation({ merchantId, idempotencyKey, body, ...(requestId ? { requestId } : {}) })),
     { persistenceStore, config, keyPrefix: IDEMPOTENCY_KEY_PREFIX },
   );
 

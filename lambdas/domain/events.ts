@@ -22,6 +22,11 @@ export interface OutboxEvent {
   refundId?: string;
   /** updatedAt of the new image: when the change happened, not when it was relayed. */
   occurredAt: string;
+  /**
+   * The id of the API request that created the payment (payment events) or the refund (refund events):
+   * an opaque correlation id, absent for items stored before it was kept.
+   */
+  requestId?: string;
   data: Record<string, unknown>;
 }
 
@@ -41,8 +46,11 @@ export class MalformedEventError extends Error {
   override readonly name = 'MalformedEventError';
 }
 
-/** Kept with a payment or refund to tell a retry from a reused key; not part of what an event tells. */
-const NOT_IN_EVENTS = new Set(['requestHash']);
+/**
+ * Not in an event's data: the request hash (kept to tell a retry from a reused key, not part of what an
+ * event tells) and the request id (the envelope carries it).
+ */
+const NOT_IN_EVENTS = new Set(['requestHash', 'requestId']);
 
 const STATUSES_BY_ENTITY: Readonly<Record<string, readonly string[]>> = {
   payment: PAYMENT_STATUSES,
@@ -76,8 +84,9 @@ export function toOutboxEvent(change: EntityChange): OutboxEvent | null {
 
   const type = `${entity}.${status === 'pending' ? 'created' : status}` as OutboxEventType;
   const data = Object.fromEntries(Object.entries(item).filter(([key]) => !NOT_IN_EVENTS.has(key)));
+  const requestId = typeof item.requestId === 'string' && item.requestId !== '' ? { requestId: item.requestId } : {};
   return entity === 'payment'
-    ? { type, version: OUTBOX_EVENT_VERSION, id: change.eventId, paymentId: id, occurredAt, data }
+    ? { type, version: OUTBOX_EVENT_VERSION, id: change.eventId, paymentId: id, occurredAt, ...requestId, data }
     : {
         type,
         version: OUTBOX_EVENT_VERSION,
@@ -85,6 +94,7 @@ export function toOutboxEvent(change: EntityChange): OutboxEvent | null {
         paymentId: requiredString(item, 'paymentId', entity),
         refundId: id,
         occurredAt,
+        ...requestId,
         data,
       };
 }
@@ -107,6 +117,7 @@ const outboxEventSchema = z
     paymentId: nonEmpty(),
     refundId: z.optional(nonEmpty()),
     occurredAt: nonEmpty(),
+    requestId: z.optional(nonEmpty()),
     data: z.record(z.string(), z.unknown()),
   })
   .check(

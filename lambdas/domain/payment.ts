@@ -60,6 +60,11 @@ export interface Payment {
   authorizationId?: string;
   /** Fingerprint of the request that created it: tells a retry (same) from a reused key (different). */
   requestHash: string;
+  /**
+   * The id of the API request that created it: an opaque correlation id, carried by its events and sagas
+   * and logged by every function that handles it. Absent on payments created before it was stored.
+   */
+  requestId?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -73,6 +78,7 @@ export interface NewPaymentInput {
   description?: string;
   metadata?: Record<string, string>;
   requestHash: string;
+  requestId?: string;
   now: Date;
 }
 
@@ -92,6 +98,7 @@ export function newPayment(input: NewPaymentInput): Payment {
     amountRefunded: 0,
     amountRefundable: 0,
     requestHash: input.requestHash,
+    ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
     createdAt: timestamp,
     updatedAt: timestamp,
   };

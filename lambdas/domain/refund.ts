@@ -35,6 +35,8 @@ export interface Refund {
   failureCode?: string;
   /** Fingerprint of the request that created it: tells a retry (same) from a reused key (different). */
   requestHash: string;
+  /** The id of the API request that created it (opaque correlation id); absent on refunds created before it was stored. */
+  requestId?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -46,6 +48,7 @@ export interface NewRefundInput {
   reason?: RefundReason;
   metadata?: Record<string, string>;
   requestHash: string;
+  requestId?: string;
   now: Date;
 }
 
@@ -62,6 +65,7 @@ export function newRefund(input: NewRefundInput): Refund {
     ...(input.reason === undefined ? {} : { reason: input.reason }),
     ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
     requestHash: input.requestHash,
+    ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
     createdAt: timestamp,
     updatedAt: timestamp,
   };

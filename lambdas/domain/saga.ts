@@ -15,6 +15,8 @@ export interface CaughtError {
 
 export interface PaymentSagaState {
   paymentId: string;
+  /** The API request that created the payment (opaque correlation id): every step logs it. */
+  requestId?: string;
   merchantId?: string;
   amount?: number;
   currency?: Currency;
@@ -36,6 +38,8 @@ export interface PaymentSagaState {
 export interface RefundSagaState {
   paymentId: string;
   refundId: string;
+  /** The API request that created the refund (opaque correlation id): every step logs it. */
+  requestId?: string;
   merchantId?: string;
   amount?: number;
   currency?: Currency;

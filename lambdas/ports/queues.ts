@@ -8,6 +8,8 @@ export interface OutgoingMessage {
   groupId?: string;
   deduplicationId?: string;
   attributes?: Record<string, string>;
+  /** Standard queues: seconds (0–900) before the message can be received. */
+  delaySeconds?: number;
 }
 
 export interface OutboundQueue {

@@ -210,7 +210,7 @@ export function gatewayResponseTemplate(error: GatewayError): string {
   return `{"error":{"type":${JSON.stringify(error.type)},"code":${JSON.stringify(error.code)},"message":${message}${param}}}`;
 }
 
-function acknowledgeApiKeyAuthentication(method: Method): void {
+export function acknowledgeApiKeyAuthentication(method: Method): void {
   const reason =
     'Merchants authenticate with API Gateway API keys (apiKeyRequired on every method, one key per merchant, usage plans per tier); the key id is the merchant identity. No IAM or Cognito principals call this API.';
   Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });

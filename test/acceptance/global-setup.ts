@@ -75,7 +75,9 @@ export default async function setup(project: TestProject) {
       port: 0,
       outputsFile: join(workDir, 'outputs.local.json'),
       timeScale: Number(process.env.PAYFLOW_TIME_SCALE ?? 0.02),
-      context: payflowContext(Number(process.env.PAYFLOW_TIME_SCALE ?? 0.02)),
+      // Webhook retries: waits of at most 1 s and a window of 12 s instead of 3 days, so a receiver that never recovers
+      // reaches the webhook DLQ within a test, and one that fails 3 times still recovers on a loaded machine.
+      context: payflowContext(Number(process.env.PAYFLOW_TIME_SCALE ?? 0.02), { retryBaseSeconds: 0.5, retryCapSeconds: 1, retryWindowSeconds: 12 }),
       functionLogs: (functionName, line) => log.write(`[${functionName}] ${line}\n`),
       // PAYFLOW_ACCESS_REPORT: where the runner writes, on stop, what each role was granted and used (npm run iam:report).
       ...(process.env.PAYFLOW_ACCESS_REPORT ? { accessReportFile: resolve(process.env.PAYFLOW_ACCESS_REPORT) } : {}),
@@ -91,6 +93,7 @@ export default async function setup(project: TestProject) {
       apiKeys: keysOf(outputs, values),
       aws: { region: outputs.LocalRegion!, sqsEndpoint: outputs.LocalSqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
       deadlines: { terminalMs: 30_000, dlqMs: 120_000 },
+      functionLogFile: logFile,
     };
     teardown = async () => {
       await stack.stop();

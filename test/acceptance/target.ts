@@ -23,6 +23,8 @@ export interface AcceptanceContext {
   aws: { region?: string; sqsEndpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
   /** How long the target may take: a payment to reach a terminal status, a poison message its DLQ. */
   deadlines: { terminalMs: number; dlqMs: number };
+  /** The twin's function log (`[<function>] <line>` per line); only the local target has one. */
+  functionLogFile?: string;
 }
 
 export const stack = (): AcceptanceContext => inject('acceptance');

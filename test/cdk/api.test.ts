@@ -85,13 +85,21 @@ describe('routes', () => {
     ['POST', '/payments', 'ApiCreatePaymentFunction'],
     ['GET', '/payments/{id}', 'ApiGetPaymentFunction'],
     ['POST', '/payments/{id}/refunds', 'ApiCreateRefundFunction'],
+    ['GET', '/events', 'WebhooksEventsFunction'],
+    ['GET', '/events/{id}', 'WebhooksEventsFunction'],
+    ['POST', '/events/{id}/resend', 'WebhooksEventsFunction'],
+    ['POST', '/webhook_endpoints', 'WebhooksEndpointsFunction'],
+    ['GET', '/webhook_endpoints', 'WebhooksEndpointsFunction'],
+    ['GET', '/webhook_endpoints/{id}', 'WebhooksEndpointsFunction'],
+    ['DELETE', '/webhook_endpoints/{id}', 'WebhooksEndpointsFunction'],
+    ['POST', '/webhook_endpoints/{id}/roll_secret', 'WebhooksEndpointsFunction'],
   ])('%s %s is a Lambda proxy integration of %s', (method, path, functionPrefix) => {
     const [functionId] = integratedFunction(route(method, path));
     expect(functionId.startsWith(functionPrefix), functionId).toBe(true);
   });
 
   it('no other methods', () => {
-    expect(methods()).toHaveLength(3);
+    expect(methods()).toHaveLength(11);
   });
 
   it('every method requires an API key', () => {

@@ -44,7 +44,7 @@ describe('tables', () => {
 
   it('every table is encrypted at rest, on demand, with point-in-time recovery', () => {
     const tables = resourcesOfType(prod.json, TABLE);
-    expect(tables).toHaveLength(5);
+    expect(tables).toHaveLength(6);
     for (const [, table] of tables) {
       expect(table.Properties?.SSESpecification).toEqual({ SSEEnabled: true });
       expect(table.Properties?.BillingMode).toBe('PAY_PER_REQUEST');
@@ -340,5 +340,29 @@ describe('observability', () => {
 
   it('a dashboard', () => {
     prod.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('webhooks (issue 11)', () => {
+  const dispatcherEnvironment = (synthesized: Synthesized) =>
+    Object.entries(synthesized.json.Resources).find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('WebhooksDispatcher'))![1].Properties?.Environment?.Variables;
+
+  it('the recorder is a second consumer of the Payments stream, filtered like the relay, apart from the saga path', () => {
+    const mappings = Object.values(prod.json.Resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties?.EventSourceArn).includes('StreamArn'));
+    expect(mappings).toHaveLength(2);
+    for (const mapping of mappings) expect(JSON.stringify(mapping.Properties?.FilterCriteria)).toContain('payment');
+  });
+
+  it('events expire after 30 days (TTL); deliveries retry through their own standard queue; the webhook DLQ is alarmed', () => {
+    const table = Object.entries(prod.json.Resources).find(([id, r]) => r.Type === 'AWS::DynamoDB::Table' && id.startsWith('WebhooksWebhooksTable'))![1];
+    expect(table.Properties?.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(prod.stack.webhooks.deliveryQueue.fifo).toBe(false);
+    const alarms = Object.values(prod.template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => JSON.stringify(alarm));
+    expect(alarms.some((alarm) => alarm.includes('WebhooksWebhookDlq'))).toBe(true);
+  });
+
+  it('the twin dev mode (http://127.0.0.1 endpoints) is off unless the context turns it on', () => {
+    expect(dispatcherEnvironment(prod)).toMatchObject({ WEBHOOK_DEV_MODE: 'false', WEBHOOK_TIMEOUT_SECONDS: '10', WEBHOOK_RETRY_WINDOW_SECONDS: String(3 * 24 * 3600) });
+    expect(dispatcherEnvironment(synthesize({ 'payflow:webhooks': { devMode: true } }))).toMatchObject({ WEBHOOK_DEV_MODE: 'true' });
   });
 });

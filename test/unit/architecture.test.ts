@@ -75,8 +75,16 @@ describe('tools/local-runner imports nothing from the product', () => {
   });
 });
 
+describe('tools/history reads the log text only', () => {
+  it('imports nothing from outside tools/history (node: modules only)', () => {
+    const files = typeScriptFiles('tools/history');
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.flatMap((file) => importsLeaving('tools/history', file, specifiersOf(file)))).toEqual([]);
+  });
+});
+
 describe('the tools import no test code', () => {
-  it.each(['tools/local-runner', 'tools/bench', 'tools/reliability'])('%s imports nothing from test/', (folder) => {
+  it.each(['tools/local-runner', 'tools/bench', 'tools/reliability', 'tools/history'])('%s imports nothing from test/', (folder) => {
     const files = typeScriptFiles(folder);
     expect(files.length).toBeGreaterThan(0);
     const intoTests = files.flatMap((file) =>

@@ -10,7 +10,7 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
 import { DescribeExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, ListExecutionsCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import { BatchGetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ConsoleClients, ConsoleStack } from './stack.ts';
 
@@ -69,11 +69,25 @@ export interface StateGraph {
   states: Array<{ name: string; type: string; comment?: string; next: Array<{ to: string; kind: 'next' | 'choice' | 'default' | 'catch' }>; retries: boolean }>;
 }
 
+export interface CircuitBreakerView {
+  tableName: string;
+  position: 'closed' | 'open' | 'half-open';
+  generation: number;
+  /** Epoch ms: open until then, half-open after. */
+  openedUntil?: number;
+  /** Epoch ms: a claimed probe holds the half-open breaker until then. */
+  probeUntil?: number;
+  failuresInLatestWindow: number;
+  latestWindowStart?: number;
+}
+
 export interface TimelineStep {
   at: number;
   kind: 'request' | 'outbox' | 'queue' | 'saga' | 'state' | 'processor' | 'ledger' | 'refund' | 'status';
   title: string;
   detail?: string;
+  /** An API request's id (x-amzn-RequestId), when the item it created kept it. */
+  requestId?: string;
   flag?: 'retry' | 'error';
 }
 
@@ -183,8 +197,8 @@ export class ConsoleReader {
     const payment = this.paymentRow(paymentItem, postings.find((posting) => posting.kind === 'capture')?.createdAt);
     const outbox = Array.isArray(streamRecords) ? streamRecords : [];
     return {
-      payment: { ...payment, description: paymentItem.description, amountCaptured: paymentItem.amountCaptured, amountRefundable: paymentItem.amountRefundable },
-      refunds: refunds.map((refund) => ({ id: refund.id, amount: refund.amount, status: refund.status, failureCode: refund.failureCode, createdAt: refund.createdAt, updatedAt: refund.updatedAt })),
+      payment: { ...payment, description: paymentItem.description, amountCaptured: paymentItem.amountCaptured, amountRefundable: paymentItem.amountRefundable, requestId: paymentItem.requestId },
+      refunds: refunds.map((refund) => ({ id: refund.id, amount: refund.amount, status: refund.status, failureCode: refund.failureCode, requestId: refund.requestId, createdAt: refund.createdAt, updatedAt: refund.updatedAt })),
       postings,
       processorCalls,
       outbox,
@@ -346,7 +360,9 @@ export class ConsoleReader {
       queues
         .filter((queue) => queue.deadLetter)
         .map(async (queue) => {
-          const messages = await this.peek(queue.url, queue.visible);
+          // In flight counts too: a message peeked a moment ago (visibility timeout 0) is visible again on SQS at once,
+          // but fauxqs (the twin) counts it in flight until the next receive: peeking only `visible` would lose it.
+          const messages = await this.peek(queue.url, queue.visible + queue.inFlight);
           return {
             label: queue.label,
             name: queue.name,
@@ -410,8 +426,36 @@ export class ConsoleReader {
 
   // ---------------------------------------------------------------- health
 
+  /**
+   * The processor's circuit breaker, from its table (output CircuitBreakerTableName): item `processor` holds its
+   * generation and `openedUntil` (open while in the future, half-open after, closed when absent) and `probeUntil`;
+   * items `processor#failures#<generation>#<window start>` count transient failures per window.
+   */
+  async circuitBreaker(now = Date.now()): Promise<CircuitBreakerView | undefined> {
+    const tableName = this.stack.outputs.CircuitBreakerTableName;
+    if (!tableName) return undefined;
+    const { Item } = await this.clients.dynamodb.send(new GetCommand({ TableName: tableName, Key: { key: 'processor' }, ConsistentRead: true }));
+    const generation = typeof Item?.generation === 'number' ? Item.generation : 0;
+    const openedUntil = typeof Item?.openedUntil === 'number' ? Item.openedUntil : undefined;
+    const probeUntil = typeof Item?.probeUntil === 'number' ? Item.probeUntil : undefined;
+    const position = openedUntil === undefined ? 'closed' : now < openedUntil ? 'open' : 'half-open';
+    const { Items = [] } = await this.clients.dynamodb.send(
+      new ScanCommand({ TableName: tableName, FilterExpression: 'begins_with(#key, :prefix)', ExpressionAttributeNames: { '#key': 'key' }, ExpressionAttributeValues: { ':prefix': `processor#failures#${generation}#` } }),
+    );
+    const windows = Items.map((item) => ({ windowStart: Number(String(item.key).split('#').pop()), failures: Number(item.failures ?? 0) })).sort((a, b) => b.windowStart - a.windowStart);
+    return {
+      tableName,
+      position,
+      generation,
+      ...(openedUntil !== undefined ? { openedUntil } : {}),
+      ...(probeUntil !== undefined && probeUntil > now ? { probeUntil } : {}),
+      failuresInLatestWindow: windows[0]?.failures ?? 0,
+      ...(windows[0] ? { latestWindowStart: windows[0].windowStart } : {}),
+    };
+  }
+
   async health() {
-    const [{ payments }, queues, failedExecutions] = await Promise.all([this.payments(), this.queues(), this.failedExecutions()]);
+    const [{ payments }, queues, failedExecutions, breaker] = await Promise.all([this.payments(), this.queues(), this.failedExecutions(), this.circuitBreaker()]);
     const now = Date.now();
     const minutes = 15;
     const buckets = Array.from({ length: minutes }, (_, index) => {
@@ -422,14 +466,28 @@ export class ConsoleReader {
       return { start, created: created.length, terminal: terminated.length, p50Ms: percentile(durations, 0.5), p95Ms: percentile(durations, 0.95) };
     });
     const stuck = payments.filter((payment) => !payment.terminalAt && now - time(payment.createdAt) > 15 * 60_000);
+    const oldestOpen = payments.filter((payment) => !payment.terminalAt).reduce<PaymentRow | undefined>((oldest, payment) => (!oldest || payment.createdAt < oldest.createdAt ? payment : oldest), undefined);
+    const oldestOpenAgeMs = oldestOpen ? now - time(oldestOpen.createdAt) : 0;
     const alarms = [
       ...queues
         .filter((queue) => queue.deadLetter)
         .map((queue) => ({ name: `${queue.label} depth > 0`, firing: queue.visible + queue.inFlight > 0, detail: `${queue.visible + queue.inFlight} message(s) in ${queue.name}` })),
       { name: 'Saga executions failed, timed out or aborted (last hour)', firing: failedExecutions.length > 0, detail: failedExecutions.length > 0 ? failedExecutions.slice(0, 5).map((execution) => `${execution.name} ${execution.status}`).join(', ') : 'none' },
-      { name: 'Payments not terminal after 15 minutes', firing: stuck.length > 0, detail: stuck.length > 0 ? stuck.slice(0, 5).map((payment) => payment.id).join(', ') : 'none' },
+      { name: 'Payments not terminal after 15 minutes (reconciliation restarts them)', firing: stuck.length > 0, detail: stuck.length > 0 ? stuck.slice(0, 5).map((payment) => payment.id).join(', ') : 'none' },
+      {
+        name: 'OldestOpenPaymentAge: a payment open over 30 minutes',
+        firing: oldestOpenAgeMs > 30 * 60_000,
+        detail: oldestOpen ? `oldest open: ${oldestOpen.id}, ${Math.floor(oldestOpenAgeMs / 1000)} s` : 'none open',
+      },
+      ...(breaker
+        ? [{
+            name: 'ProcessorCircuitOpen: the processor circuit breaker is open',
+            firing: breaker.position === 'open',
+            detail: `${breaker.position}${breaker.openedUntil !== undefined ? ` (opened until ${new Date(breaker.openedUntil).toISOString()})` : ''} · ${breaker.failuresInLatestWindow} failure(s) in its latest window`,
+          }]
+        : []),
     ];
-    return { buckets, alarms, depthHistory: this.depthSamples, open: payments.filter((payment) => !payment.terminalAt).length, total: payments.length };
+    return { buckets, alarms, breaker, depthHistory: this.depthSamples, open: payments.filter((payment) => !payment.terminalAt).length, total: payments.length };
   }
 
   private async failedExecutions() {
@@ -577,14 +635,18 @@ function timeline(
 ): TimelineStep[] {
   const steps: Array<TimelineStep & { rank: number }> = [];
   const add = (rank: number, step: TimelineStep) => steps.push({ ...step, rank });
+  const requestIdOf = (item: Item) => (typeof item.requestId === 'string' && item.requestId !== '' ? { requestId: item.requestId as string } : {});
+  // The request id itself is the step's `requestId` (the page shows it apart, as code).
+  const requestPart = (item: Item) => (item.requestId ? 'x-amzn-RequestId of the POST' : 'no request id stored (created before request ids were kept)');
   add(0, {
     at: time(payment.createdAt),
     kind: 'request',
     title: 'API request: POST /v1/payments → 201 pending',
-    detail: `merchant ${payment.merchant} · ${formatAmount(payment.amount, payment.currency)} · source ${payment.source}${paymentItem.description ? ` · “${String(paymentItem.description).slice(0, 80)}”` : ''} (the request id is in the API's access log; the Idempotency-Key is stored only as a hash)`,
+    detail: `${requestPart(paymentItem)} · merchant ${payment.merchant} · ${formatAmount(payment.amount, payment.currency)} · source ${payment.source}${paymentItem.description ? ` · “${String(paymentItem.description).slice(0, 80)}”` : ''} (the Idempotency-Key is stored only as a hash)`,
+    ...requestIdOf(paymentItem),
   });
   for (const refund of refunds) {
-    add(0, { at: time(refund.createdAt), kind: 'request', title: `API request: POST /v1/payments/${payment.id}/refunds → 201 pending`, detail: `refund ${refund.id} · ${formatAmount(refund.amount, payment.currency)}` });
+    add(0, { at: time(refund.createdAt), kind: 'request', title: `API request: POST /v1/payments/${payment.id}/refunds → 201 pending`, detail: `${requestPart(refund)} · refund ${refund.id} · ${formatAmount(refund.amount, payment.currency)}`, ...requestIdOf(refund) });
   }
   for (const record of outbox) {
     const change = record.before === record.after ? (record.after ?? '') : `${record.before ?? '∅'} → ${record.after ?? '∅'}`;

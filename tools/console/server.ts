@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, stop as stopEsbuild } from 'esbuild';
 import { ConsoleReader } from './reader.ts';
 import { consoleClients, consoleStack, type StackOutputs } from './stack.ts';
 
@@ -34,6 +34,8 @@ const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
 
 async function bundle(): Promise<string> {
   const result = await build({ entryPoints: [join(UI_DIR, 'app.ts')], bundle: true, write: false, format: 'iife', target: 'es2022', minify: true, legalComments: 'none' });
+  // esbuild's service process would otherwise stay, waking up, for as long as the console runs.
+  await stopEsbuild();
   return result.outputFiles[0]!.text;
 }
 

@@ -41,6 +41,11 @@ export const JUSTIFIED: ReadonlyArray<{ role: RegExp; action: string; resource?:
   { role: /^OutboxFailureKeeperRole/, action: '*', reason: "runs only when a relay batch failed for good (the reliability run's faults)" },
   { role: /^Saga(Authorize|Capture|VoidAuthorization|RefundAtProcessor)FunctionRole/, action: 'dynamodb:UpdateItem', resource: /Processor/, reason: "the simulated processor's tok_flaky attempt counter, its refund transaction, and a void marking the capture it reversed" },
   { role: /^DailyReconciliationReconcileDayRole/, action: '*', reason: 'runs once a day (rate(1 day)), not within a run; its calls are exercised (without IAM) by test/integration/saga/daily-reconciliation.test.ts' },
+  { role: /^WebhooksDispatcherRole/, action: 'sqs:ChangeMessageVisibility', reason: "granted by CDK's SqsEventSource (grantConsumeMessages) for the mapping; Lambda's poller may call it" },
+  { role: /^WebhooksDispatcherRole/, action: 'sqs:GetQueueUrl', reason: "granted by CDK's SqsEventSource (grantConsumeMessages) for the mapping" },
+  { role: /^WebhooksRecorderRole/, action: 'sqs:GetQueueAttributes', resource: /WebhookDlq/, reason: "granted by CDK's SqsDlq for the stream mapping's on-failure destination" },
+  { role: /^WebhooksRecorderRole/, action: 'sqs:GetQueueUrl', resource: /WebhookDlq/, reason: "granted by CDK's SqsDlq for the stream mapping's on-failure destination" },
+  { role: /^WebhooksRecorderRole/, action: 'sqs:SendMessage', resource: /WebhookDlq/, reason: "the stream mapping's on-failure destination: a range of records the recorder failed for good" },
 ];
 
 const DATA_PLANE = /^(dynamodb|sqs|states|lambda):/;

@@ -38,6 +38,12 @@ import { assertSupportedTemplate, readStackTemplate, resourcesOfType, type CfnTe
 
 export type { LocalStackApiKey, StackOutputs } from './outputs.ts';
 
+/** DynamoDB operations that write items (and so may add stream records). */
+const TABLE_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems', 'ExecuteStatement', 'BatchExecuteStatement', 'ExecuteTransaction']);
+/** Stream polling while writes come (a record appears a few ms after its write) and once they have stopped. */
+const STREAM_POLL_BUSY_MS = 20;
+const STREAM_POLL_IDLE_MS = 1000;
+
 export interface LocalStackOptions {
   /** The stack to run: its artifact in the cloud assembly (and `AWS::StackName`). */
   stackName: string;
@@ -441,7 +447,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       startup.onStop(() => iam.close());
       if (options.accessReportFile) startup.onStop(() => iam.writeReport(resolve(options.accessReportFile!)));
     }
-    const proxied = iam ? { dynamodb: await iam.proxy(emulators.dynamodb), sqs: await iam.proxy(emulators.sqs) } : emulators;
+    // Every write of a function passes the DynamoDB proxy: it wakes the stream pollers, which otherwise idle.
+    let wakeStreams = () => undefined as void;
+    const onDynamoDbAnswer = (operation: string) => {
+      if (TABLE_WRITES.has(operation)) wakeStreams();
+    };
+    const proxied = iam ? { dynamodb: await iam.proxy(emulators.dynamodb, onDynamoDbAnswer), sqs: await iam.proxy(emulators.sqs) } : emulators;
     const roleClients = new Map<string, { sqs: SQSClient; streams: DynamoDBStreamsClient }>();
     /** Clients signed as `roleLogicalId` assumed by `session`, through the proxies. */
     const clientsOf = (roleLogicalId: string, session: string) => {
@@ -505,10 +516,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             },
             checkPermissions: (mappingId: string, functionLogicalId: string, source: { kind: 'sqs' | 'stream'; arn: string }, destinationArn?: string) =>
               iam.checkEventSourceMapping(mappingId, functionLogicalId, source, destinationArn),
+            // Woken by every write through the proxy; a write from elsewhere (a test's own client, TTL) waits at most the idle interval.
+            streamPolling: { pollIntervalMs: STREAM_POLL_BUSY_MS, idlePollIntervalMs: STREAM_POLL_IDLE_MS },
           }
         : {}),
     });
     startup.onStop(() => mappings.stop());
+    wakeStreams = () => mappings.wakeStreams();
     const api = await startRestApi(template, references, lambdas, options, startup, iam);
     startStackSchedules(template, references, lambdas, timeScale, log, startup, iam);
     await warming;

@@ -93,7 +93,7 @@ const stack = await startLocalStack({
   // The token mix fails about a third of all authorizations on purpose (tok_flaky, tok_timeout), which
   // would rightly open the circuit breaker and fail good cards after its hold: this run checks exactly-once
   // and the ledger, the breaker's own behaviour is test/integration/saga/circuit-breaker.test.ts's.
-  context: { 'payflow:circuitBreaker': { ...(payflowContext(TIME_SCALE)['payflow:circuitBreaker'] as object), failureThreshold: 1_000_000 } },
+  context: { ...payflowContext(TIME_SCALE), 'payflow:circuitBreaker': { ...(payflowContext(TIME_SCALE)['payflow:circuitBreaker'] as object), failureThreshold: 1_000_000 } },
   functionLogs: (functionName, line) => {
     logStream.write(`[${functionName}] ${line}\n`);
     if (/"level":"(ERROR|CRITICAL)"/.test(line)) bump(functionErrorLogs, functionName);

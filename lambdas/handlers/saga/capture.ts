@@ -1,4 +1,5 @@
 import { capture } from '#application/payment-saga';
 import { processorFromSettings } from '#commons/processor';
+import { sagaTaskHandler } from '#commons/correlation';
 
-export const handler = capture(processorFromSettings());
+export const handler = sagaTaskHandler('Capture', capture(processorFromSettings()));

@@ -1,4 +1,5 @@
 import { markFailed } from '#application/payment-saga';
 import { paymentsTableFromSettings } from '#adapters/dynamodb/payments-table';
+import { sagaTaskHandler } from '#commons/correlation';
 
-export const handler = markFailed(paymentsTableFromSettings());
+export const handler = sagaTaskHandler('MarkFailed', markFailed(paymentsTableFromSettings()));

@@ -1,4 +1,5 @@
 import { markProcessing } from '#application/payment-saga';
 import { paymentsTableFromSettings } from '#adapters/dynamodb/payments-table';
+import { sagaTaskHandler } from '#commons/correlation';
 
-export const handler = markProcessing(paymentsTableFromSettings());
+export const handler = sagaTaskHandler('MarkProcessing', markProcessing(paymentsTableFromSettings()));

@@ -1,4 +1,5 @@
 import { postLedger } from '#application/payment-saga';
 import { paymentsTableFromSettings } from '#adapters/dynamodb/payments-table';
+import { sagaTaskHandler } from '#commons/correlation';
 
-export const handler = postLedger(paymentsTableFromSettings());
+export const handler = sagaTaskHandler('PostLedger', postLedger(paymentsTableFromSettings()));

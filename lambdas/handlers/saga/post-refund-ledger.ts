@@ -1,4 +1,5 @@
 import { postRefundLedger } from '#application/refund-saga';
 import { paymentsTableFromSettings } from '#adapters/dynamodb/payments-table';
+import { sagaTaskHandler } from '#commons/correlation';
 
-export const handler = postRefundLedger(paymentsTableFromSettings());
+export const handler = sagaTaskHandler('PostRefundLedger', postRefundLedger(paymentsTableFromSettings()));

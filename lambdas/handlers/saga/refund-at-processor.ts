@@ -1,5 +1,6 @@
 import { refundAtProcessor } from '#application/refund-saga';
 import { paymentsTableFromSettings } from '#adapters/dynamodb/payments-table';
 import { processorFromSettings } from '#commons/processor';
+import { sagaTaskHandler } from '#commons/correlation';
 
-export const handler = refundAtProcessor(paymentsTableFromSettings(), processorFromSettings());
+export const handler = sagaTaskHandler('RefundAtProcessor', refundAtProcessor(paymentsTableFromSettings(), processorFromSettings()));

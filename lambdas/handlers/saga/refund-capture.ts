@@ -1,4 +1,5 @@
 import { refundCapture } from '#application/payment-saga';
 import { processorFromSettings } from '#commons/processor';
+import { sagaTaskHandler } from '#commons/correlation';
 
-export const handler = refundCapture(processorFromSettings());
+export const handler = sagaTaskHandler('RefundCapture', refundCapture(processorFromSettings()));

@@ -1,4 +1,5 @@
 import { releaseRefund } from '#application/refund-saga';
 import { paymentsTableFromSettings } from '#adapters/dynamodb/payments-table';
+import { sagaTaskHandler } from '#commons/correlation';
 
-export const handler = releaseRefund(paymentsTableFromSettings());
+export const handler = sagaTaskHandler('ReleaseRefund', releaseRefund(paymentsTableFromSettings()));

@@ -1,4 +1,5 @@
 import { voidAuthorization } from '#application/payment-saga';
 import { processorFromSettings } from '#commons/processor';
+import { sagaTaskHandler } from '#commons/correlation';
 
-export const handler = voidAuthorization(processorFromSettings());
+export const handler = sagaTaskHandler('VoidAuthorization', voidAuthorization(processorFromSettings()));

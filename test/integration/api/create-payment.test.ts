@@ -47,6 +47,9 @@ function expectError(response: Awaited<ReturnType<typeof postPayment>>, status: 
   expect(response.json).toEqual({ error: { type, code, message: expect.any(String), ...(param === undefined ? {} : { param }) } });
 }
 
+/** API Gateway's request id (requestContext.requestId): the test events carry a UUID. */
+const UUID = expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+
 describe('POST /v1/payments', () => {
   it('creates a pending payment: 201, Location, the public payment, and the item exactly per CONTRACT', async () => {
     const merchant = newMerchant();
@@ -65,6 +68,7 @@ describe('POST /v1/payments', () => {
       source: 'tok_success',
       description: 'Order 1001',
       metadata: { orderId: '1001' },
+      requestId: UUID,
       amountCaptured: 0,
       amountRefunded: 0,
       amountRefundable: 0,
@@ -88,6 +92,7 @@ describe('POST /v1/payments', () => {
       amountRefundable: 0,
       openEntity: 'payment',
       requestHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      requestId: response.json.requestId,
       createdAt: response.json.createdAt,
       updatedAt: response.json.createdAt,
     });
@@ -358,6 +363,8 @@ describe('idempotency: key older than the retention', () => {
     expect(late.headers['Idempotent-Replayed']).toBe('true');
     expect(late.json.id).toBe(first.json.id);
     expect(late.rawBody).toBe(first.rawBody);
+    // The payment keeps the request id of the POST that created it, not the late retry's.
+    expect(late.json.requestId).toBe(first.json.requestId);
     expect(await partitionItems(api, first.json.id)).toHaveLength(1);
     expect(await paymentsOf(merchant)).toHaveLength(1);
   });

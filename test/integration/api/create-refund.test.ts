@@ -63,6 +63,7 @@ describe('POST /v1/payments/{id}/refunds: partial refund', () => {
       status: 'pending',
       reason: 'requested_by_customer',
       metadata: { ticket: 'T-1' },
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       createdAt: expect.any(String),
       updatedAt: response.json.createdAt,
     });
@@ -80,6 +81,7 @@ describe('POST /v1/payments/{id}/refunds: partial refund', () => {
       reason: 'requested_by_customer',
       metadata: { ticket: 'T-1' },
       requestHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      requestId: response.json.requestId,
       openEntity: 'refund',
       createdAt: response.json.createdAt,
       updatedAt: response.json.createdAt,

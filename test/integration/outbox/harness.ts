@@ -164,9 +164,9 @@ export class PaymentsTable {
     return item;
   }
 
-  async createRefund(payment: PaymentItem, amount: number, createdAt = new Date()): Promise<RefundItem> {
+  async createRefund(payment: PaymentItem, amount: number, createdAt = new Date(), overrides: Partial<RefundItem> = {}): Promise<RefundItem> {
     const id = `re_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
-    const item = refundItem(newRefund({ id, payment, amount, requestHash: 'r'.repeat(64), now: createdAt }));
+    const item = { ...refundItem(newRefund({ id, payment, amount, requestHash: 'r'.repeat(64), now: createdAt })), ...overrides };
     await this.put(item);
     return item;
   }

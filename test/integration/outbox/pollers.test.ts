@@ -16,7 +16,7 @@ afterEach(async () => {
   await Promise.all(pollers.splice(0).map((poller) => poller.stop()));
 });
 
-async function streamRig(mapping: EventSourceMappingProperties, fn: (event: DynamoDBStreamEvent) => Promise<unknown>) {
+async function streamRig(mapping: EventSourceMappingProperties, fn: (event: DynamoDBStreamEvent) => Promise<unknown>, polling: { pollIntervalMs?: number; idlePollIntervalMs?: number; busyForMs?: number } = {}) {
   const tables = await createTestTables();
   const failureQueueUrl = await createQueue('mapping-failures');
   const streamArn = await latestStreamArn(dynamodbClient(), tables.PAYMENTS_TABLE_NAME!);
@@ -30,6 +30,7 @@ async function streamRig(mapping: EventSourceMappingProperties, fn: (event: Dyna
     },
     resolveDestination: (arn) => (arn === 'arn:aws:sqs:us-east-1:000000000000:mapping-failures' ? failureQueueUrl : undefined),
     pollIntervalMs: 20,
+    ...polling,
   });
   pollers.push(poller);
   return { table: new PaymentsTable(tables.PAYMENTS_TABLE_NAME!), poller, invocations, failureQueueUrl, streamArn };
@@ -43,6 +44,22 @@ async function writePayments(table: PaymentsTable, ids: string[]) {
 }
 
 describe('Local stream mapping', () => {
+  it('idles between writes and is woken by one: a record written after wake() is delivered at once, not at the idle interval', async () => {
+    const rig = await streamRig({ BatchSize: 10 }, ok, { idlePollIntervalMs: 30_000, busyForMs: 200 });
+    await writePayments(rig.table, ['p1']);
+    rig.poller.wake();
+    await eventually(async () => (rig.invocations.flat().includes('p1') ? true : undefined), 'p1 after a wake');
+    // Past busyForMs with nothing new, the poller is on its 30 s idle interval: a write nobody announces waits.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await writePayments(rig.table, ['p2']);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(rig.invocations.flat()).not.toContain('p2');
+    const woken = Date.now();
+    rig.poller.wake();
+    await eventually(async () => (rig.invocations.flat().includes('p2') ? true : undefined), 'p2 after a wake');
+    expect(Date.now() - woken).toBeLessThan(5_000);
+  });
+
   it('delivers records in stream order, at most BatchSize per invocation, after the FilterCriteria', async () => {
     const rig = await streamRig(
       { BatchSize: 2, FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { NewImage: { entity: { S: ['payment'] } } } }) }] } },

@@ -99,10 +99,10 @@ describe('Outbox events: every status change of a payment or refund is one versi
 
   it('relays refund events in their payment’s group, after the payment events written before them', async () => {
     const rig = await relayRig();
-    const payment = await rig.table.createPayment();
+    const payment = await rig.table.createPayment({ requestId: 'request-of-the-payment' });
     await rig.table.setStatus(payment, 'processing');
     await rig.table.setStatus(payment, 'succeeded', { amountCaptured: 2500, amountRefundable: 2500 }, ['openEntity']);
-    const refund = await rig.table.createRefund(payment, 1000);
+    const refund = await rig.table.createRefund(payment, 1000, new Date(), { requestId: 'request-of-the-refund' });
     await rig.table.setStatus(refund, 'succeeded', {}, ['openEntity']);
     await rig.table.setStatus(payment, 'partially_refunded', { amountRefunded: 1000 });
 
@@ -117,6 +117,13 @@ describe('Outbox events: every status change of a payment or refund is one versi
     ]);
     expect(new Set(messages.map((message) => message.groupId))).toEqual(new Set([payment.id]));
     expect(messages[3]!.body).toMatchObject({ paymentId: payment.id, refundId: refund.id, data: { amount: 1000, status: 'pending' } });
+    // One request id end to end: each event carries the request id of what it is about, in the envelope.
+    expect(messages.map((message) => message.body.requestId)).toEqual([
+      ...Array(3).fill('request-of-the-payment'),
+      ...Array(2).fill('request-of-the-refund'),
+      'request-of-the-payment',
+    ]);
+    expect(messages.every((message) => !('requestId' in message.body.data))).toBe(true);
   });
 });
 

@@ -202,3 +202,32 @@ describe('Saga starts: payment.created and refund.created start a saga under the
     expect(sagaStartForEvent(toOutboxEvent(insert(refundItem({ status: 'failed' })))!)).toBeNull();
   });
 });
+
+describe('One request id end to end: the API request id of the item rides in the envelope and into the saga input', () => {
+  const requestId = 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef';
+
+  it('a payment event carries its payment’s request id in the envelope (not in data); the saga input gets it', () => {
+    const event = toOutboxEvent(insert(paymentItem({ requestId })))!;
+    expect(event).toMatchObject({ type: 'payment.created', requestId });
+    expect(event.data).not.toHaveProperty('requestId');
+    expect(parseOutboxEvent(JSON.stringify(event)).requestId).toBe(requestId);
+    expect(sagaStartForEvent(event)?.input).toEqual({ paymentId: event.paymentId, requestId });
+  });
+
+  it('a refund event carries its refund’s request id, and the refund saga input gets it', () => {
+    const event = toOutboxEvent(insert(refundItem({ requestId })))!;
+    expect(event).toMatchObject({ type: 'refund.created', requestId, refundId: 're_89abcdef0123456789abcdef' });
+    expect(sagaStartForEvent(event)?.input).toEqual({ paymentId: event.paymentId, refundId: event.refundId, requestId });
+  });
+
+  it('an item stored before request ids has an event without one, as before, and a saga input without one', () => {
+    const event = toOutboxEvent(insert(paymentItem()))!;
+    expect(event).not.toHaveProperty('requestId');
+    expect(sagaStartForEvent(event)?.input).toEqual({ paymentId: event.paymentId });
+  });
+
+  it('an event with an empty request id is not an event', () => {
+    const event = toOutboxEvent(insert(paymentItem()))!;
+    expect(() => parseOutboxEvent(JSON.stringify({ ...event, requestId: '' }))).toThrow(MalformedEventError);
+  });
+});

@@ -90,7 +90,13 @@ describe('a new payment item (CONTRACT payments table)', () => {
     const item = paymentItem(newPayment({ id: 'pay_x', merchantId: 'm', amount: 1, currency: 'USD', source: 'tok_success', requestHash: 'h', now }));
     expect(Object.keys(item)).not.toContain('description');
     expect(Object.keys(item)).not.toContain('metadata');
+    expect(Object.keys(item)).not.toContain('requestId');
     expect(Object.values(item)).not.toContain(undefined);
+  });
+
+  it('keeps the API request id that created it, as an opaque correlation id', () => {
+    const payment = newPayment({ id: 'pay_x', merchantId: 'm', amount: 1, currency: 'USD', source: 'tok_success', requestHash: 'h', requestId: 'req-1', now });
+    expect(paymentItem(payment)).toMatchObject({ requestId: 'req-1' });
   });
 });
 
@@ -106,5 +112,11 @@ describe('the public payment view', () => {
     for (const hidden of ['PK', 'SK', 'merchantId', 'requestHash', 'authorizationId', 'openEntity', 'entity']) {
       expect(view).not.toHaveProperty(hidden);
     }
+    expect(view).not.toHaveProperty('requestId');
+  });
+
+  it('shows the request id that created it, when it has one (older payments have none)', () => {
+    const payment = newPayment({ id: 'pay_x', merchantId: 'm', amount: 1, currency: 'USD', source: 'tok_success', requestHash: 'h', requestId: 'req-1', now: new Date() });
+    expect(toPaymentView(payment)).toMatchObject({ id: 'pay_x', requestId: 'req-1' });
   });
 });

@@ -153,6 +153,7 @@ function paymentView(id: string) {
         h('div', {}, h('dt', { class: 'muted' }, 'Status'), h('dd', { id: 'payment-status' }, statusBadge(p.status), p.failureCode ? ` (${p.failureCode})` : '')),
         h('div', {}, h('dt', { class: 'muted' }, 'Amount'), h('dd', {}, `${money(p.amount, p.currency)} · captured ${money(p.amountCaptured ?? 0, p.currency)} · refunded ${money(refundTotal, p.currency)}`)),
         h('div', {}, h('dt', { class: 'muted' }, 'Merchant · token'), h('dd', {}, `${p.merchant} · `, h('code', {}, p.source))),
+        h('div', {}, h('dt', { class: 'muted' }, 'Request id (x-amzn-RequestId)'), h('dd', { id: 'payment-request-id' }, p.requestId ? h('code', {}, p.requestId) : 'not stored')),
         h('div', {}, h('dt', { class: 'muted' }, 'Created → terminal'), h('dd', {}, `${clock(p.createdAt)} UTC → ${p.terminalAt ? `${clock(p.terminalAt)} (${duration(p.timeToTerminalMs)})` : 'not yet'}`))),
       h('div', { class: 'journey' }, h('section', {}, h('h3', {}, 'Journey'),
       h('ol', { class: 'timeline', id: 'timeline' }, ...data.timeline.map((step: Json, index: number) =>
@@ -161,6 +162,7 @@ function paymentView(id: string) {
           h('span', { class: 'kind' }, step.kind),
           step.flag === 'error' ? h('span', { class: 'mark' }, '✗ ') : step.flag === 'retry' ? h('span', { class: 'mark' }, '↻ ') : null,
           h('span', { class: 'title' }, step.title),
+          step.requestId ? h('span', { class: 'detail' }, 'request id ', h('code', { class: 'request-id', 'data-request-id': step.requestId }, step.requestId)) : null,
           step.detail ? h('span', { class: 'detail' }, step.detail) : null))),
       data.outboxNote ? h('p', { class: 'muted' }, data.outboxNote) : ''),
       h('section', {}, h('h3', {}, 'Sagas'), ...data.executions.filter(Boolean).map(executionSection))),
@@ -314,10 +316,21 @@ async function redrive(event: Event, queue: string, messageId: string) {
 function healthView() {
   document.title = 'Health · Payflow console';
   const alarms = h('div', { id: 'alarms' });
+  const breaker = h('div', { id: 'breaker' });
   const throughput = h('div', { id: 'throughput' });
-  main.append(h('h2', {}, 'Alarms that would be firing'), alarms, h('h2', {}, 'Throughput and time to terminal, last 15 minutes'), throughput);
+  main.append(h('h2', {}, 'Alarms that would be firing'), alarms, h('h2', {}, 'Processor circuit breaker'), breaker, h('h2', {}, 'Throughput and time to terminal, last 15 minutes'), throughput);
+  const POSITION: Record<string, string> = { closed: '✓ closed', 'half-open': '◐ half-open', open: '⚠ open' };
   schedule(async () => {
     const data = await api('/api/health');
+    const b = data.breaker;
+    breaker.replaceChildren(!b
+      ? h('p', { class: 'muted' }, 'The stack has no CircuitBreakerTableName output.')
+      : h('dl', { class: 'grid', id: 'breaker-state', 'data-position': b.position },
+        h('div', {}, h('dt', { class: 'muted' }, 'Position'), h('dd', {}, h('strong', { class: b.position === 'closed' ? 'ok' : 'bad' }, POSITION[b.position] ?? b.position))),
+        h('div', {}, h('dt', { class: 'muted' }, 'Generation'), h('dd', {}, String(b.generation))),
+        h('div', {}, h('dt', { class: 'muted' }, 'Open until (UTC)'), h('dd', {}, b.openedUntil ? `${clock(b.openedUntil)}${b.probeUntil ? ` · probe leased until ${clock(b.probeUntil)}` : ''}` : '—')),
+        h('div', {}, h('dt', { class: 'muted' }, 'Transient failures, latest window'), h('dd', {}, `${b.failuresInLatestWindow}${b.latestWindowStart ? ` (window from ${clock(b.latestWindowStart)})` : ''}`)),
+        h('div', {}, h('dt', { class: 'muted' }, 'Table'), h('dd', {}, h('code', {}, b.tableName)))));
     alarms.replaceChildren(table(['State', 'Alarm', 'Detail'], data.alarms.map((alarm: Json) => [h('strong', { class: alarm.firing ? 'bad' : 'ok' }, alarm.firing ? '⚠ FIRING' : '✓ OK'), alarm.name, alarm.detail]), 'alarm-table'));
     const max = Math.max(1, ...data.buckets.map((bucket: Json) => bucket.created));
     throughput.replaceChildren(

@@ -12,6 +12,8 @@ import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
 
 /** Lambda starts an SQS event source mapping with five pollers. */
 const SQS_POLLER_CONCURRENCY = 5;
+/** Lambda long-polls SQS for up to 20 s: an idle queue costs a receive per poller every 20 s, and a message wakes it at once. */
+const SQS_LONG_POLL_SECONDS = 20;
 
 /** What Ref of the template's event source mappings means locally: its logical id (its UUID on AWS). */
 export function registerEventSourceMappingReferences(template: CfnTemplate, references: ReferenceRegistry): void {
@@ -37,10 +39,17 @@ export interface EventSourceMappingsOptions {
    * refuses to create the mapping, and the runner refuses to start.
    */
   checkPermissions?: (mappingLogicalId: string, functionLogicalId: string, source: { kind: 'sqs' | 'stream'; arn: string }, destinationArn?: string) => Promise<void>;
+  /**
+   * How often stream pollers poll (see StreamPollerOptions): pass an idle interval only when something
+   * calls `wakeStreams()` on every write to the tables. Default: every 100 ms, always.
+   */
+  streamPolling?: { pollIntervalMs?: number; idlePollIntervalMs?: number };
 }
 
 export interface LocalEventSourceMappings {
   readonly pollers: ReadonlyArray<StreamPoller | SqsPoller>;
+  /** A table was written to: its stream's pollers poll now rather than at their idle interval. */
+  wakeStreams(): void;
   stop(): Promise<void>;
 }
 
@@ -52,6 +61,7 @@ export async function startEventSourceMappings(options: EventSourceMappingsOptio
   const { references, lambdas, log } = options;
   const queueByArn = new Map(options.queues.map((queue) => [queue.arn, queue]));
   const pollers: Array<StreamPoller | SqsPoller> = [];
+  const streamPollers: StreamPoller[] = [];
   const stop = () => Promise.all(pollers.map((poller) => poller.stop())).then(() => undefined);
   try {
     for (const [logicalId, resource] of resourcesOfType(options.template, 'AWS::Lambda::EventSourceMapping')) {
@@ -70,10 +80,10 @@ export async function startEventSourceMappings(options: EventSourceMappingsOptio
       }
       if (queue) {
         const concurrency = (mapping.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? SQS_POLLER_CONCURRENCY;
-        pollers.push(startSqsPoller({ queueUrl: queue.url, queueArn: queue.arn, mapping: properties, invoke, sqs, concurrency, onError }));
+        pollers.push(startSqsPoller({ queueUrl: queue.url, queueArn: queue.arn, mapping: properties, invoke, sqs, concurrency, onError, waitTimeSeconds: SQS_LONG_POLL_SECONDS }));
       } else if (options.streamArns.has(String(EventSourceArn))) {
-        pollers.push(
-          startStreamPoller({
+        const poller = startStreamPoller({
+            ...options.streamPolling,
             streamArn: String(EventSourceArn),
             mapping: properties,
             invoke,
@@ -82,8 +92,9 @@ export async function startEventSourceMappings(options: EventSourceMappingsOptio
             functionArn: fn.arn,
             resolveDestination: (destination) => queueByArn.get(String(destination))?.url,
             onError,
-          }),
-        );
+          });
+        streamPollers.push(poller);
+        pollers.push(poller);
       } else {
         throw new Error(`${logicalId}: event source ${String(EventSourceArn)} is not supported locally (DynamoDB streams and SQS queues of the stack)`);
       }
@@ -92,5 +103,5 @@ export async function startEventSourceMappings(options: EventSourceMappingsOptio
     await stop();
     throw error;
   }
-  return { pollers, stop };
+  return { pollers, stop, wakeStreams: () => streamPollers.forEach((poller) => poller.wake()) };
 }

@@ -44,8 +44,18 @@ export interface StreamPollerOptions {
   resolveDestination?: (destination: unknown) => string | undefined;
   /** The function's ARN in on-failure records. */
   functionArn?: string;
-  /** Pause between polls of a shard that had nothing new. Default 100 ms (AWS polls about 4 times a second). */
+  /**
+   * Pause between polls that found nothing new, while the stream may be busy (after a wake()). Default
+   * 100 ms (AWS polls about 4 times a second).
+   */
   pollIntervalMs?: number;
+  /**
+   * Pause between polls once nothing has come for a while and no wake() said otherwise: an idle twin
+   * idles. Default: pollIntervalMs (no idling, for a caller that never calls wake()).
+   */
+  idlePollIntervalMs?: number;
+  /** How long after a wake() (or a record) the poller keeps polling at pollIntervalMs. Default 1 s. */
+  busyForMs?: number;
   /** How often the stream is described to find new shards. Default 1 s. */
   shardDiscoveryIntervalMs?: number;
   /** Errors of the poller itself (not of the function), e.g. an unreachable emulator. Default: console.error. */
@@ -69,6 +79,11 @@ export interface StreamPoller {
    * the caller should still impose).
    */
   idle(): Promise<void>;
+  /**
+   * Says the table was just written to: polls now and at pollIntervalMs for a while (a stream record
+   * appears a few milliseconds after its write), rather than at the idle interval.
+   */
+  wake(): void;
   /** Stops polling; resolves once the invocation in flight, if any, has returned. Leaves no timers. */
   stop(): Promise<void>;
 }
@@ -106,6 +121,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const maxRecordAgeSeconds = mapping.MaximumRecordAgeInSeconds ?? -1;
   const batchingWindowMs = (mapping.MaximumBatchingWindowInSeconds ?? 0) * 1000;
   const pollIntervalMs = options.pollIntervalMs ?? 100;
+  const idlePollIntervalMs = options.idlePollIntervalMs ?? pollIntervalMs;
+  const busyForMs = options.busyForMs ?? 1000;
   const discoveryIntervalMs = options.shardDiscoveryIntervalMs ?? 1000;
   const onError = options.onError ?? ((error: unknown) => console.error('[stream-poller]', error));
   const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS ?? process.env.AWS_ENDPOINT_URL_DYNAMODB;
@@ -129,6 +146,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   let pass = 0;
   let lastDiscovery = 0;
   let firstDiscovery = true;
+  let busyUntil = Date.now() + busyForMs;
+  /** Interrupts the pause between polls. */
+  let pause: AbortController | undefined;
   const idleWaiters: Array<{ after: number; resolve: () => void }> = [];
 
   async function discoverShards(): Promise<void> {
@@ -316,7 +336,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       let busy = false;
       let progressed = false;
       try {
-        if (Date.now() - lastDiscovery >= discoveryIntervalMs) await discoverShards();
+        // An idle stream is described 10 times less often (a new shard's records wait at most that long).
+        const discoveryDue = Date.now() < busyUntil || idlePollIntervalMs === pollIntervalMs ? discoveryIntervalMs : 10 * discoveryIntervalMs;
+        if (Date.now() - lastDiscovery >= discoveryDue) await discoverShards();
         for (const shard of shards.values()) {
           if (stopped) break;
           if (!readable(shard)) continue;
@@ -335,8 +357,17 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
           else idleWaiters.push(waiter);
         }
       }
-      // Right on while records flow; otherwise (nothing new, a batching window, a retry) poll at the interval.
-      if (!stopped && !progressed) await sleep(pollIntervalMs, abort.signal);
+      // Right on while records flow; otherwise (nothing new, a batching window, a retry) poll at the
+      // interval while busy, at the idle interval once nothing has come for busyForMs.
+      if (progressed || busy) busyUntil = Math.max(busyUntil, Date.now() + busyForMs);
+      if (!stopped && !progressed) {
+        pause = new AbortController();
+        const onStop = () => pause?.abort();
+        abort.signal.addEventListener('abort', onStop, { once: true });
+        await sleep(Date.now() < busyUntil ? pollIntervalMs : idlePollIntervalMs, pause.signal);
+        abort.signal.removeEventListener('abort', onStop);
+        pause = undefined;
+      }
     }
   }
 
@@ -344,7 +375,15 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
 
   return {
     stats,
-    idle: () => new Promise<void>((resolve) => idleWaiters.push({ after: pass, resolve })),
+    idle: () =>
+      new Promise<void>((resolve) => {
+        idleWaiters.push({ after: pass, resolve });
+        pause?.abort();
+      }),
+    wake() {
+      busyUntil = Date.now() + busyForMs;
+      pause?.abort();
+    },
     async stop() {
       stopped = true;
       abort.abort();

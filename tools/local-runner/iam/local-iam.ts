@@ -111,8 +111,8 @@ export class LocalIam {
   }
 
   /** Starts an authorizing proxy in front of `upstream`; returns its endpoint. */
-  async proxy(upstream: string): Promise<string> {
-    const proxy = await startAuthorizingProxy({ upstream, authorizer: this.authorizer, principals: this.principals, names: this.names });
+  async proxy(upstream: string, onAnswered?: (operation: string) => void): Promise<string> {
+    const proxy = await startAuthorizingProxy({ upstream, authorizer: this.authorizer, principals: this.principals, names: this.names, onAnswered });
     this.proxies.push(proxy);
     return proxy.endpoint;
   }

@@ -54,6 +54,8 @@ export async function startAuthorizingProxy(options: {
   principals: ReadonlyMap<string, LocalPrincipal>;
   names: ResourceNames;
   host?: string;
+  /** Called once the upstream has answered a forwarded request (its `X-Amz-Target` operation, e.g. `PutItem`). */
+  onAnswered?: (operation: string) => void;
 }): Promise<AuthorizingProxy> {
   const upstream = new URL(options.upstream);
   const agent = new Agent({ keepAlive: true });
@@ -63,6 +65,8 @@ export async function startAuthorizingProxy(options: {
       (answer) => {
         response.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(response);
+        const operation = parseTarget(request.headers['x-amz-target'] as string | undefined)?.operation;
+        if (options.onAnswered && operation) answer.once('end', () => options.onAnswered!(operation));
       },
     );
     outgoing.on('error', (error) => {

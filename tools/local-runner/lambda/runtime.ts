@@ -9,6 +9,13 @@ const WORKER_FILE = new URL('./worker.ts', import.meta.url);
 const RUNTIME_MODULES_FROM = import.meta.url;
 /** Lambda gives a function's init phase (importing the bundle) 10 s. */
 const INIT_TIMEOUT_MS = 10_000;
+/**
+ * How long an invocation waits for a busy environment of its function to come free before another
+ * environment is started (up to maxConcurrency). Lambda starts one at once; the twin shares a few cores,
+ * where an init (importing a bundle: 100+ ms of CPU) costs more than waiting for a warm environment, and a
+ * burst of inits starves the invocations already running.
+ */
+const SCALE_OUT_DELAY_MS = 50;
 
 /** A function as the runner deploys it: what the template says, resolved to local values. */
 export interface LocalFunction {
@@ -101,8 +108,23 @@ class FunctionPool {
     if (this.stopped) return Promise.reject(new LambdaFunctionError({ errorType: 'Runtime.Stopped', errorMessage: 'the local runner is stopping', trace: [] }));
     const idle = this.idle.pop();
     if (idle) return Promise.resolve(idle);
-    if (this.all.size < this.fn.maxConcurrency) return Promise.resolve(this.create());
-    return new Promise((resolve) => this.waiting.push(resolve));
+    if (this.all.size === 0) return Promise.resolve(this.create());
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter = (environment: Environment) => {
+        clearTimeout(timer);
+        resolve(environment);
+      };
+      this.waiting.push(waiter);
+      if (this.all.size >= this.fn.maxConcurrency) return;
+      timer = setTimeout(() => {
+        if (this.stopped || this.all.size >= this.fn.maxConcurrency) return;
+        const index = this.waiting.indexOf(waiter);
+        if (index === -1) return;
+        this.waiting.splice(index, 1);
+        resolve(this.create());
+      }, SCALE_OUT_DELAY_MS);
+    });
   }
 
   private release(environment: Environment, discard: boolean, reuse = true): void {

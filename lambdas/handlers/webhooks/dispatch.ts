@@ -1,0 +1,32 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { deliverWebhook, type DeliveryRequest } from '#application/webhook-events';
+import { webhooksTableFromSettings } from '#adapters/dynamodb/webhooks-table';
+import { webhookSenderFromSettings } from '#adapters/http/webhook-sender';
+import { sqsQueueFromSettings } from '#adapters/sqs-queue';
+import { numberSetting } from '#commons/environment';
+import { metrics } from '#commons/powertools';
+
+const deliver = deliverWebhook({
+  store: webhooksTableFromSettings(),
+  sender: webhookSenderFromSettings(),
+  deliveries: sqsQueueFromSettings('webhookDeliveryQueueUrl'),
+  deadLetters: sqsQueueFromSettings('webhookDeadLetterQueueUrl'),
+  schedule: {
+    baseSeconds: numberSetting('webhookRetryBaseSeconds', Number.NaN),
+    capSeconds: numberSetting('webhookRetryCapSeconds', Number.NaN),
+    windowSeconds: numberSetting('webhookRetryWindowSeconds', Number.NaN),
+  },
+});
+const processor = new BatchProcessor(EventType.SQS);
+
+/** The webhook dispatcher: one delivery attempt per message, in parallel; a message fails only when the store or a queue did. */
+export const handler = async (event: SQSEvent, context: Context) => {
+  try {
+    return await processPartialResponse(event, async (record: SQSRecord) => {
+      await deliver(JSON.parse(record.body) as DeliveryRequest);
+    }, processor, { context, processInParallel: true });
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

@@ -1,0 +1,25 @@
+/** What the events API, the event recorder and the webhook dispatcher need from the store of events and endpoints. */
+import type { MerchantEvent, WebhookEndpoint } from '#domain/webhooks';
+
+export interface EventPage {
+  events: MerchantEvent[];
+  hasMore: boolean;
+}
+
+export interface WebhooksStore {
+  /** Stores the event once (kept 30 days); recording the same event again changes nothing. */
+  recordEvent(event: MerchantEvent): Promise<void>;
+  getEvent(merchantId: string, eventId: string): Promise<MerchantEvent | undefined>;
+  /** Newest first, strictly older than `startingAfter` (an event id) when given. */
+  listEvents(merchantId: string, options: { limit: number; startingAfter?: string; type?: string }): Promise<EventPage>;
+
+  createEndpoint(endpoint: WebhookEndpoint): Promise<void>;
+  getEndpoint(merchantId: string, endpointId: string): Promise<WebhookEndpoint | undefined>;
+  /** Every endpoint of the merchant, newest first. */
+  listEndpoints(merchantId: string): Promise<WebhookEndpoint[]>;
+  /** false when there was no such endpoint. */
+  deleteEndpoint(merchantId: string, endpointId: string): Promise<boolean>;
+  /** Replaces the secret, keeping the previous one signing until `previousSecretExpiresAt`; undefined when there is no such endpoint. */
+  rollSecret(merchantId: string, endpointId: string, roll: { secret: string; previousSecretExpiresAt: number }): Promise<WebhookEndpoint | undefined>;
+  disableEndpoint(merchantId: string, endpointId: string, reason: string): Promise<void>;
+}

@@ -1,0 +1,149 @@
+/**
+ * The flow as a whole, on the twin as `npm start` runs it: idle CPU, one payment on an idle twin, DynamoDB
+ * Local's raw conditional-write rate and the payments/s limit it implies, then increasing offered loads
+ * over HTTP with the sustained rate of payments reaching `succeeded` and their time to terminal.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openPayments, postPayment, processTreeCpu, rawConditionalWriteRate, readPayments, startTwin, waitTerminal, type IdleCpu } from './twin.ts';
+
+/** The twin's concurrency per function (the runner's default, 10 execution environments). */
+export const TWIN_CONCURRENCY = 10;
+const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
+const RAW_SECONDS = 5;
+const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
+const LOAD_FRACTIONS = [0.1, 0.25, 0.5, 0.75, 1];
+/** Two merchants of the standard tier: 50 requests/s each by their usage plans. */
+const MAX_OFFERED_PER_SECOND = 95;
+const DRAIN_TIMEOUT_MS = 120_000;
+const SINGLE_PAYMENTS = 7;
+
+export interface LoadResult {
+  offeredPerSecond: number;
+  sent: number;
+  accepted: number;
+  succeeded: number;
+  otherStatuses: Record<string, number>;
+  sustainedPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface FlowResults {
+  idle: IdleCpu;
+  single: { coldMs: number; warmMs: number[]; warmClientMs: number[] };
+  raw: { perSecond: number; concurrency: number };
+  callsPerPayment: number;
+  limitPerSecond: number;
+  loads: LoadResult[];
+}
+
+const body = (description: string) => ({ amount: 2500, currency: 'EUR', source: 'tok_success', description });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+export async function benchFlow(options: { projectDir: string; cdkOut?: string; callsPerPayment: number; print: (line?: string) => void }): Promise<FlowResults> {
+  const { print } = options;
+  const dir = mkdtempSync(join(tmpdir(), 'payflow-bench-twin-'));
+  print('\nStarting the twin (npm start) ...');
+  const twin = await startTwin({ projectDir: options.projectDir, cdkOut: options.cdkOut, outputsFile: join(dir, 'outputs.json'), logFile: join(dir, 'local.log') });
+  try {
+    await sleep(3000);
+    const idle = await processTreeCpu(twin.pid, IDLE_SECONDS);
+    print(`\nIdle twin: npm start with no traffic, ${idle.seconds.toFixed(0)} s, CPU time of its process tree from /proc (budget < 3 % of a core):`);
+    print(`  all processes  ${idle.totalPercent.toFixed(2)} % of a core`);
+    for (const [command, percent] of Object.entries(idle.byCommand).sort((a, b) => b[1] - a[1])) print(`    ${command.padEnd(14)} ${percent.toFixed(2)} %`);
+
+    // One payment at a time on the idle twin: the first pays the functions' cold starts.
+    const [key] = twin.apiKeys;
+    const single = async (n: number) => {
+      const sent = Date.now();
+      const response = await postPayment(twin.apiUrl, key!, `bench-single-${n}-${sent}`, body('bench single'));
+      if (response.status !== 201 || !response.id) throw new Error(`POST /payments answered ${response.status}`);
+      const outcome = await waitTerminal(twin.dynamodbEndpoint, twin.paymentsTable, response.id, 60_000);
+      if (outcome.status !== 'succeeded') throw new Error(`payment ${response.id} ended ${outcome.status}`);
+      await sleep(1000);
+      return { server: outcome.updatedAt - outcome.createdAt, client: outcome.observedAt - sent };
+    };
+    const cold = await single(0);
+    const warm: Array<{ server: number; client: number }> = [];
+    for (let n = 1; n < SINGLE_PAYMENTS; n++) warm.push(await single(n));
+    const warmMs = warm.map((w) => w.server);
+    print(`\nOne payment on an idle twin, time to succeeded (time scale 1; budget < 500 ms):`);
+    print(`  first (cold functions)  ${cold.server} ms (created -> succeeded in the table); ${cold.client} ms seen by the client`);
+    print(`  warm, ${warm.length} one at a time   p50 ${percentile(warmMs, 50)} ms, max ${Math.max(...warmMs)} ms; seen by the client (POST sent -> succeeded read) p50 ${percentile(warm.map((w) => w.client), 50)} ms`);
+
+    const raw = await rawConditionalWriteRate(twin.dynamodbEndpoint, TWIN_CONCURRENCY, RAW_SECONDS);
+    const limitPerSecond = raw.perSecond / options.callsPerPayment;
+    print(`\nDynamoDB Local's raw rate: conditional PutItems of payment-sized items into a table with a stream, ${TWIN_CONCURRENCY} at a time, ${RAW_SECONDS} s:`);
+    print(`  ${raw.perSecond.toFixed(0)} writes/s -> implied limit ${limitPerSecond.toFixed(1)} payments/s (÷ ${options.callsPerPayment} DynamoDB calls per succeeded payment)`);
+
+    const loads: LoadResult[] = [];
+    let run = 0;
+    for (const fraction of LOAD_FRACTIONS) {
+      const offered = Math.min(MAX_OFFERED_PER_SECOND, Math.max(1, Math.round(limitPerSecond * fraction)));
+      if (loads.some((load) => load.offeredPerSecond === offered)) continue;
+      const result = await offerLoad(twin, offered, `bench-load-${run++}`);
+      loads.push(result);
+      if (result.sustainedPerSecond < 0.8 * offered) break; // saturated: more load only queues longer
+    }
+    print(`\nOffered loads over HTTP (${LOAD_SECONDS} s each, two merchants' keys, tok_success), payments reaching succeeded (goal ≥ 0.5 of the implied limit):`);
+    print(`  ${'offered/s'.padStart(9)} ${'sent'.padStart(5)} ${'201'.padStart(5)} ${'succeeded'.padStart(9)} ${'sustained/s'.padStart(11)} ${'of limit'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`);
+    for (const load of loads) {
+      const others = Object.keys(load.otherStatuses).length ? `  other: ${JSON.stringify(load.otherStatuses)}` : '';
+      print(
+        `  ${String(load.offeredPerSecond).padStart(9)} ${String(load.sent).padStart(5)} ${String(load.accepted).padStart(5)} ${String(load.succeeded).padStart(9)} ${load.sustainedPerSecond.toFixed(1).padStart(11)} ${(load.sustainedPerSecond / limitPerSecond).toFixed(2).padStart(8)} ${load.p50Ms.toFixed(0).padStart(8)} ${load.p99Ms.toFixed(0).padStart(8)}${others}`,
+      );
+    }
+    return { idle, single: { coldMs: cold.server, warmMs, warmClientMs: warm.map((w) => w.client) }, raw: { perSecond: raw.perSecond, concurrency: TWIN_CONCURRENCY }, callsPerPayment: options.callsPerPayment, limitPerSecond, loads };
+  } finally {
+    await twin.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Sends `perSecond` payments a second for LOAD_SECONDS (open loop), waits until none is open, reads their outcomes. */
+async function offerLoad(twin: Awaited<ReturnType<typeof startTwin>>, perSecond: number, label: string): Promise<LoadResult> {
+  const total = perSecond * LOAD_SECONDS;
+  const started = performance.now();
+  const requests: Array<Promise<{ status: number; id?: string }>> = [];
+  for (let n = 0; n < total; n++) {
+    const due = started + (n * 1000) / perSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const key = twin.apiKeys[n % twin.apiKeys.length]!;
+    requests.push(postPayment(twin.apiUrl, key, `${label}-${n}`, body(label)).catch(() => ({ status: 0 })));
+  }
+  const responses = await Promise.all(requests);
+  const ids = responses.filter((r) => r.status === 201 && r.id).map((r) => r.id!);
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  while ((await openPayments(twin.dynamodbEndpoint, twin.paymentsTable)) > 0 && Date.now() < deadline) await sleep(250);
+  const outcomes = await readPayments(twin.dynamodbEndpoint, twin.paymentsTable, ids);
+  const succeeded = outcomes.filter((o) => o.status === 'succeeded');
+  const otherStatuses: Record<string, number> = {};
+  for (const o of outcomes) if (o.status !== 'succeeded') otherStatuses[o.status] = (otherStatuses[o.status] ?? 0) + 1;
+  for (const r of responses) if (r.status !== 201) otherStatuses[`http ${r.status}`] = (otherStatuses[`http ${r.status}`] ?? 0) + 1;
+  const first = Math.min(...succeeded.map((o) => o.createdAt));
+  const last = Math.max(...succeeded.map((o) => o.updatedAt));
+  const times = succeeded.map((o) => o.updatedAt - o.createdAt);
+  return {
+    offeredPerSecond: perSecond,
+    sent: total,
+    accepted: ids.length,
+    succeeded: succeeded.length,
+    otherStatuses,
+    sustainedPerSecond: succeeded.length / Math.max(0.001, (last - first) / 1000),
+    p50Ms: percentile(times, 50),
+    p99Ms: percentile(times, 99),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { resolve } = await import('node:path');
+  await benchFlow({ projectDir: resolve(import.meta.dirname, '../..'), cdkOut: process.env.BENCH_CDK_OUT, callsPerPayment: Number(process.env.BENCH_CALLS_PER_PAYMENT ?? 10), print: (line = '') => console.log(line) });
+}
