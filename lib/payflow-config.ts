@@ -109,6 +109,10 @@ export interface PayflowConfig {
   readonly circuitBreaker: CircuitBreakerConfig;
   readonly concurrency: ConcurrencyConfig;
   readonly reconciliation: ReconciliationConfig;
+  /** The payment processor: the simulated one (its own table) or Stripe (secret key in Secrets Manager). */
+  readonly processor: 'simulated' | 'stripe';
+  /** With Stripe: the complete ARN of the secret holding its secret key; absent, the stack creates the secret to fill. */
+  readonly stripeSecretArn?: string;
   readonly webhooks: WebhooksConfig;
 }
 
@@ -124,6 +128,11 @@ const ConfigSchema = z
     circuitBreaker: CircuitBreakerSchema.default(CircuitBreakerSchema.parse({})),
     concurrency: ConcurrencySchema.default(ConcurrencySchema.parse({})),
     reconciliation: ReconciliationSchema.default(ReconciliationSchema.parse({})),
+    processor: z.enum(['simulated', 'stripe']).default('simulated'),
+    stripeSecretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/, 'the complete ARN of a Secrets Manager secret (ending in its 6-character suffix)')
+      .optional(),
     webhooks: WebhooksSchema.default(WebhooksSchema.parse({})),
   })
   .superRefine((config, ctx) => {
@@ -131,6 +140,9 @@ const ConfigSchema = z
     if (waitSeconds > holdSeconds) ctx.addIssue({ code: 'custom', message: 'waitSeconds must not exceed holdSeconds', path: ['circuitBreaker'] });
     if (config.sagaType === 'EXPRESS' && holdSeconds > MAX_EXPRESS_HOLD_SECONDS) {
       ctx.addIssue({ code: 'custom', message: `holdSeconds must be at most ${MAX_EXPRESS_HOLD_SECONDS} with EXPRESS sagas (they stop after 5 minutes)`, path: ['circuitBreaker'] });
+    }
+    if (config.stripeSecretArn && config.processor !== 'stripe') {
+      ctx.addIssue({ code: 'custom', message: 'payflow:stripeSecretArn is only used with payflow:processor=stripe', path: ['stripeSecretArn'] });
     }
     const seen = new Set<string>();
     for (const merchant of config.merchants) {
@@ -164,6 +176,8 @@ export function readPayflowConfig(scope: Construct): PayflowConfig {
     circuitBreaker: contextValue(scope, 'payflow:circuitBreaker'),
     concurrency: contextValue(scope, 'payflow:concurrency'),
     reconciliation: contextValue(scope, 'payflow:reconciliation'),
+    processor: contextValue(scope, 'payflow:processor'),
+    stripeSecretArn: contextValue(scope, 'payflow:stripeSecretArn'),
     webhooks: contextValue(scope, 'payflow:webhooks'),
   });
   if (!parsed.success) throw new Error(`Invalid payflow:* context: ${z.prettifyError(parsed.error)}`);

@@ -7,6 +7,8 @@ import { PayflowFunction } from './constructs/payflow-function.ts';
 import { PaymentSaga } from './constructs/payment-saga.ts';
 import { PaymentsApi } from './constructs/payments-api.ts';
 import { PaymentsData } from './constructs/payments-data.ts';
+import { DailyReconciliation } from './constructs/daily-reconciliation.ts';
+import { Processor } from './constructs/processor.ts';
 import { Reconciliation } from './constructs/reconciliation.ts';
 import { Webhooks } from './constructs/webhooks.ts';
 import { pascalCase, readPayflowConfig, type PayflowConfig } from './payflow-config.ts';
@@ -22,6 +24,8 @@ export class PayflowStack extends Stack {
   readonly saga: PaymentSaga;
   readonly outbox: Outbox;
   readonly reconciliation: Reconciliation;
+  readonly processor: Processor;
+  readonly dailyReconciliation: DailyReconciliation;
   readonly api: PaymentsApi;
   readonly observability: Observability;
   readonly webhooks: Webhooks;
@@ -33,11 +37,19 @@ export class PayflowStack extends Stack {
     const removalPolicy = config.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     this.data = new PaymentsData(this, 'Data', { removalPolicy });
-    const { paymentsTable, idempotencyTable, processorTable, circuitBreakerTable } = this.data;
-    this.saga = new PaymentSaga(this, 'Saga', { paymentsTable, processorTable, circuitBreakerTable, circuitBreaker: config.circuitBreaker, sagaType: config.sagaType });
+    const { paymentsTable, idempotencyTable, processorTable, circuitBreakerTable, dailyReportsTable } = this.data;
+    this.processor = new Processor(this, 'Processor', { kind: config.processor, processorTable, stripeSecretArn: config.stripeSecretArn });
+    const processor = this.processor;
+    this.saga = new PaymentSaga(this, 'Saga', { paymentsTable, processor, circuitBreakerTable, circuitBreaker: config.circuitBreaker, sagaType: config.sagaType });
     const { paymentSaga, refundSaga, sagaFailuresQueue } = this.saga;
     this.outbox = new Outbox(this, 'Outbox', { paymentsTable, paymentSaga, refundSaga });
     this.reconciliation = new Reconciliation(this, 'Reconciliation', { paymentsTable, paymentSaga, refundSaga, sagaFailuresQueue, maxRestarts: config.reconciliation.maxRestarts });
+    this.dailyReconciliation = new DailyReconciliation(this, 'DailyReconciliation', {
+      paymentsTable,
+      dailyReportsTable,
+      processor,
+      operatorQueue: sagaFailuresQueue,
+    });
     this.api = new PaymentsApi(this, 'Api', {
       paymentsTable,
       idempotencyTable,
@@ -85,6 +97,9 @@ export class PayflowStack extends Stack {
     this.output('IdempotencyTableName', idempotencyTable.tableName);
     this.output('ProcessorTableName', processorTable.tableName);
     this.output('CircuitBreakerTableName', circuitBreakerTable.tableName, "The processor's circuit breaker: item `processor` holds its position");
+    this.output('DailyReportsTableName', dailyReportsTable.tableName, 'Daily reconciliation reports: npm run reconciliation:report');
+    this.output('DailyReconciliationFunctionName', this.dailyReconciliation.function.functionName, 'Runs the daily reconciliation: invoke with {"day":"YYYY-MM-DD"}');
+    if (processor.stripeSecret) this.output('StripeSecretArn', processor.stripeSecret.secretArn, "The Stripe secret key's secret: put the sk_ key in it");
     this.output('EventsQueueUrl', this.outbox.eventsQueue.queueUrl);
     this.output('EventsDlqUrl', this.outbox.eventsDlq.queueUrl);
     this.output('RelayDeadLetterQueueUrl', this.outbox.relayDeadLetterQueue.queueUrl, 'Stream records the relay could not publish, kept whole for replay');

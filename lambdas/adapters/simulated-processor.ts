@@ -15,9 +15,14 @@
  * Like a processor whose object ids come from the request, object ids derive from the key's
  * reference (keys are `<reference>:<operation>`, CONTRACT): authorization `auth_<ref>`, capture
  * `cap_<ref>`. That lets capture, void and refund find the authorization and capture they act on.
+ *
+ * For the daily reconciliation, a succeeded capture carries `capturedDay` (its UTC day), the
+ * partition key of the sparse `captures-by-day` index, and a void that reverses a capture marks it
+ * `reversedAt`. One index partition per day takes every capture of that day: about 1,000 captures per
+ * second before DynamoDB throttles the index, plenty for a test-mode processor.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   CaptureFailed,
   PaymentDeclined,
@@ -27,11 +32,15 @@ import {
   RefundFailed,
   type AuthorizeRequest,
   type CaptureRequest,
+  type Page,
   type PaymentProcessor,
+  type ProcessorCapture,
+  type ProcessorRecords,
   type RefundRequest,
   type VoidRequest,
 } from '#ports/processor';
 import { jitteredBackoff } from '#commons/backoff';
+import type { Currency } from '#domain/money';
 
 export const TEST_TOKENS = [
   'tok_success',
@@ -44,6 +53,9 @@ export const TEST_TOKENS = [
 ] as const;
 
 const RECORD_TTL_SECONDS = 7 * 24 * 60 * 60;
+export const CAPTURES_BY_DAY_INDEX = 'captures-by-day';
+const CAPTURES_PAGE_SIZE = 100;
+const BATCH_GET_LIMIT = 100;
 const FLAKY_FAILURES_PER_KEY = 2;
 const REFUND_CONFLICT_ATTEMPTS = 8;
 
@@ -69,6 +81,10 @@ export interface ProcessorRecord {
   reversedCaptureId?: string;
   /** On a capture: the total refunded so far. */
   refundedAmount?: number;
+  /** On a succeeded capture: its UTC day, the key of the captures-by-day index. */
+  capturedDay?: string;
+  /** On a capture that a void reversed: when. */
+  reversedAt?: string;
   createdAt: string;
   expiresAt: number;
 }
@@ -105,7 +121,20 @@ async function unreachableIsTimeout<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-export class SimulatedProcessor implements PaymentProcessor {
+function captureOf(record: ProcessorRecord): ProcessorCapture {
+  return {
+    paymentId: record.reference,
+    captureId: record.captureId!,
+    ...(record.authorizationId ? { authorizationId: record.authorizationId } : {}),
+    amount: record.amount ?? 0,
+    currency: (record.currency ?? '') as Currency,
+    capturedAt: record.createdAt,
+    refundedAmount: record.refundedAmount ?? 0,
+    reversed: record.reversedAt !== undefined,
+  };
+}
+
+export class SimulatedProcessor implements PaymentProcessor, ProcessorRecords {
   private readonly tableName: string;
   private readonly client: DynamoDBDocumentClient;
   private readonly now: () => Date;
@@ -167,6 +196,7 @@ export class SimulatedProcessor implements PaymentProcessor {
         reference,
         source,
         amount: request.amount,
+        ...(authorization?.currency ? { currency: authorization.currency } : {}),
         authorizationId: request.authorizationId,
         ...(failureCode
           ? { outcome: 'failed', failureType: 'CaptureFailed', failureCode }
@@ -197,6 +227,8 @@ export class SimulatedProcessor implements PaymentProcessor {
       },
       () => true,
     );
+    // Also on a replay: a void whose first call stopped after its record still marks the capture.
+    if (capture?.outcome === 'succeeded') await this.markReversed(capture.key);
     return { voided: true };
   }
 
@@ -270,6 +302,55 @@ export class SimulatedProcessor implements PaymentProcessor {
     return { refundId: item.refundId! };
   }
 
+  private async markReversed(captureKey: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { key: captureKey },
+        UpdateExpression: 'SET reversedAt = if_not_exists(reversedAt, :now)',
+        ConditionExpression: 'attribute_exists(#key)',
+        ExpressionAttributeNames: { '#key': 'key' },
+        ExpressionAttributeValues: { ':now': this.now().toISOString() },
+      }),
+    );
+  }
+
+  // --- The processor's records, for the daily reconciliation --------------------------------------
+
+  async capturesOfDay(day: string, pageToken?: string): Promise<Page<ProcessorCapture>> {
+    const { Items = [], LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: CAPTURES_BY_DAY_INDEX,
+        KeyConditionExpression: 'capturedDay = :day',
+        ExpressionAttributeValues: { ':day': day },
+        Limit: CAPTURES_PAGE_SIZE,
+        ...(pageToken ? { ExclusiveStartKey: JSON.parse(Buffer.from(pageToken, 'base64url').toString('utf8')) as Record<string, unknown> } : {}),
+      }),
+    );
+    return {
+      items: (Items as ProcessorRecord[]).map(captureOf),
+      ...(LastEvaluatedKey ? { nextPageToken: Buffer.from(JSON.stringify(LastEvaluatedKey)).toString('base64url') } : {}),
+    };
+  }
+
+  async capturesOf(payments: ReadonlyArray<{ paymentId: string }>): Promise<Map<string, ProcessorCapture>> {
+    const found = new Map<string, ProcessorCapture>();
+    const keys = [...new Set(payments.map(({ paymentId }) => keyFor(paymentId, 'capture')))];
+    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
+      let requested: Array<Record<string, unknown>> = keys.slice(start, start + BATCH_GET_LIMIT).map((key) => ({ key }));
+      for (let attempt = 1; requested.length > 0; attempt++) {
+        const { Responses, UnprocessedKeys } = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: requested } } }));
+        for (const record of (Responses?.[this.tableName] ?? []) as ProcessorRecord[]) {
+          if (record.outcome === 'succeeded') found.set(record.reference, captureOf(record));
+        }
+        requested = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (requested.length > 0) await jitteredBackoff(attempt);
+      }
+    }
+    return found;
+  }
+
   private failedRefund(draft: Omit<ProcessorRecord, 'createdAt' | 'expiresAt'>, failureCode: string): Omit<ProcessorRecord, 'createdAt' | 'expiresAt'> {
     const { refundId: _refundId, ...rest } = draft;
     return { ...rest, outcome: 'failed', failureType: 'RefundFailed', failureCode };
@@ -334,7 +415,9 @@ export class SimulatedProcessor implements PaymentProcessor {
   }
 
   private stamp(draft: Omit<ProcessorRecord, 'createdAt' | 'expiresAt'>): ProcessorRecord {
-    return { ...draft, createdAt: this.now().toISOString(), expiresAt: this.expiresAt() };
+    const createdAt = this.now().toISOString();
+    const captured = draft.operation === 'capture' && draft.outcome === 'succeeded';
+    return { ...draft, createdAt, expiresAt: this.expiresAt(), ...(captured ? { capturedDay: createdAt.slice(0, 10) } : {}) };
   }
 
   private expiresAt(): number {

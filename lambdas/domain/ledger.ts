@@ -70,6 +70,11 @@ export function refundPosting(refund: RefundToPost): Posting {
   };
 }
 
+/** What a capture posting says was captured: its debit of the processor clearing account. */
+export function capturedAmount(posting: Pick<Posting, 'lines'>): number {
+  return posting.lines.filter((line) => line.account === PROCESSOR_CLEARING_ACCOUNT).reduce((sum, line) => sum + line.amount, 0);
+}
+
 /** Balanced: at least two lines, every amount a non-zero safe integer, and they sum to zero. */
 export function isBalanced(lines: readonly LedgerLine[]): boolean {
   if (lines.length < 2) return false;

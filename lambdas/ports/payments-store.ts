@@ -8,6 +8,8 @@
 import type { Currency } from '#domain/money';
 import type { Payment, PaymentStatus } from '#domain/payment';
 import type { Refund } from '#domain/refund';
+import type { LedgerCapture, PaymentView } from '#domain/daily-reconciliation';
+import type { Page as TokenPage } from '#ports/processor';
 
 export type CreatePaymentResult =
   | { created: true; payment: Payment }
@@ -80,6 +82,14 @@ export interface OpenItems {
   /** Counts one more restart of the item's saga (whatever its status: the saga may already have moved it); false when the item is gone. */
   countRestart(ref: OpenItemRef): Promise<boolean>;
   handToOperator(ref: OpenItemRef, seenStatus: string, at: string): Promise<boolean>;
+}
+
+/** The ledger's captures, for the daily reconciliation against the processor's records. */
+export interface CaptureLedger {
+  /** The capture postings of a UTC day (`YYYY-MM-DD`), a page at a time. */
+  capturePostingsOfDay(day: string, pageToken?: string): Promise<TokenPage<LedgerCapture>>;
+  /** Each payment and its capture posting, when they exist. */
+  captureLedgerOf(paymentIds: readonly string[]): Promise<Map<string, { payment?: PaymentView & { authorizationId?: string }; posting?: LedgerCapture }>>;
 }
 
 export class PaymentNotFound extends Error {

@@ -6,6 +6,9 @@
  * Functions' Retry/Catch match on it, and minified bundles rename classes, so it must not be
  * derived from the constructor.
  */
+import type { ProcessorCapture } from '#domain/daily-reconciliation';
+
+export type { ProcessorCapture };
 
 export interface AuthorizeRequest {
   key: string;
@@ -92,4 +95,21 @@ export class ProcessorTimeout extends Error {
 /** The key was used before with different parameters (a bug in the caller, never retried). */
 export class ProcessorIdempotencyMismatch extends Error {
   override readonly name = 'ProcessorIdempotencyMismatch';
+}
+
+/** One page of a listing; `nextPageToken` is absent on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextPageToken?: string;
+}
+
+/**
+ * The processor's own records of captures, for the daily reconciliation (issue 12). Separate from
+ * PaymentProcessor: only the reconciliation reads them, and only it is granted what that takes.
+ */
+export interface ProcessorRecords {
+  /** The captures the processor recorded on a UTC day (`YYYY-MM-DD`), a page at a time. */
+  capturesOfDay(day: string, pageToken?: string): Promise<Page<ProcessorCapture>>;
+  /** The processor's capture of each payment, whatever its day; a payment without one is absent from the map. */
+  capturesOf(payments: ReadonlyArray<{ paymentId: string; authorizationId?: string }>): Promise<Map<string, ProcessorCapture>>;
 }

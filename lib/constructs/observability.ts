@@ -34,6 +34,8 @@ export const OLDEST_OPEN_AGE_METRICS = { payment: 'OldestOpenPaymentAgeSeconds',
  * the index); an item still open after 30 minutes means neither worked.
  */
 export const MAX_OPEN_ITEM_AGE = Duration.minutes(30);
+/** New discrepancies a daily reconciliation run found (published once per run; its findings also go to the saga-failures queue). */
+export const RECONCILIATION_DISCREPANCIES_METRIC = 'ReconciliationDiscrepancies';
 
 export interface ObservabilityProps {
   readonly restApi: RestApi;
@@ -212,6 +214,39 @@ export class Observability extends Construct {
               },
             },
           })),
+        },
+      ],
+    });
+
+    // Published once a day: an hour without data is the normal state, not a breach.
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'DailyReconciliation',
+      humanReadableName: 'Daily reconciliation against the processor',
+      metricGroups: [
+        {
+          title: 'New discrepancies per run',
+          metrics: [
+            {
+              metric: new Metric({
+                namespace: METRICS_NAMESPACE,
+                metricName: RECONCILIATION_DISCREPANCIES_METRIC,
+                dimensionsMap: { service: 'payflow' },
+                statistic: Stats.SUM,
+                period: Duration.hours(1),
+                label: 'discrepancies found',
+              }),
+              alarmFriendlyName: 'ReconciliationDiscrepancies',
+              addAlarm: {
+                Critical: {
+                  threshold: 0,
+                  comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+                  treatMissingDataOverride: TreatMissingData.NOT_BREACHING,
+                  additionalDescription:
+                    'The processor and the ledger disagree: see npm run reconciliation:report and the saga-failures queue. README runbook: "Reconciliation discrepancy".',
+                },
+              },
+            },
+          ],
         },
       ],
     });

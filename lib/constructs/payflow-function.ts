@@ -57,6 +57,8 @@ export class PayflowFunction extends NodejsFunction {
         // Some dependencies still call require(); ESM bundles need it defined.
         banner: "import { createRequire as __payflowCreateRequire } from 'module'; const require = __payflowCreateRequire(import.meta.url);",
         metafile: false,
+        // lambdas/commons/processor.ts branches on it: the processor a stack does not use is left out of its bundles.
+        define: { 'process.env.PAYFLOW_PROCESSOR': JSON.stringify(readPayflowConfig(scope).processor) },
         // The SDK is bundled, not taken from the runtime: the versions package-lock.json pins are the
         // ones that run, tree-shaken, and the bundle runs the same locally as in Lambda.
         externalModules: [],

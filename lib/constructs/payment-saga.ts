@@ -26,10 +26,12 @@ import { Construct } from 'constructs';
 import { CIRCUIT_OPEN_ERROR, FUNCTION_ENVIRONMENT_ERRORS, PERMANENT_TABLE_ERRORS, RETRYABLE_PROCESSOR_ERRORS, RETRYABLE_TABLE_ERRORS } from '../../lambdas/domain/saga.ts';
 import type { CircuitBreakerConfig } from '../payflow-config.ts';
 import { PayflowFunction, type PayflowFunctionProps } from './payflow-function.ts';
+import type { Processor } from './processor.ts';
 
 export interface PaymentSagaProps {
   readonly paymentsTable: ITable;
-  readonly processorTable: ITable;
+  /** The payment processor the processor tasks call (the simulated one or Stripe). */
+  readonly processor: Processor;
   /** The processor's circuit breaker state (granted to Authorize only: GetItem, UpdateItem). */
   readonly circuitBreakerTable: ITable;
   readonly circuitBreaker: CircuitBreakerConfig;
@@ -85,7 +87,7 @@ export class PaymentSaga extends Construct {
 
   constructor(scope: Construct, id: string, props: PaymentSagaProps) {
     super(scope, id);
-    const { paymentsTable, processorTable, circuitBreakerTable, circuitBreaker } = props;
+    const { paymentsTable, processor, circuitBreakerTable, circuitBreaker } = props;
 
     this.sagaFailuresQueue = new Queue(this, 'SagaFailuresQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -106,16 +108,15 @@ export class PaymentSaga extends Construct {
       access: { payments?: TableActions; processor?: boolean },
       extraSettings: PayflowFunctionProps['settings'] = {},
     ) => {
+      const processorProps = access.processor ? processor.functionProps() : {};
       const settings = {
         ...(access.payments ? { paymentsTable: paymentsTable.tableName } : {}),
-        ...(access.processor ? { processorTable: processorTable.tableName } : {}),
+        ...processorProps.settings,
         ...extraSettings,
       };
-      const created = new PayflowFunction(this, name, { handlerPath: `saga/${handler}.ts`, description, settings });
+      const created = new PayflowFunction(this, name, { handlerPath: `saga/${handler}.ts`, description, ...processorProps, settings });
       if (access.payments) created.grantTableActions(paymentsTable, access.payments);
-      // The simulated processor: GetItem (its idempotency records), PutItem (a new record), UpdateItem (tok_flaky's
-      // attempt counter; a refund's transaction of a Put and an Update).
-      if (access.processor) created.grantTableActions(processorTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+      if (access.processor) processor.grant(created, 'calls');
       this.functions.push(created);
       if (access.processor) this.processorFunctions.push(created);
       return created;

@@ -11,12 +11,16 @@ export interface PaymentsDataProps {
 export class PaymentsData extends Construct {
   static readonly OPEN_ITEMS_INDEX = 'open-items';
   static readonly LOOKUP_INDEX = 'lookup';
+  static readonly CAPTURE_POSTINGS_BY_DAY_INDEX = 'capture-postings-by-day';
+  static readonly CAPTURES_BY_DAY_INDEX = 'captures-by-day';
 
   readonly paymentsTable: Table;
   readonly idempotencyTable: Table;
   readonly processorTable: Table;
   /** The processor's circuit breaker: its state and failure counts per window (TTL). */
   readonly circuitBreakerTable: Table;
+  /** The daily reconciliation's reports: per day, its counts and each finding. */
+  readonly dailyReportsTable: Table;
 
   constructor(scope: Construct, id: string, props: PaymentsDataProps) {
     super(scope, id);
@@ -52,6 +56,16 @@ export class PaymentsData extends Construct {
       projectionType: ProjectionType.KEYS_ONLY,
     });
 
+    // Sparse: only capture postings carry postedDay, so the daily reconciliation reads a day's captures
+    // with one Query, and each payment pays one index write (its capture posting, never updated).
+    this.paymentsTable.addGlobalSecondaryIndex({
+      indexName: PaymentsData.CAPTURE_POSTINGS_BY_DAY_INDEX,
+      partitionKey: { name: 'postedDay', type: AttributeType.STRING },
+      sortKey: { name: 'PK', type: AttributeType.STRING },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: ['paymentId', 'currency', 'lines', 'createdAt', 'authorizationId'],
+    });
+
     this.idempotencyTable = new Table(this, 'IdempotencyTable', {
       ...common,
       partitionKey: { name: 'id', type: AttributeType.STRING },
@@ -63,12 +77,27 @@ export class PaymentsData extends Construct {
       partitionKey: { name: 'key', type: AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',
     });
+    // Sparse: only succeeded captures carry capturedDay. What reconciliation compares is projected; a
+    // refund (refundedAmount) or a reversing void (reversedAt) rewrites the capture's index entry.
+    this.processorTable.addGlobalSecondaryIndex({
+      indexName: PaymentsData.CAPTURES_BY_DAY_INDEX,
+      partitionKey: { name: 'capturedDay', type: AttributeType.STRING },
+      sortKey: { name: 'key', type: AttributeType.STRING },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: ['reference', 'captureId', 'authorizationId', 'amount', 'currency', 'createdAt', 'refundedAmount', 'reversedAt'],
+    });
 
     // A few tiny items, read once per authorization: its own table so that only Authorize is granted it.
     this.circuitBreakerTable = new Table(this, 'CircuitBreakerTable', {
       ...common,
       partitionKey: { name: 'key', type: AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',
+    });
+
+    this.dailyReportsTable = new Table(this, 'DailyReportsTable', {
+      ...common,
+      partitionKey: { name: 'day', type: AttributeType.STRING },
+      sortKey: { name: 'item', type: AttributeType.STRING },
     });
   }
 }

@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PaymentSaga } from '../../lib/constructs/payment-saga.ts';
 import { PaymentsData } from '../../lib/constructs/payments-data.ts';
+import { Processor } from '../../lib/constructs/processor.ts';
 import type { CircuitBreakerConfig } from '../../lib/payflow-config.ts';
 import { createIntrinsicResolver, type TemplateValue } from '../../tools/local-runner/intrinsics.ts';
 
@@ -25,7 +26,7 @@ function synthesize(sagaType: 'STANDARD' | 'EXPRESS'): Synthesized {
   const data = new PaymentsData(stack, 'Data', { removalPolicy: RemovalPolicy.DESTROY });
   const saga = new PaymentSaga(stack, 'Saga', {
     paymentsTable: data.paymentsTable,
-    processorTable: data.processorTable,
+    processor: new Processor(stack, 'Processor', { kind: 'simulated', processorTable: data.processorTable }),
     circuitBreakerTable: data.circuitBreakerTable,
     circuitBreaker: BREAKER,
     sagaType,

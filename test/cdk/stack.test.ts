@@ -44,7 +44,7 @@ describe('tables', () => {
 
   it('every table is encrypted at rest, on demand, with point-in-time recovery', () => {
     const tables = resourcesOfType(prod.json, TABLE);
-    expect(tables).toHaveLength(5);
+    expect(tables).toHaveLength(6);
     for (const [, table] of tables) {
       expect(table.Properties?.SSESpecification).toEqual({ SSEEnabled: true });
       expect(table.Properties?.BillingMode).toBe('PAY_PER_REQUEST');
@@ -124,6 +124,7 @@ describe('context', () => {
       SagaVoidAuthorizationFunction: 20,
       SagaRefundCaptureFunction: 20,
       SagaRefundAtProcessorFunction: 20,
+      DailyReconciliationReconcileDay: 1,
     });
     const configured = synthesize({ 'payflow:concurrency': JSON.stringify({ processorTasks: 5, api: 30 }) });
     expect(reserved(configured)).toMatchObject({ SagaAuthorizeFunction: 5, ApiCreatePaymentFunction: 30, ApiGetPaymentFunction: 30, ApiCreateRefundFunction: 30 });

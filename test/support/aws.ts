@@ -18,6 +18,7 @@ const TABLE_ENV: Record<string, string> = {
   DataIdempotencyTable: 'IDEMPOTENCY_TABLE_NAME',
   DataSimulatedProcessorTable: 'PROCESSOR_TABLE_NAME',
   DataCircuitBreakerTable: 'CIRCUIT_BREAKER_TABLE_NAME',
+  DataDailyReportsTable: 'DAILY_REPORTS_TABLE_NAME',
 };
 
 /**

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: prints the figures DESIGN §9 budgets — bundle sizes, import times, DynamoDB calls
- * and write units per request and per succeeded payment, handler latency — and the cost per million
+ * and write units per request and per succeeded payment, handler latency, what the circuit breaker and
+ * the daily reconciliation add — and the cost per million
  * payments at AWS list prices, itemized, for the Standard and the Express saga. Everything runs on
  * this machine: the synthesized stack's bundled functions, DynamoDB Local behind a metering proxy,
  * the synthesized state machine on aws-local-stepfunctions.
@@ -184,6 +185,13 @@ try {
   };
   printBreakerCost(sagaCalls, sagaDefinition.States.Authorize?.Retry?.find((retrier) => retrier.ErrorEquals.includes('CircuitOpen'))?.MaxAttempts);
 
+  const dailyId = functions.find((f) => /DailyReconciliationReconcileDay/.test(f.logicalId));
+  if (!dailyId) throw new Error('No daily reconciliation function in the template');
+  meter.reset();
+  const dailyStarted = performance.now();
+  const dailyReport = (await (await handlerOf(dailyId.logicalId))({ day: new Date().toISOString().slice(0, 10) }, lambdaContext({ functionName: dailyId.logicalId }))) as { counts: { processorCaptures: number; matched: number; inFlight: number } };
+  printDailyReconciliationCost({ sagaCalls, runCalls: [...meter.calls], payments: dailyReport.counts.processorCaptures, runMs: performance.now() - dailyStarted, memoryMb: dailyId.memoryMb });
+
   const latency = await measureLatency(post, paymentBody);
   print(`\nHandler latency, create-payment in-process on DynamoDB Local (${LATENCY_SAMPLES} sequential requests each):`);
   print(`  first request  p50 ${latency.first.p50.toFixed(1)} ms  p95 ${latency.first.p95.toFixed(1)} ms  p99 ${latency.first.p99.toFixed(1)} ms`);
@@ -352,6 +360,34 @@ function printBreakerCost(sagaCalls: MeteredCall[], waits: number | undefined) {
   print(`\nCircuit breaker, per succeeded payment: ${reads} read units, ${writes} write units of its table, 0 added transitions (no new state on the happy path)`);
   print(`  per million payments: ${perPayment.toFixed(2)} USD (reads ${(reads * PRICE.dynamodbReadUnitPerMillion).toFixed(3)}, EMF gauge ~${emfBytes} B/payment ${(((emfBytes * million) / 1024 ** 3) * PRICE.logsIngestionPerGb).toFixed(3)})`);
   print(`  while open, per held payment and wait: 1 transition + 1 Authorize invocation + 0.5 read unit = ${(perWait * million).toFixed(2)} USD per million waits (Standard); a payment held the whole hold: ${waits ?? '?'} waits`);
+}
+
+/**
+ * The daily reconciliation (issue 12): what it adds to every payment (measured: the write units of its
+ * two day indexes in the happy-path saga — already in the totals above) and what one run costs per
+ * payment it reconciles (measured here over the bench's payments of the day: its reads, its report
+ * writes, its run time). No state machine: 0 transitions; one scheduled invocation per day, whatever
+ * the volume, until a day outgrows one 15-minute invocation (not handled yet: see the README).
+ */
+function printDailyReconciliationCost(input: { sagaCalls: MeteredCall[]; runCalls: MeteredCall[]; payments: number; runMs: number; memoryMb: number }) {
+  const isDayIndex = (key: string) => /\/(capture-postings-by-day|captures-by-day)$/.test(key);
+  const indexWrites = input.sagaCalls.reduce((sum, call) => sum + total(Object.fromEntries(Object.entries(call.writeUnits).filter(([key]) => isDayIndex(key)))), 0);
+  const runReads = total(sumUnits(input.runCalls, 'readUnits'));
+  const runWrites = total(sumUnits(input.runCalls, 'writeUnits'));
+  const per = (units: number) => units / Math.max(1, input.payments);
+  const gbSecondsPerPayment = (input.runMs / 1000 / Math.max(1, input.payments)) * (input.memoryMb / 1024);
+  const million = 1_000_000;
+  const cost = {
+    indexWrites: indexWrites * PRICE.dynamodbWriteUnitPerMillion,
+    reads: per(runReads) * PRICE.dynamodbReadUnitPerMillion,
+    writes: per(runWrites) * PRICE.dynamodbWriteUnitPerMillion,
+    compute: gbSecondsPerPayment * million * PRICE.lambdaArmGbSecond,
+  };
+  print(`\nDaily reconciliation, per payment: ${indexWrites} write units of its day indexes in the saga (in the totals above), 0 transitions`);
+  const calls = [...new Set(input.runCalls.map((call) => call.operation))].map((operation) => `${input.runCalls.filter((call) => call.operation === operation).length} ${operation}`).join(', ');
+  print(`  one run over ${input.payments} payments of a day (measured): ${calls}; ${runReads} read units (${per(runReads).toFixed(2)} per payment), ${runWrites} write units (the report), ${input.runMs.toFixed(0)} ms`);
+  print(`  per million payments: ${(cost.indexWrites + cost.reads + cost.writes + cost.compute).toFixed(2)} USD (index writes ${cost.indexWrites.toFixed(3)}, run reads ${cost.reads.toFixed(3)}, report writes ${cost.writes.toFixed(3)}, compute ${cost.compute.toFixed(3)} at ${input.memoryMb} MB); invocations: 1 per day (${(PRICE.lambdaRequestPerMillion / million).toFixed(7)} USD), not per payment`);
+  print('  (a small day rounds reads up: Query and BatchGetItem units are per page and per 4 KB item; at scale the batch reads dominate)');
 }
 
 function printCalls(title: string, calls: MeteredCall[]) {

@@ -39,12 +39,13 @@ export const JUSTIFIED: ReadonlyArray<{ role: RegExp; action: string; resource?:
   { role: /^ApiCreatePaymentFunctionRole/, action: 'dynamodb:GetItem', resource: /PaymentsTable/, reason: 'reads the existing payment when a conditional Put failed without returning it' },
   { role: /^ReconciliationReconcileRole/, action: '*', reason: 'reconciliation acts only on items stuck past the bound (5 minutes), which the runs do not leave' },
   { role: /^OutboxFailureKeeperRole/, action: '*', reason: "runs only when a relay batch failed for good (the reliability run's faults)" },
+  { role: /^Saga(Authorize|Capture|VoidAuthorization|RefundAtProcessor)FunctionRole/, action: 'dynamodb:UpdateItem', resource: /Processor/, reason: "the simulated processor's tok_flaky attempt counter, its refund transaction, and a void marking the capture it reversed" },
+  { role: /^DailyReconciliationReconcileDayRole/, action: '*', reason: 'runs once a day (rate(1 day)), not within a run; its calls are exercised (without IAM) by test/integration/saga/daily-reconciliation.test.ts' },
   { role: /^WebhooksDispatcherRole/, action: 'sqs:ChangeMessageVisibility', reason: "granted by CDK's SqsEventSource (grantConsumeMessages) for the mapping; Lambda's poller may call it" },
   { role: /^WebhooksDispatcherRole/, action: 'sqs:GetQueueUrl', reason: "granted by CDK's SqsEventSource (grantConsumeMessages) for the mapping" },
   { role: /^WebhooksRecorderRole/, action: 'sqs:GetQueueAttributes', resource: /WebhookDlq/, reason: "granted by CDK's SqsDlq for the stream mapping's on-failure destination" },
   { role: /^WebhooksRecorderRole/, action: 'sqs:GetQueueUrl', resource: /WebhookDlq/, reason: "granted by CDK's SqsDlq for the stream mapping's on-failure destination" },
   { role: /^WebhooksRecorderRole/, action: 'sqs:SendMessage', resource: /WebhookDlq/, reason: "the stream mapping's on-failure destination: a range of records the recorder failed for good" },
-  { role: /^Saga(Authorize|Capture|VoidAuthorization|RefundAtProcessor)FunctionRole/, action: 'dynamodb:UpdateItem', resource: /Processor/, reason: "the simulated processor's tok_flaky attempt counter and its refund transaction" },
 ];
 
 const DATA_PLANE = /^(dynamodb|sqs|states|lambda):/;

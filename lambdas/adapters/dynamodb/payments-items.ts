@@ -8,7 +8,8 @@
  *
  * `openEntity` ('payment' | 'refund') is present while a saga has work on the item: it is the
  * partition key of the sparse `open-items` index that reconciliation reads; `reconcileRestarts` counts
- * the times reconciliation (re)started its saga.
+ * the times reconciliation (re)started its saga. A capture posting carries `postedDay` (its UTC day): the
+ * partition key of the sparse `capture-postings-by-day` index that the daily reconciliation reads.
  *
  * `lookupPK` / `lookupSK` are the keys of the sparse, keys-only `lookup` index (set once, when the item
  * is created, and never changed, so status updates write nothing to it):
@@ -26,6 +27,7 @@ export const CAPTURE_POSTING_SK = 'POSTING#capture';
 export const OPEN_ITEMS_INDEX = 'open-items';
 export const LOOKUP_INDEX = 'lookup';
 export const REFUND_SK_PREFIX = 'REFUND#';
+export const CAPTURE_POSTINGS_BY_DAY_INDEX = 'capture-postings-by-day';
 
 export const paymentPartitionKey = (paymentId: string) => `PAYMENT#${paymentId}`;
 export const paymentKey = (paymentId: string) => ({ PK: paymentPartitionKey(paymentId), SK: PAYMENT_SK });
@@ -52,7 +54,7 @@ export const merchantPaymentsLookupKey = (payment: Pick<Payment, 'id' | 'merchan
 export const refundLookupKey = (refundId: string): LookupKey => ({ lookupPK: `REFUND#${refundId}`, lookupSK: 'REFUND' });
 
 /** Attributes that exist only for storage: never part of a payment, a refund or an event. */
-const STORAGE_ATTRIBUTES = ['PK', 'SK', 'entity', 'openEntity', 'reconciliationFlaggedAt', 'reconcileRestarts', 'lookupPK', 'lookupSK'] as const;
+const STORAGE_ATTRIBUTES = ['PK', 'SK', 'entity', 'openEntity', 'reconciliationFlaggedAt', 'reconcileRestarts', 'lookupPK', 'lookupSK', 'postedDay'] as const;
 
 export interface PaymentItem extends Payment, LookupKey {
   PK: string;
@@ -75,6 +77,9 @@ export interface PostingItem extends Posting {
   SK: string;
   entity: 'posting';
   createdAt: string;
+  /** On the capture posting only: its UTC day, and the processor's authorization it captured (when known). */
+  postedDay?: string;
+  authorizationId?: string;
 }
 
 /** The item a new payment is written as: open for the saga while it is not terminal. */
@@ -89,6 +94,11 @@ export function refundItem(refund: Refund): RefundItem {
 
 export function postingItem(posting: Posting, sortKey: string, createdAt: string): PostingItem {
   return { ...posting, PK: paymentPartitionKey(posting.paymentId), SK: sortKey, entity: 'posting', createdAt };
+}
+
+/** The capture's posting, in the daily reconciliation's index under the day it was posted. */
+export function capturePostingItem(posting: Posting, postedAt: string, authorizationId?: string): PostingItem {
+  return { ...postingItem(posting, CAPTURE_POSTING_SK, postedAt), postedDay: postedAt.slice(0, 10), ...(authorizationId ? { authorizationId } : {}) };
 }
 
 /** A stored item without its storage attributes. */

@@ -13,7 +13,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { jitteredBackoff } from '#commons/backoff';
 import { documentClient } from '#commons/dynamodb';
 import { setting } from '#commons/environment';
-import { capturePosting, refundPosting } from '#domain/ledger';
+import { capturePosting, capturedAmount, refundPosting } from '#domain/ledger';
+import type { LedgerCapture, PaymentView } from '#domain/daily-reconciliation';
 import type { Currency } from '#domain/money';
 import { REFUNDABLE_PAYMENT_STATUSES, statusAfterRefund, statusesAllowedBefore, type Payment, type PaymentStatus } from '#domain/payment';
 import { refundStatusesAllowedBefore, type Refund, type RefundStatus } from '#domain/refund';
@@ -33,14 +34,19 @@ import {
   type ReserveRefundResult,
   type SagaLedger,
   type OpenItems,
+  type CaptureLedger,
 } from '#ports/payments-store';
+import type { Page as TokenPage } from '#ports/processor';
 import {
   CAPTURE_POSTING_SK,
+  CAPTURE_POSTINGS_BY_DAY_INDEX,
   LOOKUP_INDEX,
   OPEN_ITEMS_INDEX,
   REFUND_SK_PREFIX,
+  capturePostingItem,
   merchantPaymentsLookupKey,
   merchantPaymentsPartition,
+  paymentPartitionKey,
   refundLookupKey,
   entityOf,
   paymentItem,
@@ -76,7 +82,7 @@ const FILTERED_LIST_QUERY_LIMIT = 100;
 /** BatchGetItem's limit of keys per call. */
 const BATCH_GET_LIMIT = 100;
 
-export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, OpenItems {
+export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, OpenItems, CaptureLedger {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -289,7 +295,7 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
    * a repeat after success (posting present, payment past processing) is a no-op.
    */
   async postCaptureLedger(input: { paymentId: string; merchantId: string; amount: number; currency: Currency; authorizationId?: string; postedAt: string }): Promise<'posted' | 'already_posted'> {
-    const item = postingItem(capturePosting(input), CAPTURE_POSTING_SK, input.postedAt);
+    const item = capturePostingItem(capturePosting(input), input.postedAt, input.authorizationId);
     const from = toPaymentCondition('succeeded');
     try {
       await this.client.send(new TransactWriteCommand({
@@ -558,11 +564,63 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
     }
   }
 
+  // --- Daily reconciliation ----------------------------------------------------------------------
+
+  async capturePostingsOfDay(day: string, pageToken?: string): Promise<TokenPage<LedgerCapture>> {
+    const { Items = [], LastEvaluatedKey } = await this.client.send(new QueryCommand({
+      TableName: this.tableName,
+      IndexName: CAPTURE_POSTINGS_BY_DAY_INDEX,
+      KeyConditionExpression: 'postedDay = :day',
+      ExpressionAttributeValues: { ':day': day },
+      Limit: LEDGER_PAGE_SIZE,
+      ...(pageToken ? { ExclusiveStartKey: JSON.parse(Buffer.from(pageToken, 'base64url').toString('utf8')) as Record<string, unknown> } : {}),
+    }));
+    return {
+      items: (Items as PostingItem[]).map(ledgerCaptureOf),
+      ...(LastEvaluatedKey ? { nextPageToken: Buffer.from(JSON.stringify(LastEvaluatedKey)).toString('base64url') } : {}),
+    };
+  }
+
+  /** Each payment and its capture posting, read in batches (strongly consistent: a recovery decides on them). */
+  async captureLedgerOf(paymentIds: readonly string[]): Promise<Map<string, { payment?: PaymentView & { authorizationId?: string }; posting?: LedgerCapture }>> {
+    const found = new Map<string, { payment?: PaymentView & { authorizationId?: string }; posting?: LedgerCapture }>();
+    const keys = [...new Set(paymentIds)].flatMap((id) => [paymentKey(id), { PK: paymentPartitionKey(id), SK: CAPTURE_POSTING_SK }]);
+    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
+      let requested: Array<Record<string, unknown>> = keys.slice(start, start + BATCH_GET_LIMIT);
+      for (let attempt = 1; requested.length > 0; attempt++) {
+        const { Responses, UnprocessedKeys } = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: requested, ConsistentRead: true } } }));
+        for (const item of Responses?.[this.tableName] ?? []) {
+          const paymentId = String(item.PK).slice('PAYMENT#'.length);
+          const entry = found.get(paymentId) ?? {};
+          if (item.SK === CAPTURE_POSTING_SK) entry.posting = ledgerCaptureOf(item as PostingItem);
+          else {
+            const { id, merchantId, status, amount, currency, authorizationId } = item as PaymentItem;
+            entry.payment = { id, merchantId, status, amount, currency, ...(authorizationId ? { authorizationId } : {}) };
+          }
+          found.set(paymentId, entry);
+        }
+        requested = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (requested.length > 0) await jitteredBackoff(attempt);
+      }
+    }
+    return found;
+  }
+
   private async get<T>(key: ItemKey): Promise<T | undefined> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
     return Item as T | undefined;
   }
 }
+
+const LEDGER_PAGE_SIZE = 100;
+
+const ledgerCaptureOf = (item: PostingItem): LedgerCapture => ({
+  paymentId: item.paymentId,
+  amount: capturedAmount(item),
+  currency: item.currency,
+  postedAt: item.createdAt,
+  ...(item.authorizationId ? { authorizationId: item.authorizationId } : {}),
+});
 
 const keyOf = (ref: OpenItemRef): ItemKey => (ref.entity === 'payment' ? paymentKey(ref.paymentId) : refundKey(ref.paymentId, ref.refundId));
 

@@ -13,6 +13,13 @@
  * errors are `ProcessorUnavailable` (nothing happened); Stripe's 5xx and connection errors are
  * `ProcessorTimeout` (the outcome is unknown: retry with the same key); an idempotency error is
  * `ProcessorIdempotencyMismatch`; any other invalid request is a refusal of that step.
+ *
+ * The processor's records, for the daily reconciliation: a day's captures are the PaymentIntents
+ * created that day (the authorization's day: Stripe lists by `created`, and a capture follows its
+ * authorization within the saga's seconds) that carry a Payflow payment id and are `succeeded`, i.e.
+ * captured; `amount_received` is the captured amount and the latest charge's `amount_refunded` what
+ * was refunded. A captured PaymentIntent cannot be cancelled, so Stripe never shows one `reversed`:
+ * the void that follows an ambiguous capture refunds it in full instead.
  */
 import type Stripe from 'stripe';
 import {
@@ -24,16 +31,42 @@ import {
   RefundFailed,
   type AuthorizeRequest,
   type CaptureRequest,
+  type Page,
   type PaymentProcessor,
+  type ProcessorCapture,
+  type ProcessorRecords,
   type RefundRequest,
   type VoidRequest,
 } from '#ports/processor';
+import { dayRange } from '#domain/daily-reconciliation';
+import type { Currency } from '#domain/money';
 
 type Step = 'authorize' | 'capture' | 'void' | 'refund';
 
 /** The payment (or refund) id a key names: keys are `<reference>:<operation>`. */
 const referenceOf = (key: string) => key.slice(0, Math.max(0, key.lastIndexOf(':'))) || key;
 const PAYMENT_METADATA = 'payflow_payment_id';
+const LIST_PAGE_SIZE = 100;
+/** Retrieves in flight at once when looking captures up one by one (Stripe allows 100 requests per second in live mode). */
+const RETRIEVE_CONCURRENCY = 10;
+const unixSeconds = (instant: string) => Math.floor(Date.parse(instant) / 1000);
+
+/** A captured PaymentIntent of a Payflow payment as the port's capture, or undefined when it is not one. */
+export function captureOfIntent(intent: Stripe.PaymentIntent): ProcessorCapture | undefined {
+  const paymentId = intent.metadata?.[PAYMENT_METADATA];
+  if (intent.status !== 'succeeded' || !paymentId) return undefined;
+  const charge = typeof intent.latest_charge === 'object' && intent.latest_charge ? intent.latest_charge : undefined;
+  return {
+    paymentId,
+    captureId: charge?.id ?? (typeof intent.latest_charge === 'string' ? intent.latest_charge : intent.id),
+    authorizationId: intent.id,
+    amount: intent.amount_received,
+    currency: intent.currency.toUpperCase() as Currency,
+    capturedAt: new Date(intent.created * 1000).toISOString(),
+    refundedAmount: charge?.amount_refunded ?? 0,
+    reversed: false,
+  };
+}
 
 /** Stripe's error (any StripeError subclass: matched by its `type`, which survives minification) → the port's. */
 export function mapStripeError(error: unknown, step: Step): Error {
@@ -70,7 +103,7 @@ export function mapStripeError(error: unknown, step: Step): Error {
   }
 }
 
-export class StripeProcessor implements PaymentProcessor {
+export class StripeProcessor implements PaymentProcessor, ProcessorRecords {
   constructor(private readonly stripe: Stripe) {}
 
   async authorize(request: AuthorizeRequest): Promise<{ authorizationId: string }> {
@@ -127,6 +160,37 @@ export class StripeProcessor implements PaymentProcessor {
     const refund = await this.call('refund', () => this.stripe.refunds.create({ ...target, amount: request.amount }, { idempotencyKey: request.key }));
     if (refund.status === 'failed' || refund.status === 'canceled') throw new RefundFailed(refund.failure_reason ?? 'refund_declined');
     return { refundId: refund.id };
+  }
+
+  async capturesOfDay(day: string, pageToken?: string): Promise<Page<ProcessorCapture>> {
+    const { start, end } = dayRange(day);
+    const page = await this.stripe.paymentIntents.list({
+      created: { gte: unixSeconds(start), lt: unixSeconds(end) },
+      limit: LIST_PAGE_SIZE,
+      expand: ['data.latest_charge'],
+      ...(pageToken ? { starting_after: pageToken } : {}),
+    });
+    const last = page.data.at(-1);
+    return {
+      items: page.data.map(captureOfIntent).filter((capture): capture is ProcessorCapture => capture !== undefined),
+      ...(page.has_more && last ? { nextPageToken: last.id } : {}),
+    };
+  }
+
+  async capturesOf(payments: ReadonlyArray<{ paymentId: string; authorizationId?: string }>): Promise<Map<string, ProcessorCapture>> {
+    const found = new Map<string, ProcessorCapture>();
+    for (let start = 0; start < payments.length; start += RETRIEVE_CONCURRENCY) {
+      await Promise.all(
+        payments.slice(start, start + RETRIEVE_CONCURRENCY).map(async ({ paymentId, authorizationId }) => {
+          const ids = authorizationId ? [authorizationId] : await this.intentsOf(paymentId);
+          for (const id of ids) {
+            const capture = captureOfIntent(await this.stripe.paymentIntents.retrieve(id, { expand: ['latest_charge'] }));
+            if (capture?.paymentId === paymentId) found.set(paymentId, capture);
+          }
+        }),
+      );
+    }
+    return found;
   }
 
   /** PaymentIntents created for a payment (search by metadata; Stripe's search may lag writes by about a minute). */

@@ -132,3 +132,49 @@ describe('capture, void, refund', () => {
     await expect(processor.refund({ key: 're_def:refund', captureId: 'ch_3Fake', amount: 1000 })).rejects.toMatchObject({ name: 'RefundFailed', code: 'expired_or_canceled_card' });
   });
 });
+
+// The daily reconciliation's listing, against recorded list responses in Stripe's documented shapes
+// (https://docs.stripe.com/api/payment_intents/list, /api/pagination, /api/charges/object). A fake.
+describe("the processor's records: a day's captured PaymentIntents", () => {
+  const charge = (fields: Record<string, unknown>) => ({ id: 'ch_3Fake', object: 'charge', amount: 2500, amount_captured: 2500, amount_refunded: 0, captured: true, currency: 'eur', ...fields });
+  const listed = (data: unknown[], hasMore: boolean) => ({ status: 200, body: { object: 'list', url: '/v1/payment_intents', has_more: hasMore, data } });
+
+  it('lists by created range with the charge expanded, keeps captured Payflow intents, pages with starting_after', async () => {
+    const { processor, sent } = fakeStripe([
+      listed(
+        [
+          intent({ id: 'pi_a', status: 'succeeded', amount_received: 2500, created: 1764547200, metadata: { payflow_payment_id: 'pay_a' }, latest_charge: charge({ id: 'ch_a', amount_refunded: 500 }) }),
+          intent({ id: 'pi_b', status: 'requires_capture', amount_received: 0, created: 1764547300, metadata: { payflow_payment_id: 'pay_b' } }),
+          intent({ id: 'pi_c', status: 'succeeded', amount_received: 900, created: 1764547400, metadata: {}, latest_charge: charge({ id: 'ch_c' }) }),
+        ],
+        true,
+      ),
+      listed([intent({ id: 'pi_d', status: 'succeeded', amount_received: 1200, created: 1764550000, metadata: { payflow_payment_id: 'pay_d' }, latest_charge: charge({ id: 'ch_d', amount: 1200 }) })], false),
+    ]);
+    const first = await processor.capturesOfDay('2025-12-01');
+    expect(first).toEqual({
+      items: [{ paymentId: 'pay_a', captureId: 'ch_a', authorizationId: 'pi_a', amount: 2500, currency: 'EUR', capturedAt: '2025-12-01T00:00:00.000Z', refundedAmount: 500, reversed: false }],
+      nextPageToken: 'pi_c',
+    });
+    const query = new URL(`https://api.stripe.com${sent[0]!.path}`).searchParams;
+    expect(sent[0]!.method).toBe('GET');
+    expect(Object.fromEntries(query)).toMatchObject({ 'created[gte]': '1764547200', 'created[lt]': '1764633600', limit: '100', 'expand[0]': 'data.latest_charge' });
+    expect(query.get('starting_after')).toBeNull();
+
+    const second = await processor.capturesOfDay('2025-12-01', first.nextPageToken);
+    expect(second.items.map((capture) => capture.paymentId)).toEqual(['pay_d']);
+    expect(second.nextPageToken).toBeUndefined();
+    expect(new URL(`https://api.stripe.com${sent[1]!.path}`).searchParams.get('starting_after')).toBe('pi_c');
+  });
+
+  it("looks a payment's capture up by its PaymentIntent id; one not captured is absent", async () => {
+    const { processor, sent } = fakeStripe([
+      { status: 200, body: intent({ id: 'pi_x', status: 'succeeded', amount_received: 2500, created: 1764547200, metadata: { payflow_payment_id: 'pay_x' }, latest_charge: charge({ id: 'ch_x' }) }) },
+      { status: 200, body: intent({ id: 'pi_y', status: 'canceled', amount_received: 0, created: 1764547200, metadata: { payflow_payment_id: 'pay_y' } }) },
+    ]);
+    const found = await processor.capturesOf([{ paymentId: 'pay_x', authorizationId: 'pi_x' }, { paymentId: 'pay_y', authorizationId: 'pi_y' }]);
+    expect([...found.keys()]).toEqual(['pay_x']);
+    expect(found.get('pay_x')).toMatchObject({ captureId: 'ch_x', amount: 2500 });
+    expect(sent.map((request) => request.path.split('?')[0])).toEqual(['/v1/payment_intents/pi_x', '/v1/payment_intents/pi_y']);
+  });
+});
