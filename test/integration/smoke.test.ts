@@ -7,7 +7,7 @@ describe('test support', () => {
     const env = await createTestTables();
     const table = await dynamodbClient().send(new DescribeTableCommand({ TableName: env.PAYMENTS_TABLE_NAME }));
     expect(table.Table?.StreamSpecification?.StreamViewType).toBe('NEW_AND_OLD_IMAGES');
-    expect(table.Table?.GlobalSecondaryIndexes?.[0]?.IndexName).toBe('open-items');
+    expect(table.Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual(['capture-postings-by-day', 'lookup', 'open-items']);
     expect(env.IDEMPOTENCY_TABLE_NAME).toMatch(/Idempotency/);
   });
 });

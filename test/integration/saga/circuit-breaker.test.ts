@@ -16,8 +16,9 @@ const BREAKER_WAIT_MS = 150;
 
 let saga: SagaHarness;
 beforeAll(async () => {
-  // Authorize's retriers in order: Lambda service errors (LambdaInvoke's own), Lambda throttling, transient processor errors, CircuitOpen.
-  saga = await createSagaHarness({ retryIntervals: { Authorize: [1, 1, 1, BREAKER_WAIT_MS] } });
+  // Authorize's retriers in order: Lambda service errors (LambdaInvoke's own), Lambda throttling, a timed-out or crashed
+  // function, transient processor errors, CircuitOpen.
+  saga = await createSagaHarness({ retryIntervals: { Authorize: [1, 1, 1, 1, BREAKER_WAIT_MS] } });
 });
 
 const breakerState = async () => {
