@@ -44,7 +44,6 @@ export interface LookupKey {
   lookupSK: string;
 }
 
-
 export const merchantPaymentsPartition = (merchantId: string) => `MERCHANT#${merchantId}#PAYMENTS`;
 /** A payment's place in its merchant's list: newest first is descending order of this key. */
 export const merchantPaymentsLookupKey = (payment: Pick<Payment, 'id' | 'merchantId' | 'createdAt'>): LookupKey => ({
