@@ -25,6 +25,9 @@ export function apiKeyName(key: LocalStackApiKey): string {
 /** `MerchantA` -> `merchant-a`. */
 const kebabCase = (pascal: string) => pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 
+/** The merchant whose key it is, for a merchant's single key: output `ApiKeyId<PascalCase of the merchant id>` (lib/payflow-stack.ts). */
+export const merchantIdOf = (key: LocalStackApiKey): string => kebabCase(apiKeyName(key));
+
 /** Requests the HTTP parser refuses get the API's error shape and codes (README "Errors"). */
 export const PAYFLOW_MALFORMED_REQUEST_BODY: MalformedRequestBody = ({ reason, message }) => {
   const code = { BAD_REQUEST: 'bad_request', REQUEST_HEADER_FIELDS_TOO_LARGE: 'request_header_fields_too_large', REQUEST_TIMEOUT: 'request_timeout' }[reason];
