@@ -11,9 +11,7 @@ const remote = target !== 'local';
 export default defineConfig({
   test: {
     name: 'acceptance',
-    // The HTTP fuzzing (fuzz.run.ts) runs only through npm run fuzz (it sets PAYFLOW_FUZZ_RUNS): it still
-    // finds connections the twin closes unanswered (README "Tests"), so it is not yet part of npm test.
-    include: ['test/acceptance/**/*.test.ts', ...(process.env.PAYFLOW_FUZZ_RUNS ? ['test/acceptance/fuzz.run.ts'] : [])],
+    include: ['test/acceptance/**/*.test.ts'],
     globalSetup: ['test/acceptance/global-setup.ts'],
     pool: 'forks',
     // A deployed stack's saga retries and redrives take real minutes; the local one runs sped up.

@@ -17,6 +17,6 @@ if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a posit
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
 if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, not ${values.seed}`);
 console.log(`fuzz: ${runs} runs, seed ${seed}`);
-const code = await runAcceptanceFile('test/acceptance/fuzz.run.ts', { PAYFLOW_FUZZ_RUNS: String(runs), PAYFLOW_FUZZ_SEED: String(seed) });
+const code = await runAcceptanceFile('test/acceptance/fuzz.test.ts', { PAYFLOW_FUZZ_RUNS: String(runs), PAYFLOW_FUZZ_SEED: String(seed) });
 console.log(`fuzz: seed ${seed} ${code === 0 ? 'passed' : `FAILED (replay: npm run fuzz -- --runs ${runs} --seed ${seed})`}`);
 process.exit(code);

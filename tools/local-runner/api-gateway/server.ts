@@ -104,6 +104,8 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
 
   /** The response under way on each socket, so that a parse error on a later request does not write into it. */
   const responseOnSocket = new WeakMap<Duplex, ServerResponse>();
+  /** Sockets whose later bytes were refused while a request on them was being answered: closed after that answer. */
+  const closingAfterAnswer = new WeakSet<Duplex>();
 
   const server = createServer((request, response) => {
     responseOnSocket.set(request.socket, response);
@@ -118,10 +120,24 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
       });
   });
   server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
-    // As Node itself: nothing to answer on a connection the client reset, or that is already answering.
-    const underWay = responseOnSocket.get(socket);
-    if (error.code === 'ECONNRESET' || !socket.writable || (underWay && !underWay.writableEnded)) {
+    // As Node itself: nothing to answer on a connection the client reset.
+    if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
+      return;
+    }
+    // Bytes the parser refused after a whole request that is still being answered: bytes after a request
+    // with `Connection: close` (a body longer than its Content-Length), or garbage pipelined behind it. The
+    // gateway answers the request it has, then closes the connection (Node would destroy it and lose that
+    // answer). Later bytes are drained unread, so that closing does not reset the connection under the answer.
+    const underWay = responseOnSocket.get(socket);
+    if (underWay && !underWay.writableEnded) {
+      if (closingAfterAnswer.has(socket)) return;
+      closingAfterAnswer.add(socket);
+      if (!underWay.headersSent) underWay.shouldKeepAlive = false;
+      else underWay.once('finish', () => socket.end());
+      socket.on('data', () => undefined);
+      socket.resume();
+      options.log?.(`local API Gateway: bytes after a request on the same connection refused (${error.code ?? error.message}); answering the request, then closing`);
       return;
     }
     try {
