@@ -4,7 +4,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIntrinsicResolver, type TemplateValue } from '../../tools/local-runner/intrinsics.ts';
-import { createQueuesFromTemplate, type LocalQueue } from '../../tools/local-runner/sqs/queues.ts';
+import { consumerTimeouts, createQueuesFromTemplate, type LocalQueue } from '../../tools/local-runner/sqs/queues.ts';
 import { LocalReferences } from '../../tools/local-runner/references.ts';
 import { ratePeriodMs, startSchedules } from '../../tools/local-runner/eventbridge/schedules.ts';
 import { resourcesOfType, type CfnTemplate } from '../../tools/local-runner/template.ts';
@@ -55,6 +55,26 @@ describe('queues from the template', () => {
     expect((await attributesOf(events)).VisibilityTimeout).toBe('3');
     const dlq = queues[logicalId('OutboxEventsDlq')]!;
     expect((await attributesOf(dlq)).VisibilityTimeout).toBe('2'); // SQS's default 30 s, scaled
+    expect(events.visibilityAfterFailureSeconds).toBeUndefined();
+  });
+
+  it("a queue a function consumes keeps at least that function's timeout, and names its scaled timeout for the messages that fail", async () => {
+    const own = await startFauxqs({ port: 0, logger: false });
+    const ownSqs = new SQSClient({ endpoint: `http://127.0.0.1:${own.port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      const references = new LocalReferences(template, { region: 'us-east-1', accountId: '000000000000' }, 'Payflow');
+      const floored = await createQueuesFromTemplate(ownSqs, template, references, { visibilityTimeoutScale: 0.05, minimumVisibilitySeconds: consumerTimeouts(template) });
+      const events = floored[logicalId('OutboxEventsQueue')]!;
+      const starterTimeout = consumerTimeouts(template)[events.logicalId]!;
+      expect(starterTimeout).toBeGreaterThan(3);
+      const { Attributes } = await ownSqs.send(new GetQueueAttributesCommand({ QueueUrl: events.url, AttributeNames: ['VisibilityTimeout'] }));
+      expect(Attributes!.VisibilityTimeout).toBe(String(starterTimeout));
+      expect(events.visibilityAfterFailureSeconds).toBe(3);
+      expect(floored[logicalId('OutboxEventsDlq')]!.visibilityAfterFailureSeconds).toBeUndefined();
+    } finally {
+      ownSqs.destroy();
+      await own.stop();
+    }
   });
 });
 

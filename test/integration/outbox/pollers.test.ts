@@ -188,4 +188,29 @@ describe('Local SQS mapping', () => {
     expect(poller.stats.failedInvocations).toBe(1);
     expect(calls).toBeGreaterThanOrEqual(2);
   });
+
+  it("with visibilityAfterFailureSeconds (a sped-up twin), a failed message comes back that long after its receive, not after the queue's longer timeout", async () => {
+    const queueUrl = await createQueue('mapping-sqs-scaled', { VisibilityTimeout: '30' });
+    await sqsClient().send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: 'a', MessageBody: '"a"' }, { Id: 'b', MessageBody: '"b"' }] }));
+    const invokedAt: number[] = [];
+    const poller = startSqsPoller({
+      queueUrl,
+      mapping: { BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] },
+      visibilityAfterFailureSeconds: 1,
+      invoke: async (event: SQSEvent) => {
+        invokedAt.push(Date.now());
+        // First the whole batch fails, then "b" alone is reported once: each comes back in about a second.
+        if (invokedAt.length === 1) throw new Error('whole batch');
+        return { batchItemFailures: event.Records.filter((record) => record.body === '"b"' && record.attributes.ApproximateReceiveCount === '2').map((record) => ({ itemIdentifier: record.messageId })) };
+      },
+    });
+    pollers.push(poller);
+    await eventually(async () => (poller.stats.deleted === 2 ? true : undefined), 'both deleted after two failures');
+    expect(poller.stats.failedInvocations).toBe(2);
+    const gaps = invokedAt.slice(1).map((at, index) => at - invokedAt[index]!);
+    for (const gap of gaps) {
+      expect(gap).toBeGreaterThanOrEqual(900);
+      expect(gap).toBeLessThan(10_000);
+    }
+  });
 });

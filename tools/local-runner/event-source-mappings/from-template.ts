@@ -80,7 +80,19 @@ export async function startEventSourceMappings(options: EventSourceMappingsOptio
       }
       if (queue) {
         const concurrency = (mapping.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? SQS_POLLER_CONCURRENCY;
-        pollers.push(startSqsPoller({ queueUrl: queue.url, queueArn: queue.arn, mapping: properties, invoke, sqs, concurrency, onError, waitTimeSeconds: SQS_LONG_POLL_SECONDS }));
+        pollers.push(
+          startSqsPoller({
+            queueUrl: queue.url,
+            queueArn: queue.arn,
+            mapping: properties,
+            invoke,
+            sqs,
+            concurrency,
+            onError,
+            waitTimeSeconds: SQS_LONG_POLL_SECONDS,
+            visibilityAfterFailureSeconds: queue.visibilityAfterFailureSeconds,
+          }),
+        );
       } else if (options.streamArns.has(String(EventSourceArn))) {
         const poller = startStreamPoller({
             ...options.streamPolling,

@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -18,8 +19,9 @@ import { matchesFilterCriteria, reportedFailures, sleep, type EventSourceMapping
  *   are deleted without an invocation;
  * - messages of a successful invocation are deleted; a function error leaves the whole batch, and with
  *   ReportBatchItemFailures only the reported messages are left (an identifier not in the batch fails
- *   the whole batch). What is left reappears after the queue's visibility timeout, so the queue's own
- *   RedrivePolicy moves a message that keeps failing to its dead-letter queue;
+ *   the whole batch). What is left reappears after the queue's visibility timeout (or, on a sped-up twin,
+ *   `visibilityAfterFailureSeconds`), so the queue's own RedrivePolicy moves a message that keeps failing
+ *   to its dead-letter queue;
  * - on a FIFO queue, SQS itself holds back a message group while one of its messages is in flight.
  */
 export interface SqsPollerOptions {
@@ -35,6 +37,14 @@ export interface SqsPollerOptions {
   waitTimeSeconds?: number;
   /** Batches in flight at once. Default 1. */
   concurrency?: number;
+  /**
+   * For a queue whose visibility timeout stands longer than the (time-scaled) one it represents — the runner
+   * keeps it at least the function's timeout, so that no message comes back while its invocation runs: a
+   * message whose invocation failed is made visible again this many seconds after it was received
+   * (ChangeMessageVisibility), as on AWS at that scale, instead of after the queue's longer timeout.
+   * Default: the queue's own timeout, as Lambda leaves it.
+   */
+  visibilityAfterFailureSeconds?: number;
   /** Errors of the poller itself (not of the function). Default: console.error. */
   onError?: (error: unknown) => void;
 }
@@ -72,6 +82,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   let receives = 0;
   const idleWaiters: Array<{ after: number; resolve: () => void }> = [];
   let queueArn: Promise<string> | undefined;
+  const receivedAt = new WeakMap<Message, number>();
 
   const arnOfQueue = () =>
     (queueArn ??= options.queueArn
@@ -92,6 +103,8 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
       }),
       { abortSignal: abort.signal },
     );
+    const now = Date.now();
+    for (const message of Messages) receivedAt.set(message, now);
     if (Messages.length === 0) {
       for (const waiter of idleWaiters.splice(0)) {
         if (waiter.after < receiveNumber) waiter.resolve();
@@ -134,6 +147,27 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     }
   }
 
+  /** Failed messages back at `visibilityAfterFailureSeconds` from their receive; if that fails, the queue's timeout still applies. */
+  async function returnOnTime(messages: Message[]): Promise<void> {
+    const seconds = options.visibilityAfterFailureSeconds;
+    if (seconds === undefined) return;
+    const now = Date.now();
+    for (let start = 0; start < messages.length; start += MAX_MESSAGES_PER_RECEIVE) {
+      const chunk = messages.slice(start, start + MAX_MESSAGES_PER_RECEIVE);
+      const entries = chunk.map((message, index) => ({
+        Id: String(index),
+        ReceiptHandle: message.ReceiptHandle,
+        VisibilityTimeout: Math.max(0, Math.ceil(((receivedAt.get(message) ?? now) + seconds * 1000 - now) / 1000)),
+      }));
+      try {
+        const result = await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+        if (result.Failed?.length) onError(new Error(`ChangeMessageVisibilityBatch failed for ${result.Failed.length} message(s) of ${queueUrl}`));
+      } catch (error) {
+        onError(error);
+      }
+    }
+  }
+
   async function handle(messages: Message[]): Promise<void> {
     const arn = await arnOfQueue();
     const records = messages.map((message) => toSqsRecord(message, arn));
@@ -158,9 +192,10 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
       failed = 'all';
     }
     if (failed) stats.failedInvocations += 1;
+    const byId = new Map(messages.map((message) => [message.MessageId, message]));
+    if (failed) await returnOnTime(selected.filter((record) => failed === 'all' || failed?.has(record.messageId)).map((record) => byId.get(record.messageId)!));
     if (failed === 'all') return;
     const succeeded = selected.filter((record) => !failed?.has(record.messageId));
-    const byId = new Map(messages.map((message) => [message.MessageId, message]));
     await deleteMessages(succeeded.map((record) => byId.get(record.messageId)!));
     stats.deleted += succeeded.length;
   }

@@ -10,6 +10,12 @@ export interface LocalQueue {
   url: string;
   arn: string;
   fifo: boolean;
+  /**
+   * The scaled visibility timeout, when the queue's own had to stay longer (`minimumVisibilitySeconds`): a
+   * message whose invocation failed should come back this long after it was received, as it would on AWS at
+   * the same scale, not after the function's timeout (see SqsPollerOptions.visibilityAfterFailureSeconds).
+   */
+  visibilityAfterFailureSeconds?: number;
 }
 
 export interface CreateQueuesOptions {
@@ -95,15 +101,19 @@ export async function createQueuesFromTemplate(
         const value = properties[name];
         if (value !== undefined) attributes[name] = typeof value === 'string' ? value : JSON.stringify(value);
       }
+      let visibilityAfterFailureSeconds: number | undefined;
       if (options.visibilityTimeoutScale !== undefined) {
         const seconds = Number(properties.VisibilityTimeout ?? DEFAULT_VISIBILITY_TIMEOUT_SECONDS);
         const floor = Math.max(1, options.minimumVisibilitySeconds?.[logicalId] ?? 0);
-        attributes.VisibilityTimeout = String(seconds === 0 ? 0 : Math.min(seconds, Math.max(floor, Math.round(seconds * options.visibilityTimeoutScale))));
+        const scaled = Math.max(1, Math.round(seconds * options.visibilityTimeoutScale));
+        const kept = seconds === 0 ? 0 : Math.min(seconds, Math.max(floor, scaled));
+        attributes.VisibilityTimeout = String(kept);
+        if (kept > scaled) visibilityAfterFailureSeconds = scaled;
       }
       const name = localQueueName(logicalId, properties);
       const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
       const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-      const queue: LocalQueue = { logicalId, name, url: QueueUrl!, arn: Attributes!.QueueArn!, fifo: attributes.FifoQueue === 'true' };
+      const queue: LocalQueue = { logicalId, name, url: QueueUrl!, arn: Attributes!.QueueArn!, fifo: attributes.FifoQueue === 'true', ...(visibilityAfterFailureSeconds ? { visibilityAfterFailureSeconds } : {}) };
       queues[logicalId] = queue;
       references.set(logicalId, queue.url, { Arn: queue.arn, QueueName: queue.name, QueueUrl: queue.url });
     }
