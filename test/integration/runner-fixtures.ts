@@ -82,15 +82,19 @@ function proxyResponse(event) {
 
 const BROKEN_SOURCE = `import './does-not-exist.mjs';\nexport const handler = async () => 'never';\n`;
 
-export function writeFixtureAssets(): { ok: string; broken: string } {
+/** A bundle whose import takes FIXTURE_INIT_MS (a slow init), then answers the time its function has left. */
+const SLOW_INIT_SOURCE = `await new Promise((resolve) => setTimeout(resolve, Number(process.env.FIXTURE_INIT_MS ?? 0)));
+export const handler = async (event, context) => ({ remainingMs: context.getRemainingTimeInMillis() });
+`;
+
+export function writeFixtureAssets(): { ok: string; broken: string; slowInit: string } {
   const dir = mkdtempSync(join(tmpdir(), 'payflow-runner-fixture-'));
-  const ok = join(dir, 'asset.ok');
-  const broken = join(dir, 'asset.broken');
-  mkdirSync(ok);
-  mkdirSync(broken);
-  writeFileSync(join(ok, 'index.mjs'), FIXTURE_SOURCE + PROXY_SOURCE);
-  writeFileSync(join(broken, 'index.mjs'), BROKEN_SOURCE);
-  return { ok: join(ok, 'index.mjs'), broken: join(broken, 'index.mjs') };
+  const assets = { ok: join(dir, 'asset.ok'), broken: join(dir, 'asset.broken'), slowInit: join(dir, 'asset.slow-init') };
+  for (const asset of Object.values(assets)) mkdirSync(asset);
+  writeFileSync(join(assets.ok, 'index.mjs'), FIXTURE_SOURCE + PROXY_SOURCE);
+  writeFileSync(join(assets.broken, 'index.mjs'), BROKEN_SOURCE);
+  writeFileSync(join(assets.slowInit, 'index.mjs'), SLOW_INIT_SOURCE);
+  return { ok: join(assets.ok, 'index.mjs'), broken: join(assets.broken, 'index.mjs'), slowInit: join(assets.slowInit, 'index.mjs') };
 }
 
 export function fixtureFunction(entryFile: string, name: string, overrides: Partial<LocalFunction> = {}): LocalFunction {

@@ -106,6 +106,39 @@ describe('how invocations end', () => {
     expect(error.errorType).toBe('Runtime.ImportModuleError');
     expect(error.errorMessage).toMatch(/does-not-exist/);
   });
+
+  // As Lambda: an init past its Init phase (10 s there, 200 ms here) is not an error of its own; it goes on inside
+  // the invocation, whose timeout then counts it (a loaded machine's slow imports must not fail invocations that
+  // a caller would not retry).
+  describe('an init longer than its Init phase', () => {
+    let slow: LocalLambdaRuntime;
+    beforeAll(() => {
+      const { slowInit } = writeFixtureAssets();
+      slow = new LocalLambdaRuntime(
+        [
+          fixtureFunction(slowInit, 'slow-init', { timeoutSeconds: 2, environment: { FIXTURE_INIT_MS: '700' } }),
+          fixtureFunction(slowInit, 'endless-init', { timeoutSeconds: 1, environment: { FIXTURE_INIT_MS: '60000' } }),
+        ],
+        { initPhaseMs: 200 },
+      );
+    });
+    afterAll(() => slow.stop());
+
+    it('is waited for within the invocation, whose timeout started at the end of the Init phase', async () => {
+      const { remainingMs } = (await slow.invoke('slow-init', {})) as { remainingMs: number };
+      expect(remainingMs).toBeGreaterThan(0);
+      expect(remainingMs).toBeLessThanOrEqual(2_000 - 400);
+      // The environment is kept: the next invocation has its whole timeout.
+      expect(((await slow.invoke('slow-init', {})) as { remainingMs: number }).remainingMs).toBeGreaterThan(1_800);
+    });
+
+    it('that outlasts the invocation timeout fails it with Sandbox.Timedout (what callers retry), not an error of its own', async () => {
+      const started = Date.now();
+      const error = await failureOf(slow.invoke('endless-init', {}));
+      expect(error.errorType).toBe('Sandbox.Timedout');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_100);
+    });
+  });
 });
 
 describe('concurrency', () => {

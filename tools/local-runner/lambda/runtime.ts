@@ -7,7 +7,12 @@ import type { InvokeMessage, SerializedLambdaError, WorkerInit, WorkerMessage } 
 const WORKER_FILE = new URL('./worker.ts', import.meta.url);
 /** The runner's own dependencies (resolved from here) stand in for the packages the Lambda runtime provides (the AWS SDK). */
 const RUNTIME_MODULES_FROM = import.meta.url;
-/** Lambda gives a function's init phase (importing the bundle) 10 s. */
+/**
+ * Lambda gives a function's Init phase (importing the bundle) 10 s; an init that takes longer is run again at
+ * the first invocation, within the function's timeout ("Lambda execution environment lifecycle", Init phase,
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html, checked 2026-12-02): past it
+ * the invocation fails with Sandbox.Timedout, as any timed-out invocation.
+ */
 const INIT_TIMEOUT_MS = 10_000;
 /**
  * How long an invocation waits for a busy environment of its function to come free before another
@@ -63,6 +68,9 @@ interface Environment {
   readonly id: string;
   readonly worker: Worker;
   readonly ready: Promise<void>;
+  /** When its Init phase (INIT_TIMEOUT_MS from its start) ends; `readyAt`, when its init finished. */
+  readonly initPhaseEnds: number;
+  readyAt?: number;
   readonly logStreamName: string;
   pending?: { id: number; resolve: (payload: unknown) => void; reject: (error: LambdaFunctionError) => void };
   dead: boolean;
@@ -82,6 +90,7 @@ class FunctionPool {
     readonly fn: LocalFunction,
     private readonly logSink: FunctionLogSink,
     private readonly environmentFor?: EnvironmentVariablesFor,
+    private readonly initPhaseMs = INIT_TIMEOUT_MS,
   ) {}
 
   /** Kills the environment `id` as a crash would (its invocation fails with Runtime.ExitError); false when it is not this pool's or gone. */
@@ -95,10 +104,11 @@ class FunctionPool {
   /** Runs one invocation of `payload` (the event as JSON text). */
   async invoke(payload: string): Promise<unknown> {
     const environment = await this.acquire();
+    const startedAt = Date.now();
     let discard = false;
     try {
-      await environment.ready;
-      return await this.run(environment, payload);
+      const deadline = await this.initialized(environment, startedAt);
+      return await this.run(environment, payload, deadline);
     } catch (error) {
       discard = environment.dead || (error instanceof LambdaFunctionError && error.errorType.startsWith('Runtime.'));
       throw error;
@@ -107,12 +117,44 @@ class FunctionPool {
     }
   }
 
-  /** Starts one environment ahead of the first invocation, so that the first request does not pay the import. */
+  /**
+   * Waits for the environment's init. Within its Init phase it is free; an init past it is, on AWS, run again
+   * inside the invocation and counted in its timeout. The twin lets the same init go on: the invocation waits
+   * for it until its own timeout, counted from the end of the Init phase (or from the invocation's start, if
+   * later), then fails with Sandbox.Timedout and the environment is discarded. Resolves with the invocation's
+   * deadline when its clock started before the function ran, else undefined (the whole timeout is the run's).
+   */
+  private async initialized(environment: Environment, startedAt: number): Promise<number | undefined> {
+    if (environment.readyAt !== undefined && environment.readyAt <= environment.initPhaseEnds) return undefined;
+    const { fn } = this;
+    const deadline = Math.max(startedAt, environment.initPhaseEnds) + fn.timeoutSeconds * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        environment.dead = true;
+        void environment.worker.terminate();
+        reject(new LambdaFunctionError({ errorType: 'Sandbox.Timedout', errorMessage: `${randomUUID()} Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds (init of ${fn.functionName} past its Init phase)`, trace: [] }));
+      }, deadline - Date.now());
+    });
+    try {
+      await Promise.race([environment.ready, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return environment.readyAt! <= environment.initPhaseEnds ? undefined : deadline;
+  }
+
+  /** Starts one environment ahead of the first invocation, so that the first request does not pay the import (an init past its Init phase goes on: see initialized). */
   async warm(): Promise<void> {
     if (this.all.size > 0) return;
     const environment = this.create();
     this.idle.push(environment);
-    await environment.ready.catch(() => this.release(environment, true, false));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      environment.ready.catch(() => this.release(environment, true, false)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, environment.initPhaseEnds - Date.now())))),
+    ]);
+    clearTimeout(timer);
   }
 
   async stop(): Promise<void> {
@@ -187,21 +229,15 @@ class FunctionPool {
     let settleReady!: { resolve: () => void; reject: (error: LambdaFunctionError) => void };
     const ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }));
     ready.catch(() => undefined);
-    const environment: Environment = { id, worker, ready, logStreamName, dead: false };
-    const initTimer = setTimeout(() => {
-      environment.dead = true;
-      settleReady.reject(new LambdaFunctionError({ errorType: 'Runtime.InitTimeout', errorMessage: `init of ${fn.functionName} took more than ${INIT_TIMEOUT_MS / 1000} s`, trace: [] }));
-      void worker.terminate();
-    }, INIT_TIMEOUT_MS);
+    const environment: Environment = { id, worker, ready, initPhaseEnds: Date.now() + this.initPhaseMs, logStreamName, dead: false };
 
     worker.on('message', (message: WorkerMessage) => {
       switch (message.type) {
         case 'ready':
-          clearTimeout(initTimer);
+          environment.readyAt = Date.now();
           settleReady.resolve();
           break;
         case 'init-error':
-          clearTimeout(initTimer);
           environment.dead = true;
           settleReady.reject(new LambdaFunctionError(message.error));
           break;
@@ -218,7 +254,6 @@ class FunctionPool {
       }
     });
     const crashed = (error: SerializedLambdaError) => {
-      clearTimeout(initTimer);
       environment.dead = true;
       settleReady.reject(new LambdaFunctionError(error));
       environment.pending?.reject(new LambdaFunctionError(error));
@@ -236,11 +271,12 @@ class FunctionPool {
     return environment;
   }
 
-  private run(environment: Environment, payload: string): Promise<unknown> {
+  /** Runs `payload` in a ready environment, until `deadline` (default: the function's timeout from now). */
+  private run(environment: Environment, payload: string, deadline?: number): Promise<unknown> {
     const { fn } = this;
     const id = ++this.nextId;
     const awsRequestId = randomUUID();
-    const deadlineMs = Date.now() + fn.timeoutSeconds * 1000;
+    const deadlineMs = deadline ?? Date.now() + fn.timeoutSeconds * 1000;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         // Lambda stops a timed-out invocation by freezing and recycling its environment.
@@ -254,7 +290,7 @@ class FunctionPool {
             trace: [],
           }),
         );
-      }, fn.timeoutSeconds * 1000);
+      }, deadlineMs - Date.now());
       environment.pending = {
         id,
         resolve: (payload) => {
@@ -313,10 +349,11 @@ export class LocalLambdaRuntime {
   private readonly pools = new Map<string, FunctionPool>();
   private readonly byReference = new Map<string, FunctionPool>();
 
-  constructor(functions: readonly LocalFunction[], options: { logSink?: FunctionLogSink; environmentFor?: EnvironmentVariablesFor } = {}) {
+  /** `initPhaseMs`: the Init phase, 10 s as on Lambda (shorter only in tests of it). */
+  constructor(functions: readonly LocalFunction[], options: { logSink?: FunctionLogSink; environmentFor?: EnvironmentVariablesFor; initPhaseMs?: number } = {}) {
     const logSink = options.logSink ?? (() => undefined);
     for (const fn of functions) {
-      const pool = new FunctionPool(fn, logSink, options.environmentFor);
+      const pool = new FunctionPool(fn, logSink, options.environmentFor, options.initPhaseMs);
       this.pools.set(fn.logicalId, pool);
       for (const reference of [fn.logicalId, fn.functionName, fn.arn]) this.byReference.set(reference, pool);
     }
