@@ -25,7 +25,7 @@ export function apiKeyName(key: LocalStackApiKey): string {
 /** `MerchantA` -> `merchant-a`. */
 const kebabCase = (pascal: string) => pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 
-/** The merchant whose key it is, for a merchant's single key: output `ApiKeyId<PascalCase of the merchant id>` (lib/payflow-stack.ts). */
+/** The merchant a key belongs to (`merchant-a` for the key of output `ApiKeyIdMerchantA`): payments carry it, not the key's id. */
 export const merchantIdOf = (key: LocalStackApiKey): string => kebabCase(apiKeyName(key));
 
 /** Requests the HTTP parser refuses get the API's error shape and codes (README "Errors"). */
@@ -60,7 +60,7 @@ export const PAYFLOW_LOCAL: Pick<LocalStackOptions, 'stackName' | 'app' | 'proje
   extraOutputs: ({ apiKeys }) => Object.fromEntries(apiKeys.map((key) => [`ApiKeyValue${apiKeyName(key)}`, key.value])),
   readyMessage: (stack) => {
     const key = stack.apiKeys[0];
-    const keyPart = key ? ` — API key (${kebabCase(apiKeyName(key))}): ${key.value}` : '';
+    const keyPart = key ? ` — API key (${merchantIdOf(key)}): ${key.value}` : '';
     const outputsPart = stack.outputsFile ? ` — outputs: ${stack.outputsFile}` : '';
     return `Payflow is ready at ${stack.apiUrl}${keyPart}${outputsPart}`;
   },

@@ -200,7 +200,6 @@ try {
   const merchants: Merchant[] = ['MerchantA', 'MerchantB'].map((suffix) => {
     const key = stack.apiKeys.find((apiKey) => apiKeyName(apiKey) === suffix);
     if (!key) throw new Error(`The stack has no API key ${suffix}`);
-    // A payment's merchantId is the merchant's id (payflow:merchants), not its API key's id.
     return { id: merchantIdOf(key), client: new PaymentsClient({ baseUrl: stack.apiUrl, apiKey: key.value, fetch: countingFetch, random, retry: { maxRetries: options.clientRetries } }) };
   });
   progress(`Stack ready in ${stack.timings.total} ms at ${stack.apiUrl}; sending ${PAYMENTS} payments, ${CONCURRENCY} at a time ...`);
