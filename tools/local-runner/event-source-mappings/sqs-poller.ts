@@ -161,7 +161,9 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
       }));
       try {
         const result = await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-        if (result.Failed?.length) onError(new Error(`ChangeMessageVisibilityBatch failed for ${result.Failed.length} message(s) of ${queueUrl}`));
+        // A message no longer in flight (its timeout ran out during a long invocation) is visible already: nothing to do.
+        const failed = result.Failed?.filter((entry) => entry.Code !== 'ReceiptHandleIsInvalid' && entry.Code !== 'MessageNotInflight') ?? [];
+        if (failed.length) onError(new Error(`ChangeMessageVisibilityBatch failed for ${failed.length} message(s) of ${queueUrl}: ${failed[0]!.Code}`));
       } catch (error) {
         onError(error);
       }
