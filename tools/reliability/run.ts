@@ -298,7 +298,8 @@ try {
       return [
         ...(plan.ids.size === 1 && plan.ids.has(expected) ? [] : [`${plan.key}: answered ids ${[...plan.ids].join(',')}, expected ${expected}`]),
         ...(item?.merchantId === plan.merchant.id ? [] : [`${expected}: no item of merchant ${plan.merchant.id}`]),
-        ...(plan.fresh === 1 ? [] : [`${plan.key}: ${plan.fresh} non-replayed 201s`]),
+        // Zero is an answer lost on the way (a 5xx after the payment was written; the retry finds it): never two.
+        ...(plan.fresh <= 1 ? [] : [`${plan.key}: ${plan.fresh} non-replayed 201s`]),
       ];
     }),
   ]);
