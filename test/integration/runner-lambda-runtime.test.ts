@@ -118,6 +118,7 @@ describe('how invocations end', () => {
         [
           fixtureFunction(slowInit, 'slow-init', { timeoutSeconds: 2, environment: { FIXTURE_INIT_MS: '700' } }),
           fixtureFunction(slowInit, 'endless-init', { timeoutSeconds: 1, environment: { FIXTURE_INIT_MS: '60000' } }),
+          fixtureFunction(slowInit, 'slower-init', { timeoutSeconds: 1, maxConcurrency: 1, environment: { FIXTURE_INIT_MS: '1500' } }),
         ],
         { initPhaseMs: 200 },
       );
@@ -132,11 +133,17 @@ describe('how invocations end', () => {
       expect(((await slow.invoke('slow-init', {})) as { remainingMs: number }).remainingMs).toBeGreaterThan(1_800);
     });
 
-    it('that outlasts the invocation timeout fails it with Sandbox.Timedout (what callers retry), not an error of its own', async () => {
+    it('that outlasts the invocation timeout fails it with Sandbox.Timedout (what callers retry), not an error of its own; the init goes on for the next one', async () => {
       const started = Date.now();
       const error = await failureOf(slow.invoke('endless-init', {}));
       expect(error.errorType).toBe('Sandbox.Timedout');
       expect(Date.now() - started).toBeGreaterThanOrEqual(1_100);
+    });
+
+    it('an invocation that timed out waiting leaves the init going on: the next one gets that environment, not a new init', async () => {
+      // A 1.5 s init outlasts the first invocation (200 ms phase + 1 s); a new environment would time out the same way.
+      expect((await failureOf(slow.invoke('slower-init', {}))).errorType).toBe('Sandbox.Timedout');
+      expect(((await slow.invoke('slower-init', {})) as { remainingMs: number }).remainingMs).toBeGreaterThan(0);
     });
   });
 });

@@ -121,8 +121,10 @@ class FunctionPool {
    * Waits for the environment's init. Within its Init phase it is free; an init past it is, on AWS, run again
    * inside the invocation and counted in its timeout. The twin lets the same init go on: the invocation waits
    * for it until its own timeout, counted from the end of the Init phase (or from the invocation's start, if
-   * later), then fails with Sandbox.Timedout and the environment is discarded. Resolves with the invocation's
-   * deadline when its clock started before the function ran, else undefined (the whole timeout is the run's).
+   * later), then fails with Sandbox.Timedout. The environment is kept, still initializing, for the next
+   * invocation: here a slow init is the shared machine's, not the function's, and starting it over would only
+   * spend the CPU again (where Lambda would init a new one). Resolves with the invocation's deadline when its
+   * clock started before the function ran, else undefined (the whole timeout is the run's).
    */
   private async initialized(environment: Environment, startedAt: number): Promise<number | undefined> {
     if (environment.readyAt !== undefined && environment.readyAt <= environment.initPhaseEnds) return undefined;
@@ -131,8 +133,6 @@ class FunctionPool {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        environment.dead = true;
-        void environment.worker.terminate();
         reject(new LambdaFunctionError({ errorType: 'Sandbox.Timedout', errorMessage: `${randomUUID()} Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds (init of ${fn.functionName} past its Init phase)`, trace: [] }));
       }, deadline - Date.now());
     });
