@@ -6,6 +6,9 @@ export interface EventPage {
   hasMore: boolean;
 }
 
+/** What POST /v1/webhook_endpoints/{id} may change; `status: 'enabled'` also clears the disabled reason. */
+export type EndpointChanges = Partial<Pick<WebhookEndpoint, 'url' | 'enabledEvents' | 'status' | 'disabledReason'>>;
+
 export interface WebhooksStore {
   /** Stores the event once (kept 30 days); recording the same event again changes nothing. */
   recordEvent(event: MerchantEvent): Promise<void>;
@@ -22,4 +25,6 @@ export interface WebhooksStore {
   /** Replaces the secret, keeping the previous one signing until `previousSecretExpiresAt`; undefined when there is no such endpoint. */
   rollSecret(merchantId: string, endpointId: string, roll: { secret: string; previousSecretExpiresAt: number }): Promise<WebhookEndpoint | undefined>;
   disableEndpoint(merchantId: string, endpointId: string, reason: string): Promise<void>;
+  /** Applies the changes and answers the endpoint as it is now; undefined when there is no such endpoint. */
+  updateEndpoint(merchantId: string, endpointId: string, changes: EndpointChanges): Promise<WebhookEndpoint | undefined>;
 }

@@ -133,7 +133,7 @@ export class Webhooks extends Construct {
 
     this.endpointsFunction = new PayflowFunction(this, 'EndpointsFunction', {
       handlerPath: 'api/webhook-endpoints.ts',
-      description: '/v1/webhook_endpoints: create, list, get, delete, roll the secret',
+      description: '/v1/webhook_endpoints: create, list, get, update (re-enable), delete, roll the secret',
       environment: api,
       settings: { ...tableSetting, webhookDevMode: String(config.devMode) },
     });
@@ -152,6 +152,7 @@ export class Webhooks extends Construct {
       endpoints.addMethod('POST', endpointsIntegration),
       endpoints.addMethod('GET', endpointsIntegration),
       endpoint.addMethod('GET', endpointsIntegration),
+      endpoint.addMethod('POST', endpointsIntegration),
       endpoint.addMethod('DELETE', endpointsIntegration),
       endpoint.addResource('roll_secret').addMethod('POST', endpointsIntegration),
     ];

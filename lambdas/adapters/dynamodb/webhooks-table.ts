@@ -12,7 +12,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { documentClient } from '#commons/dynamodb';
 import { setting } from '#commons/environment';
 import { EVENT_RETENTION_SECONDS, type MerchantEvent, type WebhookEndpoint } from '#domain/webhooks';
-import type { EventPage, WebhooksStore } from '#ports/webhooks-store';
+import type { EndpointChanges, EventPage, WebhooksStore } from '#ports/webhooks-store';
 
 const EVENT = 'EVENT#';
 const ENDPOINT = 'ENDPOINT#';
@@ -133,6 +133,33 @@ export class WebhooksTable implements WebhooksStore {
       }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+  async updateEndpoint(merchantId: string, endpointId: string, changes: EndpointChanges): Promise<WebhookEndpoint | undefined> {
+    const set: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    for (const [attribute, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      names[`#${attribute}`] = attribute;
+      values[`:${attribute}`] = value;
+      set.push(`#${attribute} = :${attribute}`);
+    }
+    const reEnabled = changes.status === 'enabled';
+    try {
+      const { Attributes } = await this.client.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: { PK: partition(merchantId), SK: ENDPOINT + endpointId },
+        UpdateExpression: [`SET ${set.join(', ')}`, ...(reEnabled ? ['REMOVE disabledReason'] : [])].join(' '),
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }));
+      return Attributes ? toEndpoint(Attributes) : undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
     }
   }
 }
