@@ -130,7 +130,7 @@ export const isEventIdText = (value: string): boolean => /^evt_[0-9a-f]{32}$/.te
 
 // The views the handlers answer are the views the schemas (and the OpenAPI document) describe.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const endpointViewMatches: Same<Omit<WebhookEndpointView, 'secret'>, z.output<typeof webhookEndpointViewSchema>> = true;
+const endpointViewMatches: Same<Omit<WebhookEndpointView, 'secret' | 'enabled_events'>, Omit<z.output<typeof webhookEndpointViewSchema>, 'enabled_events'>> = true;
 const eventViewMatches: Same<Omit<EventView, 'data'>, Omit<z.output<typeof eventViewSchema>, 'data'>> = true;
 void endpointViewMatches;
 void eventViewMatches;

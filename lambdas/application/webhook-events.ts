@@ -190,11 +190,11 @@ export const updateWebhookEndpoint = (store: WebhooksStore, devMode: boolean) =>
       const problem = webhookUrlProblem(url, devMode);
       if (problem) throw new WebhookUrlRefused(problem);
     }
-    const changes: EndpointChanges = {
-      ...(url === undefined ? {} : { url }),
-      ...(enabledEvents === undefined ? {} : { enabledEvents: [...new Set(enabledEvents)] }),
-      ...(disabled === undefined ? {} : disabled ? { status: 'disabled', disabledReason: DISABLED_BY_MERCHANT } : { status: 'enabled' }),
-    };
+    const changes: EndpointChanges = {};
+    if (url !== undefined) changes.url = url;
+    if (enabledEvents !== undefined) changes.enabledEvents = [...new Set(enabledEvents)];
+    if (disabled === true) Object.assign(changes, { status: 'disabled', disabledReason: DISABLED_BY_MERCHANT });
+    if (disabled === false) changes.status = 'enabled';
     if (Object.keys(changes).length === 0) return endpoint;
     const updated = await store.updateEndpoint(merchantId, endpoint.id, changes);
     if (!updated) throw new WebhookEndpointNotVisible();
