@@ -113,7 +113,8 @@ export interface WebhookEndpointView {
   secret?: string;
 }
 
-export function toWebhookEndpointView(endpoint: WebhookEndpoint, { withSecret = false } = {}): WebhookEndpointView {
+/** `withSecret`: the answer of a creation or a roll, the only ones that know the secret in plain text. */
+export function toWebhookEndpointView(endpoint: WebhookEndpoint & { secret?: string }, { withSecret = false } = {}): WebhookEndpointView {
   return {
     id: endpoint.id,
     object: 'webhook_endpoint',

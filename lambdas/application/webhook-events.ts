@@ -135,7 +135,7 @@ export interface EndpointInput {
 
 /** POST /v1/webhook_endpoints: the secret is in the answer this once. */
 export const createWebhookEndpoint = (store: WebhooksStore, devMode: boolean) =>
-  async ({ merchantId, url, enabledEvents }: { merchantId: string } & EndpointInput): Promise<WebhookEndpoint> => {
+  async ({ merchantId, url, enabledEvents }: { merchantId: string } & EndpointInput): Promise<WebhookEndpoint & { secret: string }> => {
     const problem = webhookUrlProblem(url, devMode);
     if (problem) throw new WebhookUrlRefused(problem);
     const endpoint: WebhookEndpoint = {
@@ -145,10 +145,10 @@ export const createWebhookEndpoint = (store: WebhooksStore, devMode: boolean) =>
       enabledEvents: [...new Set(enabledEvents)],
       status: 'enabled',
       created: nowSeconds(),
-      secret: newWebhookSecret(),
     };
-    await store.createEndpoint(endpoint);
-    return endpoint;
+    const secret = newWebhookSecret();
+    await store.createEndpoint(endpoint, secret);
+    return { ...endpoint, secret };
   };
 
 const visibleEndpoint = async (store: WebhooksStore, merchantId: string, endpointId: string | undefined): Promise<WebhookEndpoint> => {
@@ -211,11 +211,12 @@ export const deleteWebhookEndpoint = (store: WebhooksStore) =>
 
 /** POST /v1/webhook_endpoints/{id}/roll_secret: a new secret; the old one keeps signing (both signatures sent) for `overlapSeconds`. */
 export const rollWebhookSecret = (store: WebhooksStore) =>
-  async ({ merchantId, endpointId, overlapSeconds }: { merchantId: string; endpointId: string | undefined; overlapSeconds: number }): Promise<WebhookEndpoint> => {
+  async ({ merchantId, endpointId, overlapSeconds }: { merchantId: string; endpointId: string | undefined; overlapSeconds: number }): Promise<WebhookEndpoint & { secret: string }> => {
     const endpoint = await visibleEndpoint(store, merchantId, endpointId);
-    const rolled = await store.rollSecret(merchantId, endpoint.id, { secret: newWebhookSecret(), previousSecretExpiresAt: nowSeconds() + overlapSeconds });
+    const secret = newWebhookSecret();
+    const rolled = await store.rollSecret(merchantId, endpoint.id, { secret, previousSecretExpiresAt: nowSeconds() + overlapSeconds });
     if (!rolled) throw new WebhookEndpointNotVisible();
-    return rolled;
+    return { ...rolled, secret };
   };
 
 export interface DeliverWebhookDependencies {
@@ -252,14 +253,16 @@ export function deliverWebhook({ store, sender, deliveries, deadLetters, schedul
       await sendOrThrow(deliveries, deliveryMessage(request, request.notBefore - now));
       return 'waiting';
     }
-    const [endpoint, event] = await Promise.all([store.getEndpoint(request.merchantId, request.endpointId), store.getEvent(request.merchantId, request.eventId)]);
+    const [signing, event] = await Promise.all([store.getSigningEndpoint(request.merchantId, request.endpointId), store.getEvent(request.merchantId, request.eventId)]);
     // Deleted or disabled since it was queued, or the event expired: nothing to deliver.
-    if (!endpoint || endpoint.status !== 'enabled' || !event) return 'dropped';
+    if (!signing || signing.endpoint.status !== 'enabled' || !event) return 'dropped';
+    const { endpoint } = signing;
+    const secrets = await signing.secrets();
 
     const body = JSON.stringify(eventView(event));
     const result = await sender.post(endpoint.url, body, {
       'Content-Type': 'application/json',
-      [SIGNATURE_HEADER]: signatureHeader(body, signingSecrets(endpoint, now), now),
+      [SIGNATURE_HEADER]: signatureHeader(body, signingSecrets(secrets, now), now),
       'User-Agent': 'Payflow-Webhooks/1',
     });
     if (result.status !== undefined && result.status >= 200 && result.status < 300) {

@@ -7,6 +7,7 @@ import {
   updateWebhookEndpoint,
 } from '#application/webhook-events';
 import { webhooksTableFromSettings } from '#adapters/dynamodb/webhooks-table';
+import { kmsEnvelopeCipherFromSettings } from '#adapters/kms/envelope-cipher';
 import { setting } from '#commons/environment';
 import { apiHandler, jsonResponse, merchantIdOf, parseJsonBody, parseQuery } from '#commons/http';
 import { resourceNotFound } from '#contract/errors';
@@ -20,7 +21,8 @@ import {
   updateWebhookEndpointBodySchema,
 } from '#contract/webhooks';
 
-const store = webhooksTableFromSettings();
+// Stores new secrets sealed with a KMS data key (GenerateDataKey); it never decrypts one.
+const store = webhooksTableFromSettings(kmsEnvelopeCipherFromSettings());
 const devMode = setting('webhookDevMode') === 'true';
 const create = createWebhookEndpoint(store, devMode);
 const get = getWebhookEndpoint(store);

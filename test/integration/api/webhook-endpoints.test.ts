@@ -1,20 +1,28 @@
-// The webhook endpoints API on DynamoDB Local: the handler, its use cases and the Webhooks-table adapter.
-// Paging in the one list shape, and re-enabling an endpoint the dispatcher disabled.
+// The webhook endpoints API on DynamoDB Local and the runner's local KMS: the handler, its use cases and the
+// Webhooks-table adapter. Paging in the one list shape, and re-enabling an endpoint the dispatcher disabled.
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebhooksTable } from '../../../lambdas/adapters/dynamodb/webhooks-table.ts';
+import { KmsEnvelopeCipher } from '../../../lambdas/adapters/kms/envelope-cipher.ts';
+import { LOCAL_IDENTITY } from '../../../tools/local-runner/identity.ts';
+import { startLocalKms, type LocalKms } from '../../../tools/local-runner/kms/emulator.ts';
 import { apiEvent, lambdaContext, type ApiRequest } from '../../support/api-events.ts';
 import { createTestTables, documentClient } from '../../support/aws.ts';
 import { toResponse, type Handler, type Response } from './helpers.ts';
 
 let handler: Handler;
 let table: WebhooksTable;
+let kms: LocalKms;
 beforeAll(async () => {
   const tables = await createTestTables();
-  Object.assign(process.env, tables, { WEBHOOK_DEV_MODE: 'false' });
-  table = new WebhooksTable(tables.WEBHOOKS_TABLE_NAME!, documentClient());
+  kms = await startLocalKms({ keys: [{ logicalId: 'SigningSecretsKey' }], identity: LOCAL_IDENTITY });
+  const keyArn = kms.keys[0]!.arn;
+  Object.assign(process.env, tables, { WEBHOOK_DEV_MODE: 'false', WEBHOOK_SIGNING_KEY_ARN: keyArn, AWS_ENDPOINT_URL_KMS: kms.endpoint });
+  table = new WebhooksTable(tables.WEBHOOKS_TABLE_NAME!, documentClient(), new KmsEnvelopeCipher(keyArn, new KMSClient({ endpoint: kms.endpoint })));
   handler = (await import('../../../lambdas/handlers/api/webhook-endpoints.ts')).handler;
 });
+afterAll(() => kms?.close());
 
 const newMerchant = () => `merchant-${randomUUID().slice(0, 8)}`;
 
@@ -102,7 +110,7 @@ describe('POST /v1/webhook_endpoints/{id}', () => {
     expect((await update(merchant, id, { disabled: true })).json).toMatchObject({ status: 'disabled', disabled_reason: 'disabled by the merchant' });
     expect((await update(merchant, id, '')).json).toMatchObject({ id, status: 'disabled' });
     // The secret is untouched by an update.
-    expect((await table.getEndpoint(merchant, id))?.secret).toBe(secret);
+    expect((await (await table.getSigningEndpoint(merchant, id))!.secrets()).secret).toBe(secret);
 
     expectInvalid(await update(merchant, id, { url: 'https://10.0.0.1/h' }), 400, 'parameter_invalid', 'url');
     expectInvalid(await update(merchant, id, { disabled: 'no' }), 400, 'parameter_invalid', 'disabled');

@@ -83,7 +83,7 @@ describe('the schemas accept what the API answers, and refuse what it never woul
     expect(schema('PaymentList')({ object: 'list', data: [] })).toBe(false);
   });
 
-  const endpoint: WebhookEndpoint = { id: newWebhookEndpointId(), merchantId: 'm', url: 'https://example.com/h', enabledEvents: ['*'], status: 'enabled', created: 1_796_000_000, secret: newWebhookSecret() };
+  const endpoint: WebhookEndpoint & { secret: string } = { id: newWebhookEndpointId(), merchantId: 'm', url: 'https://example.com/h', enabledEvents: ['*'], status: 'enabled', created: 1_796_000_000, secret: newWebhookSecret() };
   const event = (object: Record<string, unknown>, type: MerchantEvent['type']): MerchantEvent => ({ id: `evt_${'0'.repeat(12)}${'ab'.repeat(10)}`, merchantId: 'm', type, created: 1_796_000_000, object });
 
   it('events carry the payment or refund view, alone, in lists and in a resend', () => {
