@@ -198,9 +198,9 @@ function webhookSection(webhooks: Json, note: string | undefined) {
     webhooks.endpoints.length === 0
       ? h('p', { class: 'muted' }, `The merchant has no webhook endpoint: ${webhooks.events.length} event(s) recorded, none delivered.`)
       : table(['Event', 'Endpoint', 'Final state', 'Attempts', 'First attempt', 'Last attempt', 'Last status or error', 'Next retry'], rows, 'webhook-deliveries'),
-    webhooks.endpoints.length === 0 ? null : h('p', { class: 'muted' }, 'Endpoints: ', ...webhooks.endpoints.flatMap((endpoint: Json, index: number) => [
+    ...(webhooks.endpoints.length === 0 ? [] : [h('p', { class: 'muted' }, 'Endpoints: ', ...webhooks.endpoints.flatMap((endpoint: Json, index: number) => [
       index > 0 ? ' · ' : '', h('code', {}, endpoint.url), ` ${endpoint.status === 'enabled' ? '✓ enabled' : `✗ ${endpoint.status}${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`}`,
-    ])),
+    ]))]),
     h('p', { class: 'muted', id: 'webhooks-note' }, webhooks.note, webhooks.truncated ? ' (events truncated: too many in the span queried)' : ''),
   );
   return section;
@@ -380,7 +380,7 @@ function healthView() {
   }, 3000);
 }
 
-function dailyReport(view: Json, note: string | undefined): Child[] {
+function dailyReport(view: Json, note: string | undefined): HTMLElement[] {
   if (!view) return [h('p', { class: 'muted' }, note ?? 'The stack has no DailyReportsTableName output.')];
   const r = view.report;
   if (!r || !r.counts) return [h('p', { id: 'daily-report-none' }, 'No daily reconciliation report yet: the daily run has not happened (it covers the day before, once a day).')];
