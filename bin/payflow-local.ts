@@ -25,6 +25,9 @@ export function apiKeyName(key: LocalStackApiKey): string {
 /** `MerchantA` -> `merchant-a`. */
 const kebabCase = (pascal: string) => pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 
+/** The merchant a key belongs to (`merchant-a` for the key of output `ApiKeyIdMerchantA`): payments carry it, not the key's id. */
+export const merchantIdOf = (key: LocalStackApiKey): string => kebabCase(apiKeyName(key));
+
 /** Requests the HTTP parser refuses get the API's error shape and codes (README "Errors"). */
 export const PAYFLOW_MALFORMED_REQUEST_BODY: MalformedRequestBody = ({ reason, message }) => {
   const code = { BAD_REQUEST: 'bad_request', REQUEST_HEADER_FIELDS_TOO_LARGE: 'request_header_fields_too_large', REQUEST_TIMEOUT: 'request_timeout' }[reason];
@@ -57,7 +60,7 @@ export const PAYFLOW_LOCAL: Pick<LocalStackOptions, 'stackName' | 'app' | 'proje
   extraOutputs: ({ apiKeys }) => Object.fromEntries(apiKeys.map((key) => [`ApiKeyValue${apiKeyName(key)}`, key.value])),
   readyMessage: (stack) => {
     const key = stack.apiKeys[0];
-    const keyPart = key ? ` — API key (${kebabCase(apiKeyName(key))}): ${key.value}` : '';
+    const keyPart = key ? ` — API key (${merchantIdOf(key)}): ${key.value}` : '';
     const outputsPart = stack.outputsFile ? ` — outputs: ${stack.outputsFile}` : '';
     return `Payflow is ready at ${stack.apiUrl}${keyPart}${outputsPart}`;
   },

@@ -277,8 +277,14 @@ export class PaymentsClient {
     return (await this.send<WebhookEndpoint & { secret: string }>('POST', 'webhook_endpoints', { ...options, body: params })).body;
   }
 
-  async listWebhookEndpoints(options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<ListPage<WebhookEndpoint>> {
-    return (await this.send<ListPage<WebhookEndpoint>>('GET', 'webhook_endpoints', options)).body;
+  /** GET /webhook_endpoints: newest first, without secrets. */
+  async listWebhookEndpoints(params: ListParams = {}, options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<ListPage<WebhookEndpoint>> {
+    return (await this.send<ListPage<WebhookEndpoint>>('GET', `webhook_endpoints${queryString(params)}`, options)).body;
+  }
+
+  /** POST /webhook_endpoints/{id}: changes the fields given; `{ disabled: false }` re-enables a disabled endpoint. */
+  async updateWebhookEndpoint(endpointId: string, params: { url?: string; enabled_events?: string[]; disabled?: boolean }, options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<WebhookEndpoint> {
+    return (await this.send<WebhookEndpoint>('POST', `webhook_endpoints/${encodeURIComponent(endpointId)}`, { ...options, body: params })).body;
   }
 
   async getWebhookEndpoint(endpointId: string, options: Omit<RequestOptions, 'idempotencyKey'> = {}): Promise<WebhookEndpoint> {

@@ -1,6 +1,7 @@
 /**
  * The API's OpenAPI 3.1 document, generated from the zod schemas the handlers validate requests with
- * (contract/requests.ts, contract/lists.ts) and the views they answer with (contract/resources.ts).
+ * (contract/requests.ts, contract/lists.ts, contract/webhooks.ts) and the views they answer with
+ * (contract/resources.ts, contract/webhooks.ts).
  * `npm run openapi` writes it to docs/openapi.json; a test keeps that file up to date, and the acceptance
  * suite validates every response it receives against it.
  *
@@ -15,6 +16,21 @@ import { API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, REQ
 import { listQuerySchema } from './lists.ts';
 import { createPaymentBodySchema, createRefundBodySchema, listPaymentsQuerySchema, MAX_IDEMPOTENCY_KEY_LENGTH } from './requests.ts';
 import { paymentListSchema, paymentViewSchema, refundListSchema, refundViewSchema } from './resources.ts';
+import {
+  createWebhookEndpointBodySchema,
+  deletedWebhookEndpointSchema,
+  eventListSchema,
+  eventResendSchema,
+  eventViewSchema,
+  listEventsQuerySchema,
+  listWebhookEndpointsQuerySchema,
+  resendEventBodySchema,
+  rollWebhookSecretBodySchema,
+  updateWebhookEndpointBodySchema,
+  webhookEndpointListSchema,
+  webhookEndpointViewSchema,
+  webhookEndpointWithSecretSchema,
+} from './webhooks.ts';
 
 /** The error shape of every 4xx and 5xx (DESIGN §2), whoever answers: a handler or API Gateway. */
 export const errorBodySchema = z.strictObject({
@@ -45,7 +61,8 @@ export interface ApiOperation {
   pathParameters?: Readonly<Record<string, string>>;
   /** A strict object of query parameters (validated by the handler with the same schema). */
   query?: $ZodType;
-  body?: { name: string; zod: $ZodType };
+  /** `optional`: an empty body is the same as `{}`. */
+  body?: { name: string; zod: $ZodType; optional?: boolean };
   /** An `Idempotency-Key` header is required. */
   idempotent?: boolean;
   responses: Readonly<Record<number, ApiResponse>>;
@@ -54,6 +71,11 @@ export interface ApiOperation {
 const Payment = { name: 'Payment', zod: paymentViewSchema };
 const Refund = { name: 'Refund', zod: refundViewSchema };
 const paymentId = { id: 'The payment id (`pay_…`).' };
+const Event = { name: 'Event', zod: eventViewSchema };
+const eventId = { id: 'The event id (`evt_…`).' };
+const WebhookEndpoint = { name: 'WebhookEndpoint', zod: webhookEndpointViewSchema };
+const WebhookEndpointWithSecret = { name: 'WebhookEndpointWithSecret', zod: webhookEndpointWithSecretSchema };
+const endpointId = { id: 'The webhook endpoint id (`we_…`).' };
 
 export const API_OPERATIONS: readonly ApiOperation[] = [
   {
@@ -116,6 +138,98 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tags: ['refunds'],
     pathParameters: { id: 'The refund id (`re_…`).' },
     responses: { 200: { description: 'The refund.', schema: Refund } },
+  },
+  {
+    operationId: 'listEvents',
+    method: 'get',
+    path: '/events',
+    summary: "List the merchant's events, newest first",
+    description: 'Events are kept 30 days. `type` keeps one event type.',
+    tags: ['events'],
+    query: listEventsQuerySchema,
+    responses: { 200: { description: 'A page of events.', schema: { name: 'EventList', zod: eventListSchema } } },
+  },
+  {
+    operationId: 'getEvent',
+    method: 'get',
+    path: '/events/{id}',
+    summary: 'Get an event',
+    description: "Another merchant's event is a 404, like a missing or expired one.",
+    tags: ['events'],
+    pathParameters: eventId,
+    responses: { 200: { description: 'The event, as webhook deliveries carry it.', schema: Event } },
+  },
+  {
+    operationId: 'resendEvent',
+    method: 'post',
+    path: '/events/{id}/resend',
+    summary: 'Deliver an event again',
+    description: 'To every enabled endpoint that wants it, or to `webhook_endpoint` only. No Idempotency-Key: a resend twice is two deliveries (receivers dedupe by event id).',
+    tags: ['events'],
+    pathParameters: eventId,
+    body: { name: 'ResendEventRequest', zod: resendEventBodySchema, optional: true },
+    responses: { 202: { description: 'The deliveries are queued.', schema: { name: 'EventResend', zod: eventResendSchema } } },
+  },
+  {
+    operationId: 'createWebhookEndpoint',
+    method: 'post',
+    path: '/webhook_endpoints',
+    summary: 'Create a webhook endpoint',
+    description: 'The answer holds the signing `secret`, this once. The URL must be HTTPS to a public address. No Idempotency-Key: a repeated create is a second endpoint.',
+    tags: ['webhook_endpoints'],
+    body: { name: 'CreateWebhookEndpointRequest', zod: createWebhookEndpointBodySchema },
+    responses: { 201: { description: 'The endpoint, with its secret.', schema: WebhookEndpointWithSecret } },
+  },
+  {
+    operationId: 'listWebhookEndpoints',
+    method: 'get',
+    path: '/webhook_endpoints',
+    summary: "List the merchant's webhook endpoints, newest first",
+    tags: ['webhook_endpoints'],
+    query: listWebhookEndpointsQuerySchema,
+    responses: { 200: { description: 'A page of endpoints, without secrets.', schema: { name: 'WebhookEndpointList', zod: webhookEndpointListSchema } } },
+  },
+  {
+    operationId: 'getWebhookEndpoint',
+    method: 'get',
+    path: '/webhook_endpoints/{id}',
+    summary: 'Get a webhook endpoint',
+    description: '`status` is `disabled` (with `disabled_reason`) after its deliveries failed for the whole retry window (3 days), or when the merchant disabled it.',
+    tags: ['webhook_endpoints'],
+    pathParameters: endpointId,
+    responses: { 200: { description: 'The endpoint, without its secret.', schema: WebhookEndpoint } },
+  },
+  {
+    operationId: 'updateWebhookEndpoint',
+    method: 'post',
+    path: '/webhook_endpoints/{id}',
+    summary: 'Update a webhook endpoint; `disabled: false` re-enables it',
+    description: 'Changes only the fields given. It sets state: the same request again answers the same endpoint. Deliveries dropped while it was disabled are sent again with POST /events/{id}/resend.',
+    tags: ['webhook_endpoints'],
+    pathParameters: endpointId,
+    body: { name: 'UpdateWebhookEndpointRequest', zod: updateWebhookEndpointBodySchema, optional: true },
+    responses: { 200: { description: 'The endpoint as it is now, without its secret.', schema: WebhookEndpoint } },
+  },
+  {
+    operationId: 'deleteWebhookEndpoint',
+    method: 'delete',
+    path: '/webhook_endpoints/{id}',
+    summary: 'Delete a webhook endpoint',
+    description: 'Deliveries queued for it are dropped.',
+    tags: ['webhook_endpoints'],
+    pathParameters: endpointId,
+    responses: { 200: { description: 'The endpoint is deleted.', schema: { name: 'DeletedWebhookEndpoint', zod: deletedWebhookEndpointSchema } } },
+  },
+  {
+    operationId: 'rollWebhookEndpointSecret',
+    method: 'post',
+    path: '/webhook_endpoints/{id}/roll_secret',
+    summary: "Roll a webhook endpoint's signing secret",
+    description: 'The answer holds the new secret, this once; the old one keeps signing (two `v1=` signatures) for `expires_in_seconds` (default 86 400).',
+    tags: ['webhook_endpoints'],
+    pathParameters: endpointId,
+    body: { name: 'RollWebhookSecretRequest', zod: rollWebhookSecretBodySchema, optional: true },
+    responses: { 200: { description: 'The endpoint, with its new secret.', schema: WebhookEndpointWithSecret } },
   },
 ];
 
@@ -189,7 +303,7 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[] = API_O
       tags: operation.tags,
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(operation.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: register(operation.body, 'output') } } } }
+        ? { requestBody: { required: !operation.body.optional, content: { 'application/json': { schema: register(operation.body, 'output') } } } }
         : {}),
       responses,
     };
@@ -201,12 +315,14 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[] = API_O
       title: 'Payflow API',
       version: 'v1',
       description:
-        'An idempotent payments API. Money is an integer number of the currency\'s minor unit. Every POST needs an Idempotency-Key. ' +
-        'Lists are `{"object":"list","data":[…],"has_more":boolean}`, newest first, paged with `limit` and `starting_after`.',
+        'An idempotent payments API. Money is an integer number of the currency\'s minor unit. Creating a payment or a refund needs an ' +
+        'Idempotency-Key; the event and webhook endpoint POSTs take none. ' +
+        'Lists are `{"object":"list","data":[…],"has_more":boolean}`, newest first, paged with `limit` and `starting_after`. ' +
+        'Events are delivered to webhook endpoints at least once and possibly out of order, signed in the `Payflow-Signature` header.',
     },
     servers: [{ url: 'https://{api}.execute-api.{region}.amazonaws.com/v1', variables: { api: { default: 'api-id' }, region: { default: 'us-east-1' } } }, { url: 'http://127.0.0.1:3000/v1' }],
     security: [{ apiKey: [] }],
-    tags: [{ name: 'payments' }, { name: 'refunds' }],
+    tags: [{ name: 'payments' }, { name: 'refunds' }, { name: 'events' }, { name: 'webhook_endpoints' }],
     paths,
     components: {
       securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: API_KEY_HEADER } },

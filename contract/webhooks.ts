@@ -1,7 +1,8 @@
 /** The wire contract of events and webhook endpoints (issue 11): request bodies and the views the API returns. */
 import * as z from 'zod/mini';
-import { ALL_EVENTS, EVENT_TYPES, type WebhookEndpoint } from '#domain/webhooks';
-import { listQuerySchema } from './lists.ts';
+import { ALL_EVENTS, EVENT_TYPES, type EventView, type WebhookEndpoint } from '#domain/webhooks';
+import { listQuerySchema, listSchema } from './lists.ts';
+import { paymentViewSchema, refundViewSchema } from './resources.ts';
 
 export { eventView, type EventView, SIGNATURE_HEADER, EVENT_TYPES } from '#domain/webhooks';
 
@@ -12,14 +13,32 @@ export const DEFAULT_ROLL_OVERLAP_SECONDS = 24 * 3600;
 
 const enabledEventsMessage = `enabled_events must be a non-empty array of event types (${EVENT_TYPES.join(', ')}) or ["*"]`;
 
+const urlSchema = z.string({ error: 'url must be a string' }).check(
+  z.minLength(1, { error: 'url must not be empty' }),
+  z.maxLength(MAX_WEBHOOK_URL_LENGTH, { error: `url must be at most ${MAX_WEBHOOK_URL_LENGTH} characters` }),
+);
+const enabledEventsSchema = z
+  .array(z.enum([ALL_EVENTS, ...EVENT_TYPES], { error: enabledEventsMessage }), { error: enabledEventsMessage })
+  .check(z.minLength(1, { error: enabledEventsMessage }), z.maxLength(EVENT_TYPES.length + 1, { error: enabledEventsMessage }));
+
 /** Body of POST /v1/webhook_endpoints. */
 export const createWebhookEndpointBodySchema = z.strictObject({
-  url: z.string({ error: 'url must be a string' }).check(z.minLength(1, { error: 'url must not be empty' }), z.maxLength(MAX_WEBHOOK_URL_LENGTH, { error: `url must be at most ${MAX_WEBHOOK_URL_LENGTH} characters` })),
-  enabled_events: z
-    .array(z.enum([ALL_EVENTS, ...EVENT_TYPES], { error: enabledEventsMessage }), { error: enabledEventsMessage })
-    .check(z.minLength(1, { error: enabledEventsMessage }), z.maxLength(EVENT_TYPES.length + 1, { error: enabledEventsMessage })),
+  url: urlSchema,
+  enabled_events: enabledEventsSchema,
 });
 export type CreateWebhookEndpointBody = z.output<typeof createWebhookEndpointBodySchema>;
+
+/**
+ * Body of POST /v1/webhook_endpoints/{id} (may be empty): the fields to change. `disabled: false` re-enables an
+ * endpoint (one disabled after its deliveries failed for the whole retry window, or by the merchant); the same
+ * request again changes nothing and answers the same endpoint.
+ */
+export const updateWebhookEndpointBodySchema = z.strictObject({
+  url: z.optional(urlSchema),
+  enabled_events: z.optional(enabledEventsSchema),
+  disabled: z.optional(z.boolean({ error: 'disabled must be true or false' })),
+});
+export type UpdateWebhookEndpointBody = z.output<typeof updateWebhookEndpointBodySchema>;
 
 /** Body of POST /v1/webhook_endpoints/{id}/roll_secret (may be empty). */
 export const rollWebhookSecretBodySchema = z.strictObject({
@@ -42,6 +61,46 @@ export const listEventsQuerySchema = z.strictObject({
   type: z.optional(z.enum(EVENT_TYPES, { error: `type must be one of ${EVENT_TYPES.join(', ')}` })),
 });
 
+/** GET /v1/webhook_endpoints: the list query (the cursor is an endpoint id). */
+export const listWebhookEndpointsQuerySchema = listQuerySchema;
+
+const eventIdSchema = z.string().check(z.regex(/^evt_[0-9a-f]{32}$/));
+const endpointIdSchema = z.string().check(z.regex(/^we_[0-9a-f]{24}$/));
+
+/** An event as the API and a webhook body show it (`eventView`): the object is the payment or refund as GET answered it right after the change. */
+export const eventViewSchema = z.strictObject({
+  id: eventIdSchema,
+  object: z.literal('event'),
+  type: z.enum(EVENT_TYPES),
+  api_version: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/)),
+  created: z.int(),
+  data: z.strictObject({ object: z.union([paymentViewSchema, refundViewSchema]) }),
+});
+export const eventListSchema = listSchema(eventViewSchema);
+
+/** The answer of POST /v1/events/{id}/resend. */
+export const eventResendSchema = z.strictObject({
+  object: z.literal('event_resend'),
+  event: eventIdSchema,
+  webhook_endpoints: z.array(endpointIdSchema),
+});
+
+const endpointFields = {
+  id: endpointIdSchema,
+  object: z.literal('webhook_endpoint'),
+  url: z.string(),
+  enabled_events: z.array(z.enum([ALL_EVENTS, ...EVENT_TYPES])),
+  status: z.enum(['enabled', 'disabled']),
+  disabled_reason: z.optional(z.string()),
+  created: z.int(),
+};
+/** A webhook endpoint as every answer but its creation and a roll shows it: never with a secret. */
+export const webhookEndpointViewSchema = z.strictObject(endpointFields);
+/** The answer of its creation and of a secret roll: the one time the secret is shown. */
+export const webhookEndpointWithSecretSchema = z.strictObject({ ...endpointFields, secret: z.string().check(z.regex(/^whsec_/)) });
+export const webhookEndpointListSchema = listSchema(webhookEndpointViewSchema);
+export const deletedWebhookEndpointSchema = z.strictObject({ id: endpointIdSchema, object: z.literal('webhook_endpoint'), deleted: z.literal(true) });
+
 export interface WebhookEndpointView {
   id: string;
   object: 'webhook_endpoint';
@@ -54,7 +113,8 @@ export interface WebhookEndpointView {
   secret?: string;
 }
 
-export function toWebhookEndpointView(endpoint: WebhookEndpoint, { withSecret = false } = {}): WebhookEndpointView {
+/** `withSecret`: the answer of a creation or a roll, the only ones that know the secret in plain text. */
+export function toWebhookEndpointView(endpoint: WebhookEndpoint & { secret?: string }, { withSecret = false } = {}): WebhookEndpointView {
   return {
     id: endpoint.id,
     object: 'webhook_endpoint',
@@ -68,3 +128,10 @@ export function toWebhookEndpointView(endpoint: WebhookEndpoint, { withSecret = 
 }
 
 export const isEventIdText = (value: string): boolean => /^evt_[0-9a-f]{32}$/.test(value);
+
+// The views the handlers answer are the views the schemas (and the OpenAPI document) describe.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const endpointViewMatches: Same<Omit<WebhookEndpointView, 'secret' | 'enabled_events'>, Omit<z.output<typeof webhookEndpointViewSchema>, 'enabled_events'>> = true;
+const eventViewMatches: Same<Omit<EventView, 'data'>, Omit<z.output<typeof eventViewSchema>, 'data'>> = true;
+void endpointViewMatches;
+void eventViewMatches;

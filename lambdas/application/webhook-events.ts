@@ -21,8 +21,8 @@ import {
 } from '#domain/webhooks';
 import type { OutboundQueue, OutgoingMessage } from '#ports/queues';
 import type { DeliveryRequest, WebhookSender } from '#ports/webhook-deliveries';
-import type { EventPage, WebhooksStore } from '#ports/webhooks-store';
-import { EventNotVisible, WebhookEndpointNotVisible, WebhookUrlRefused } from './errors.ts';
+import type { EndpointChanges, EventPage, WebhooksStore } from '#ports/webhooks-store';
+import { EventNotVisible, InvalidCursor, WebhookEndpointNotVisible, WebhookUrlRefused } from './errors.ts';
 
 /** SQS's longest message delay: a longer wait is chained through several deliveries of the message. */
 export const MAX_QUEUE_DELAY_SECONDS = 900;
@@ -135,7 +135,7 @@ export interface EndpointInput {
 
 /** POST /v1/webhook_endpoints: the secret is in the answer this once. */
 export const createWebhookEndpoint = (store: WebhooksStore, devMode: boolean) =>
-  async ({ merchantId, url, enabledEvents }: { merchantId: string } & EndpointInput): Promise<WebhookEndpoint> => {
+  async ({ merchantId, url, enabledEvents }: { merchantId: string } & EndpointInput): Promise<WebhookEndpoint & { secret: string }> => {
     const problem = webhookUrlProblem(url, devMode);
     if (problem) throw new WebhookUrlRefused(problem);
     const endpoint: WebhookEndpoint = {
@@ -145,10 +145,10 @@ export const createWebhookEndpoint = (store: WebhooksStore, devMode: boolean) =>
       enabledEvents: [...new Set(enabledEvents)],
       status: 'enabled',
       created: nowSeconds(),
-      secret: newWebhookSecret(),
     };
-    await store.createEndpoint(endpoint);
-    return endpoint;
+    const secret = newWebhookSecret();
+    await store.createEndpoint(endpoint, secret);
+    return { ...endpoint, secret };
   };
 
 const visibleEndpoint = async (store: WebhooksStore, merchantId: string, endpointId: string | undefined): Promise<WebhookEndpoint> => {
@@ -160,7 +160,47 @@ const visibleEndpoint = async (store: WebhooksStore, merchantId: string, endpoin
 export const getWebhookEndpoint = (store: WebhooksStore) => ({ merchantId, endpointId }: { merchantId: string; endpointId: string | undefined }) =>
   visibleEndpoint(store, merchantId, endpointId);
 
-export const listWebhookEndpoints = (store: WebhooksStore) => ({ merchantId }: { merchantId: string }) => store.listEndpoints(merchantId);
+/**
+ * GET /v1/webhook_endpoints: a page of the merchant's endpoints, newest first (creation second, then id). A merchant
+ * has a handful, all read in one query; the page is what follows the cursor's endpoint in that order. An endpoint's
+ * place never changes, so none that existed when the first page was read is skipped or repeated, however many are
+ * created meanwhile. The cursor must be one of the merchant's endpoints.
+ */
+export const listWebhookEndpoints = (store: WebhooksStore) =>
+  async ({ merchantId, limit, startingAfter }: { merchantId: string; limit: number; startingAfter?: string }): Promise<{ items: WebhookEndpoint[]; hasMore: boolean }> => {
+    const endpoints = await store.listEndpoints(merchantId);
+    let start = 0;
+    if (startingAfter !== undefined) {
+      const cursor = endpoints.findIndex((endpoint) => endpoint.id === startingAfter);
+      if (cursor < 0) throw new InvalidCursor();
+      start = cursor + 1;
+    }
+    return { items: endpoints.slice(start, start + limit), hasMore: endpoints.length > start + limit };
+  };
+
+/**
+ * POST /v1/webhook_endpoints/{id}: changes the URL, the event types or whether it is disabled. `disabled: false`
+ * re-enables an endpoint the dispatcher disabled (deliveries dropped meanwhile are resent with POST
+ * /v1/events/{id}/resend). It sets state, so the same request again answers the same endpoint.
+ */
+export const updateWebhookEndpoint = (store: WebhooksStore, devMode: boolean) =>
+  async ({ merchantId, endpointId, url, enabledEvents, disabled }: { merchantId: string; endpointId: string | undefined } & Partial<EndpointInput> & { disabled?: boolean }): Promise<WebhookEndpoint> => {
+    const endpoint = await visibleEndpoint(store, merchantId, endpointId);
+    if (url !== undefined) {
+      const problem = webhookUrlProblem(url, devMode);
+      if (problem) throw new WebhookUrlRefused(problem);
+    }
+    const changes: EndpointChanges = {};
+    if (url !== undefined) changes.url = url;
+    if (enabledEvents !== undefined) changes.enabledEvents = [...new Set(enabledEvents)];
+    if (disabled === true) Object.assign(changes, { status: 'disabled', disabledReason: DISABLED_BY_MERCHANT });
+    if (disabled === false) changes.status = 'enabled';
+    if (Object.keys(changes).length === 0) return endpoint;
+    const updated = await store.updateEndpoint(merchantId, endpoint.id, changes);
+    if (!updated) throw new WebhookEndpointNotVisible();
+    return updated;
+  };
+export const DISABLED_BY_MERCHANT = 'disabled by the merchant';
 
 export const deleteWebhookEndpoint = (store: WebhooksStore) =>
   async ({ merchantId, endpointId }: { merchantId: string; endpointId: string | undefined }): Promise<string> => {
@@ -171,11 +211,12 @@ export const deleteWebhookEndpoint = (store: WebhooksStore) =>
 
 /** POST /v1/webhook_endpoints/{id}/roll_secret: a new secret; the old one keeps signing (both signatures sent) for `overlapSeconds`. */
 export const rollWebhookSecret = (store: WebhooksStore) =>
-  async ({ merchantId, endpointId, overlapSeconds }: { merchantId: string; endpointId: string | undefined; overlapSeconds: number }): Promise<WebhookEndpoint> => {
+  async ({ merchantId, endpointId, overlapSeconds }: { merchantId: string; endpointId: string | undefined; overlapSeconds: number }): Promise<WebhookEndpoint & { secret: string }> => {
     const endpoint = await visibleEndpoint(store, merchantId, endpointId);
-    const rolled = await store.rollSecret(merchantId, endpoint.id, { secret: newWebhookSecret(), previousSecretExpiresAt: nowSeconds() + overlapSeconds });
+    const secret = newWebhookSecret();
+    const rolled = await store.rollSecret(merchantId, endpoint.id, { secret, previousSecretExpiresAt: nowSeconds() + overlapSeconds });
     if (!rolled) throw new WebhookEndpointNotVisible();
-    return rolled;
+    return { ...rolled, secret };
   };
 
 export interface DeliverWebhookDependencies {
@@ -212,14 +253,16 @@ export function deliverWebhook({ store, sender, deliveries, deadLetters, schedul
       await sendOrThrow(deliveries, deliveryMessage(request, request.notBefore - now));
       return 'waiting';
     }
-    const [endpoint, event] = await Promise.all([store.getEndpoint(request.merchantId, request.endpointId), store.getEvent(request.merchantId, request.eventId)]);
+    const [signing, event] = await Promise.all([store.getSigningEndpoint(request.merchantId, request.endpointId), store.getEvent(request.merchantId, request.eventId)]);
     // Deleted or disabled since it was queued, or the event expired: nothing to deliver.
-    if (!endpoint || endpoint.status !== 'enabled' || !event) return 'dropped';
+    if (!signing || signing.endpoint.status !== 'enabled' || !event) return 'dropped';
+    const { endpoint } = signing;
+    const secrets = await signing.secrets();
 
     const body = JSON.stringify(eventView(event));
     const result = await sender.post(endpoint.url, body, {
       'Content-Type': 'application/json',
-      [SIGNATURE_HEADER]: signatureHeader(body, signingSecrets(endpoint, now), now),
+      [SIGNATURE_HEADER]: signatureHeader(body, signingSecrets(secrets, now), now),
       'User-Agent': 'Payflow-Webhooks/1',
     });
     if (result.status !== undefined && result.status >= 200 && result.status < 300) {

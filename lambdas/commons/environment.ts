@@ -34,6 +34,8 @@ export const FUNCTION_SETTINGS = {
   webhookRetryBaseSeconds: 'WEBHOOK_RETRY_BASE_SECONDS',
   webhookRetryCapSeconds: 'WEBHOOK_RETRY_CAP_SECONDS',
   webhookRetryWindowSeconds: 'WEBHOOK_RETRY_WINDOW_SECONDS',
+  /** The KMS key the webhook signing secrets are envelope-encrypted with. */
+  webhookSigningKeyArn: 'WEBHOOK_SIGNING_KEY_ARN',
 } as const;
 
 export type FunctionSetting = keyof typeof FUNCTION_SETTINGS;

@@ -61,6 +61,13 @@ export interface WebhookEndpoint {
   /** Why it was disabled (e.g. deliveries failing for the whole retry window). */
   disabledReason?: string;
   created: number;
+}
+
+/**
+ * An endpoint's signing secrets in plain text: known when the endpoint is created or its secret rolled, and read
+ * back (decrypted) only to sign a delivery. Stored encrypted, never in an endpoint read for anything else.
+ */
+export interface SigningSecrets {
   secret: string;
   /** While a secret roll overlaps: the previous secret still signs, until this unix time. */
   previousSecret?: string;
@@ -75,7 +82,7 @@ export const wantsEvent = (endpoint: Pick<WebhookEndpoint, 'enabledEvents' | 'st
   endpoint.status === 'enabled' && (endpoint.enabledEvents.includes(ALL_EVENTS) || endpoint.enabledEvents.includes(type));
 
 /** The secrets that sign now: the current one, and the previous one while its overlap lasts. */
-export function signingSecrets(endpoint: Pick<WebhookEndpoint, 'secret' | 'previousSecret' | 'previousSecretExpiresAt'>, nowSeconds: number): string[] {
+export function signingSecrets(endpoint: SigningSecrets, nowSeconds: number): string[] {
   const previous = endpoint.previousSecret && (endpoint.previousSecretExpiresAt ?? 0) > nowSeconds ? [endpoint.previousSecret] : [];
   return [endpoint.secret, ...previous];
 }

@@ -2,6 +2,7 @@ import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import { LambdaIntegration, type Method, type RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { AttributeType, BillingMode, TableEncryption, Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
@@ -32,9 +33,13 @@ const SECURE_QUEUE: QueueProps = { encryption: QueueEncryption.SQS_MANAGED, enfo
  *   webhook DLQ ──▶ the operator alarm (any message in a DLQ)
  *
  * The API gains /events and /webhook_endpoints, each resource served by one function.
+ *
+ * Signing secrets are envelope-encrypted with a customer-managed, rotating KMS key: the endpoints function may only
+ * GenerateDataKey (to seal a new secret), the dispatcher may only Decrypt (to sign); nothing else may use it.
  */
 export class Webhooks extends Construct {
   readonly table: Table;
+  readonly signingKey: Key;
   readonly deliveryQueue: Queue;
   readonly deadLetterQueue: Queue;
   readonly recorder: PayflowFunction;
@@ -46,8 +51,14 @@ export class Webhooks extends Construct {
     super(scope, id);
     const { config } = props;
 
-    // Events and endpoints, one partition per merchant. Encrypted at rest like every table; the signing secrets
-    // are readable only by the functions granted this table (README "Webhooks": why not KMS-encrypted per item).
+    // Events and endpoints, one partition per merchant, encrypted at rest like every table; the signing secrets are
+    // moreover sealed with data keys of this key (README "Where the secret is kept").
+    this.signingKey = new Key(this, 'SigningSecretsKey', {
+      description: 'Envelope encryption of the webhook endpoints\' signing secrets',
+      enableKeyRotation: true,
+      removalPolicy: props.removalPolicy,
+      pendingWindow: Duration.days(7),
+    });
     this.table = new Table(this, 'WebhooksTable', {
       billingMode: BillingMode.PAY_PER_REQUEST,
       encryption: TableEncryption.AWS_MANAGED,
@@ -115,8 +126,9 @@ export class Webhooks extends Construct {
       handlerPath: 'webhooks/dispatch.ts',
       description: 'Delivers webhook events: signed POST, retries with backoff, DLQ after the retry window',
       timeout: dispatcherTimeout,
-      settings: { ...tableSetting, ...deliveryQueueSetting, webhookDeadLetterQueueUrl: this.deadLetterQueue.queueUrl, ...webhookSettings },
+      settings: { ...tableSetting, ...deliveryQueueSetting, webhookDeadLetterQueueUrl: this.deadLetterQueue.queueUrl, webhookSigningKeyArn: this.signingKey.keyArn, ...webhookSettings },
     });
+    this.signingKey.grant(this.dispatcher, 'kms:Decrypt');
     this.dispatcher.addEventSource(new SqsEventSource(this.deliveryQueue, { batchSize: 10, reportBatchItemFailures: true }));
     this.dispatcher.grantTableActions(this.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     this.dispatcher.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deliveryQueue.queueArn, this.deadLetterQueue.queueArn] }));
@@ -133,10 +145,11 @@ export class Webhooks extends Construct {
 
     this.endpointsFunction = new PayflowFunction(this, 'EndpointsFunction', {
       handlerPath: 'api/webhook-endpoints.ts',
-      description: '/v1/webhook_endpoints: create, list, get, delete, roll the secret',
+      description: '/v1/webhook_endpoints: create, list, get, update (re-enable), delete, roll the secret',
       environment: api,
-      settings: { ...tableSetting, webhookDevMode: String(config.devMode) },
+      settings: { ...tableSetting, webhookDevMode: String(config.devMode), webhookSigningKeyArn: this.signingKey.keyArn },
     });
+    this.signingKey.grant(this.endpointsFunction, 'kms:GenerateDataKey');
     this.endpointsFunction.grantTableActions(this.table, ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
 
     const events = props.restApi.root.addResource('events');
@@ -152,6 +165,7 @@ export class Webhooks extends Construct {
       endpoints.addMethod('POST', endpointsIntegration),
       endpoints.addMethod('GET', endpointsIntegration),
       endpoint.addMethod('GET', endpointsIntegration),
+      endpoint.addMethod('POST', endpointsIntegration),
       endpoint.addMethod('DELETE', endpointsIntegration),
       endpoint.addResource('roll_secret').addMethod('POST', endpointsIntegration),
     ];

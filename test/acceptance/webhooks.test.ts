@@ -98,6 +98,11 @@ describe('retries', () => {
     // Every attempt reached the receiver (how many fit in the window depends on the machine's load).
     expect(receiver.deliveries.filter((d) => d.path === '/never' && d.eventId === dead.eventId)).toHaveLength(dead.attempt);
     expect(await A().client.getWebhookEndpoint(never.id)).toMatchObject({ status: 'disabled' });
+    // The merchant re-enables it once the receiver is fixed; the same request again answers the same endpoint.
+    const reEnabled = await A().client.updateWebhookEndpoint(never.id, { disabled: false });
+    expect(reEnabled).toMatchObject({ id: never.id, status: 'enabled' });
+    expect(reEnabled).not.toHaveProperty('disabled_reason');
+    expect(await A().client.updateWebhookEndpoint(never.id, { disabled: false })).toEqual(reEnabled);
   });
 });
 
@@ -167,7 +172,9 @@ describe('merchant isolation', () => {
     const listedByB = await call('GET', 'events?limit=100', { apiKey: b.apiKey });
     expect(listedByB.status).toBe(200);
     expect((listedByB.json as { data: Event[] }).data.map((e) => e.id)).not.toContain(eventId);
-    expect((await b.client.listWebhookEndpoints()).data.map((e) => e.id)).not.toContain(own.id);
+    expect((await b.client.listWebhookEndpoints({ limit: 100 })).data.map((e) => e.id)).not.toContain(own.id);
+    expectError(await call('GET', `webhook_endpoints?starting_after=${own.id}`, { apiKey: b.apiKey }), 400, 'invalid_request_error', 'parameter_invalid', 'starting_after');
+    expectError(await call('POST', `webhook_endpoints/${own.id}`, { apiKey: b.apiKey, body: { disabled: true } }), 404, 'invalid_request_error', 'resource_not_found');
     // Nothing of A's was resent: exactly the one delivery.
     expect(receiver.deliveries.filter((d) => d.path === '/isolation' && d.eventId === eventId)).toHaveLength(1);
     // The owner can delete it; then it is gone.

@@ -362,6 +362,23 @@ describe('webhooks (issue 11)', () => {
     expect(alarms.some((alarm) => alarm.includes('WebhooksWebhookDlq'))).toBe(true);
   });
 
+  it('signing secrets: a rotating customer-managed key; the endpoints function may only GenerateDataKey with it, the dispatcher only Decrypt', () => {
+    const keyId = logicalIdOf(prod.json, 'AWS::KMS::Key', 'WebhooksSigningSecretsKey');
+    expect(prod.json.Resources[keyId]!.Properties).toMatchObject({ EnableKeyRotation: true });
+    const kmsGrants: string[] = [];
+    for (const [, policy] of resourcesOfType(prod.json, 'AWS::IAM::Policy')) {
+      const roles = (policy.Properties?.Roles as unknown[]).map((role) => referencedLogicalId(role)!.replace(/[0-9A-F]{8}$/, ''));
+      for (const statement of policy.Properties?.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>) {
+        const actions = [statement.Action].flat().filter((action) => action.startsWith('kms:'));
+        if (actions.length === 0 || !JSON.stringify(statement.Resource).includes(keyId)) continue;
+        for (const role of roles) kmsGrants.push(`${role} ${actions.join(',')} ${referencedLogicalId(statement.Resource)}`);
+      }
+    }
+    expect(kmsGrants.sort()).toEqual([`WebhooksDispatcherRole kms:Decrypt ${keyId}`, `WebhooksEndpointsFunctionRole kms:GenerateDataKey ${keyId}`]);
+    const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
+    expect(dispatcherEnvironment(prod)).toMatchObject({ WEBHOOK_SIGNING_KEY_ARN: keyArn });
+  });
+
   it('the twin dev mode (http://127.0.0.1 endpoints) is off unless the context turns it on', () => {
     expect(dispatcherEnvironment(prod)).toMatchObject({ WEBHOOK_DEV_MODE: 'false', WEBHOOK_TIMEOUT_SECONDS: '10', WEBHOOK_RETRY_WINDOW_SECONDS: String(3 * 24 * 3600) });
     expect(dispatcherEnvironment(synthesize({ 'payflow:webhooks': { devMode: true } }))).toMatchObject({ WEBHOOK_DEV_MODE: 'true' });

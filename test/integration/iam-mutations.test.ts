@@ -8,7 +8,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { PAYFLOW_LOCAL, PAYFLOW_STACK_NAME } from '../../bin/payflow-local.ts';
-import { checkMutations, listMutations, mutatedAssembly, mutatedTemplate, sample } from '../../tools/iam/mutations.ts';
+import { flowFor, PAYMENT_AND_REFUND_FLOWS, SCENARIOS } from '../../tools/iam/flows.ts';
+import { checkMutations, listMutations, mutatedAssembly, mutatedTemplate, sample, withoutTriggers } from '../../tools/iam/mutations.ts';
 import { JUSTIFIED } from '../../tools/iam/report.ts';
 import { startLocalStack } from '../../tools/local-runner/runner.ts';
 import type { CfnTemplate } from '../../tools/local-runner/template.ts';
@@ -16,6 +17,22 @@ import type { CfnTemplate } from '../../tools/local-runner/template.ts';
 const template = () => JSON.parse(readFileSync(join(inject('cdkOut'), `${PAYFLOW_STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
 
 describe('IAM on the local twin (mutated templates)', () => {
+  it('each compensation and failure scenario covers grants of the template, and its triggers remove exactly the grants they name', () => {
+    const mutations = listMutations(template());
+    for (const scenario of SCENARIOS) {
+      expect(mutations.filter((mutation) => flowFor(mutation) === scenario).length, scenario.name).toBeGreaterThan(0);
+      const remaining = listMutations(withoutTriggers(template(), scenario.triggers), { offPath: /^$/ });
+      const removed = listMutations(template(), { offPath: /^$/ }).filter(
+        (mutation) => !remaining.some((kept) => kept.role === mutation.role && kept.action === mutation.action && kept.resource === mutation.resource),
+      );
+      expect(removed.map(({ role, action }) => `${role} ${action}`).sort(), scenario.name).toEqual(
+        removed.filter((mutation) => scenario.triggers.some((trigger) => trigger.role.test(mutation.role) && trigger.action === mutation.action)).map(({ role, action }) => `${role} ${action}`).sort(),
+      );
+      expect(removed.length, scenario.name).toBeGreaterThanOrEqual(scenario.triggers.length);
+    }
+    expect(flowFor({ role: 'SagaCaptureFunctionRole66B2000D', action: 'dynamodb:PutItem' })).toBe(PAYMENT_AND_REFUND_FLOWS);
+  });
+
   it("without create-payment's dynamodb:PutItem, POST /payments answers 5xx and the function logs AccessDenied naming its role and the action", async () => {
     const mutation = listMutations(template()).find((candidate) => candidate.role.startsWith('ApiCreatePaymentFunctionRole') && candidate.action === 'dynamodb:PutItem');
     expect(mutation).toBeDefined();

@@ -19,6 +19,7 @@ const TABLE_ENV: Record<string, string> = {
   DataSimulatedProcessorTable: 'PROCESSOR_TABLE_NAME',
   DataCircuitBreakerTable: 'CIRCUIT_BREAKER_TABLE_NAME',
   DataDailyReportsTable: 'DAILY_REPORTS_TABLE_NAME',
+  WebhooksWebhooksTable: 'WEBHOOKS_TABLE_NAME',
 };
 
 /**

@@ -13,6 +13,7 @@ import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand,
 import { BatchGetCommand, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DeadLetters, type DeadLetterKind, type QueueInfo } from '../dlq/dead-letters.ts';
+import { readDailyReport, type StoredReport } from '../reconciliation/report.ts';
 import type { ConsoleClients, ConsoleStack } from './stack.ts';
 
 /** The dead-letter queues a redrive has a path for (tools/dlq). */
@@ -23,6 +24,10 @@ type Item = Record<string, any>;
 export const TERMINAL_STATUSES = ['succeeded', 'failed', 'partially_refunded', 'refunded'];
 const MAX_SCAN_PAGES = 10;
 const MAX_LISTED = 500;
+/** Reconciliation restarts the saga of a payment or refund open this long (its `stuckAfter`). */
+const STUCK_AFTER_MS = 15 * 60_000;
+/** The OldestOpenPaymentAge and OldestOpenRefundAge alarms' threshold (lib/constructs/observability.ts MAX_OPEN_ITEM_AGE). */
+const MAX_OPEN_AGE_MS = 30 * 60_000;
 
 export interface PaymentRow {
   id: string;
@@ -38,6 +43,63 @@ export interface PaymentRow {
   updatedAt: string;
   terminalAt?: string;
   timeToTerminalMs?: number;
+}
+
+export interface OpenRefundRow {
+  id: string;
+  paymentId: string;
+  amount: number;
+  currency: string;
+  createdAt: string;
+  ageMs: number;
+  /** Reconciliation handed it to an operator (it left the open-items index, still pending). */
+  flaggedAt?: string;
+}
+
+export interface DailyReportView {
+  tableName: string;
+  /** How many days have a report. */
+  days: number;
+  /** The newest day's report (the day reconciled, its counts, findings and when it last ran); absent when none yet. */
+  report?: StoredReport & { discrepancies: number };
+}
+
+export interface WebhookEndpointView {
+  id: string;
+  /** Origin and path only: a query string may carry a token, so it is never shown. */
+  url: string;
+  status: string;
+  disabledReason?: string;
+  enabledEvents: string[];
+}
+
+export type DeliveryState = 'delivered' | 'in_progress' | 'given_up' | 'not_sent' | 'unknown';
+
+/** One event to one endpoint, from what the stack keeps: the event, the endpoint, the webhook DLQ and the delivery queue's depth. */
+export interface WebhookDeliveryView {
+  eventId: string;
+  eventType: string;
+  eventAt: number;
+  endpointId: string;
+  url: string;
+  state: DeliveryState;
+  summary: string;
+  /** Known only for a delivery given up (the DLQ message carries its last attempt). */
+  attempts?: number;
+  firstAttemptAt?: number;
+  lastAttemptAt?: number;
+  lastStatus?: number;
+  lastError?: string;
+  gaveUpAt?: number;
+}
+
+export interface WebhooksView {
+  endpoints: WebhookEndpointView[];
+  events: Array<{ id: string; type: string; at: number }>;
+  deliveries: WebhookDeliveryView[];
+  /** What is not stored and why (each attempt lives only in the delivery queue's next message). */
+  note: string;
+  truncated: boolean;
 }
 
 export interface StateVisit {
@@ -87,7 +149,7 @@ export interface CircuitBreakerView {
 
 export interface TimelineStep {
   at: number;
-  kind: 'request' | 'outbox' | 'queue' | 'saga' | 'state' | 'processor' | 'ledger' | 'refund' | 'status';
+  kind: 'request' | 'outbox' | 'queue' | 'saga' | 'state' | 'processor' | 'ledger' | 'refund' | 'status' | 'webhook';
   title: string;
   detail?: string;
   /** An API request's id (x-amzn-RequestId), when the item it created kept it. */
@@ -122,8 +184,8 @@ export class ConsoleReader {
 
   // ---------------------------------------------------------------- payments
 
-  /** Every payment (newest first, at most 500; a scan of at most 10 pages), with its time to terminal. */
-  async payments(filter: { status?: string; merchant?: string; token?: string } = {}): Promise<{ payments: PaymentRow[]; truncated: boolean; statuses: Record<string, number> }> {
+  /** The payments, their capture postings and the refunds: a scan of at most 10 pages. */
+  private async scanPayments(): Promise<{ items: Item[]; truncated: boolean }> {
     const items: Item[] = [];
     let startKey: Record<string, unknown> | undefined;
     let pages = 0;
@@ -131,9 +193,9 @@ export class ConsoleReader {
       const page = await this.clients.dynamodb.send(
         new ScanCommand({
           TableName: this.output('PaymentsTableName'),
-          FilterExpression: '#entity = :payment OR SK = :capture',
+          FilterExpression: '#entity IN (:payment, :refund) OR SK = :capture',
           ExpressionAttributeNames: { '#entity': 'entity' },
-          ExpressionAttributeValues: { ':payment': 'payment', ':capture': 'POSTING#capture' },
+          ExpressionAttributeValues: { ':payment': 'payment', ':refund': 'refund', ':capture': 'POSTING#capture' },
           ExclusiveStartKey: startKey,
         }),
       );
@@ -141,6 +203,15 @@ export class ConsoleReader {
       startKey = page.LastEvaluatedKey;
       pages += 1;
     } while (startKey && pages < MAX_SCAN_PAGES);
+    return { items, truncated: Boolean(startKey) };
+  }
+
+  /** Every payment (newest first, at most 500; a scan of at most 10 pages), with its time to terminal. */
+  async payments(
+    filter: { status?: string; merchant?: string; token?: string } = {},
+    scanned?: { items: Item[]; truncated: boolean },
+  ): Promise<{ payments: PaymentRow[]; truncated: boolean; statuses: Record<string, number> }> {
+    const { items, truncated } = scanned ?? (await this.scanPayments());
     const captures = new Map(items.filter((item) => item.SK === 'POSTING#capture').map((item) => [item.PK as string, item.createdAt as string]));
     const all = items.filter((item) => item.entity === 'payment').map((item) => this.paymentRow(item, captures.get(item.PK)));
     const statuses: Record<string, number> = {};
@@ -150,7 +221,7 @@ export class ConsoleReader {
       .filter((row) => !filter.merchant || row.merchant === filter.merchant || row.merchantId === filter.merchant)
       .filter((row) => !filter.token || row.source === filter.token)
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
-    return { payments: rows.slice(0, MAX_LISTED), truncated: Boolean(startKey) || rows.length > MAX_LISTED, statuses };
+    return { payments: rows.slice(0, MAX_LISTED), truncated: truncated || rows.length > MAX_LISTED, statuses };
   }
 
   private paymentRow(item: Item, capturedAt: string | undefined): PaymentRow {
@@ -191,16 +262,18 @@ export class ConsoleReader {
       lines: (item.lines as Array<{ account: string; amount: number }>).map((line) => ({ account: line.account, debit: line.amount > 0 ? line.amount : 0, credit: line.amount < 0 ? -line.amount : 0 })),
       balanced: (item.lines as Array<{ amount: number }>).reduce((sum, line) => sum + line.amount, 0) === 0,
     }));
-    const [processorCalls, streamRecords, executions] = await Promise.all([
+    const payment = this.paymentRow(paymentItem, postings.find((posting) => posting.kind === 'capture')?.createdAt);
+    const [processorCalls, streamRecords, executions, webhooks] = await Promise.all([
       this.processorCalls(paymentId, refunds.map((refund) => refund.id as string)),
       this.streamRecordsOf(`PAYMENT#${paymentId}`).catch((error: unknown) => ({ error: String(error instanceof Error ? error.message : error) })),
       Promise.all([
         this.execution('payment', this.output('PaymentSagaArn'), `payment-${paymentId}`),
         ...refunds.map((refund) => this.execution('refund', this.output('RefundSagaArn'), `refund-${refund.id}`, refund.id)),
       ]),
+      this.webhooks(payment, refunds).catch((error: unknown) => ({ error: String(error instanceof Error ? error.message : error) })),
     ]);
-    const payment = this.paymentRow(paymentItem, postings.find((posting) => posting.kind === 'capture')?.createdAt);
     const outbox = Array.isArray(streamRecords) ? streamRecords : [];
+    const webhooksView = webhooks && 'deliveries' in webhooks ? webhooks : undefined;
     return {
       payment: { ...payment, description: paymentItem.description, amountCaptured: paymentItem.amountCaptured, amountRefundable: paymentItem.amountRefundable, requestId: paymentItem.requestId },
       refunds: refunds.map((refund) => ({ id: refund.id, amount: refund.amount, status: refund.status, failureCode: refund.failureCode, requestId: refund.requestId, createdAt: refund.createdAt, updatedAt: refund.updatedAt })),
@@ -209,7 +282,158 @@ export class ConsoleReader {
       outbox,
       outboxNote: Array.isArray(streamRecords) ? undefined : `The stream could not be read: ${streamRecords.error}`,
       executions,
-      timeline: timeline(payment, paymentItem, refunds, postings, processorCalls, outbox, executions),
+      webhooks: webhooksView,
+      webhooksNote: webhooks === undefined ? 'The stack has no WebhooksTableName output.' : webhooksView ? undefined : `The webhooks could not be read: ${(webhooks as { error: string }).error}`,
+      timeline: timeline(payment, paymentItem, refunds, postings, processorCalls, outbox, executions, webhooksView),
+    };
+  }
+
+  /**
+   * The payment's merchant events (Webhooks table, `EVENT#<id>`: ids begin with the change's time, so only the
+   * spans the payment and its refunds changed in are queried) and, for each endpoint that wants one, what is
+   * known of its delivery. Each attempt is NOT stored: a failed attempt's status, error and next retry time
+   * live only in the delivery queue's next message, which the console does not read (a read is a receive,
+   * and five receives move a message to the DLQ). What is readable: a delivery given up (the webhook DLQ
+   * keeps its attempt count, first scheduling, last status or error), the endpoint's state (disabled, and
+   * why) and whether any delivery is still queued. The endpoints' signing secrets are never read.
+   */
+  private async webhooks(payment: PaymentRow, refunds: Item[]): Promise<WebhooksView | undefined> {
+    const tableName = this.stack.outputs.WebhooksTableName;
+    if (!tableName) return undefined;
+    const partition = `MERCHANT#${payment.merchantId}`;
+    const slack = 5_000;
+    const spans = [
+      [time(payment.createdAt), payment.terminalAt ? time(payment.terminalAt) : Date.now()],
+      ...refunds.map((refund) => [time(refund.createdAt), refund.status === 'pending' ? Date.now() : time(refund.updatedAt)]),
+    ]
+      .filter(([from, to]) => Number.isFinite(from) && Number.isFinite(to))
+      .map(([from, to]) => [from! - slack, to! + slack] as [number, number])
+      .sort((a, b) => a[0] - b[0]);
+    const merged: Array<[number, number]> = [];
+    for (const span of spans) {
+      const last = merged.at(-1);
+      if (last && span[0] <= last[1]) last[1] = Math.max(last[1], span[1]);
+      else merged.push(span);
+    }
+    const eventKey = (ms: number) => `EVENT#evt_${Math.max(0, ms).toString(16).padStart(12, '0')}`;
+    const events: Array<{ id: string; type: string; at: number }> = [];
+    let truncated = false;
+    for (const [from, to] of merged) {
+      let startKey: Record<string, unknown> | undefined;
+      let pages = 0;
+      do {
+        const page = await this.clients.dynamodb.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+            FilterExpression: '#object.#id = :payment OR #object.#paymentId = :payment',
+            ProjectionExpression: '#id, #type',
+            ExpressionAttributeNames: { '#object': 'object', '#id': 'id', '#paymentId': 'paymentId', '#type': 'type' },
+            ExpressionAttributeValues: { ':pk': partition, ':from': eventKey(from), ':to': `${eventKey(to)}~`, ':payment': payment.id },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? []) events.push({ id: item.id, type: item.type, at: eventTime(item.id) });
+        startKey = page.LastEvaluatedKey;
+        pages += 1;
+      } while (startKey && pages < MAX_SCAN_PAGES);
+      truncated ||= Boolean(startKey);
+    }
+    events.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
+
+    const endpointItems: Item[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.clients.dynamodb.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :endpoint)',
+          // Never the secret nor the previous secret.
+          ProjectionExpression: '#id, #url, enabledEvents, #status, disabledReason, created',
+          ExpressionAttributeNames: { '#id': 'id', '#url': 'url', '#status': 'status' },
+          ExpressionAttributeValues: { ':pk': partition, ':endpoint': 'ENDPOINT#' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      endpointItems.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    const endpoints = endpointItems.map((item) => ({
+      id: String(item.id),
+      url: displayUrl(String(item.url)),
+      status: String(item.status),
+      ...(item.disabledReason ? { disabledReason: String(item.disabledReason) } : {}),
+      enabledEvents: (item.enabledEvents as string[] | undefined) ?? [],
+      created: Number(item.created),
+    }));
+
+    // An endpoint created after the event was not sent it; one created in the same second may have been.
+    const pairs = events.flatMap((event) =>
+      endpoints
+        .filter((endpoint) => (endpoint.enabledEvents.includes('*') || endpoint.enabledEvents.includes(event.type)) && endpoint.created <= Math.floor(event.at / 1000))
+        .map((endpoint) => ({ event, endpoint })),
+    );
+    let givenUp: Array<{ eventId: string; endpointId: string; attempts: number; firstScheduledAt?: number; lastStatus?: number; lastError?: string; gaveUpAt: number }> = [];
+    let queued = 0;
+    if (pairs.length > 0) {
+      const queues = await this.deadLetterTool().queues();
+      const deliveryQueue = queues.find((queue) => queue.label === 'WebhookDeliveryQueue');
+      queued = deliveryQueue ? deliveryQueue.visible + deliveryQueue.inFlight + deliveryQueue.delayed : 0;
+      // The dispatcher disables an endpoint as it gives a delivery up: the DLQ is peeked only when one is disabled.
+      const deadLetterQueue = pairs.some(({ endpoint }) => endpoint.status !== 'enabled') ? queues.find((queue) => queue.label === 'WebhookDlq') : undefined;
+      const dead = deadLetterQueue ? await this.deadLetterTool().messagesOf(deadLetterQueue, 100) : [];
+      givenUp = dead.flatMap((message) => {
+        const body = parseJsonObject(message.body);
+        if (typeof body?.eventId !== 'string' || typeof body.endpointId !== 'string') return [];
+        return [{
+          eventId: body.eventId,
+          endpointId: body.endpointId,
+          attempts: Number(body.attempt ?? 0),
+          ...(typeof body.firstScheduledAt === 'number' ? { firstScheduledAt: body.firstScheduledAt * 1000 } : {}),
+          ...(typeof body.lastStatus === 'number' ? { lastStatus: body.lastStatus } : {}),
+          ...(typeof body.lastError === 'string' ? { lastError: body.lastError.slice(0, 300) } : {}),
+          gaveUpAt: message.sentAt || Number(body.gaveUpAt ?? 0) * 1000,
+        }];
+      });
+    }
+    const deliveries = pairs.map(({ event, endpoint }): WebhookDeliveryView => {
+      const base = { eventId: event.id, eventType: event.type, eventAt: event.at, endpointId: endpoint.id, url: endpoint.url };
+      const dead = givenUp.find((entry) => entry.eventId === event.id && entry.endpointId === endpoint.id);
+      if (dead) {
+        const last = dead.lastStatus !== undefined ? `HTTP ${dead.lastStatus}` : dead.lastError ?? 'no answer';
+        return {
+          ...base,
+          state: 'given_up',
+          summary: `✗ given up after ${dead.attempts} attempt(s), the last one answered ${last}; no next retry (the retry window is over): in the webhook DLQ, the endpoint disabled`,
+          attempts: dead.attempts,
+          ...(dead.firstScheduledAt !== undefined ? { firstAttemptAt: dead.firstScheduledAt } : {}),
+          lastAttemptAt: dead.gaveUpAt,
+          ...(dead.lastStatus !== undefined ? { lastStatus: dead.lastStatus } : {}),
+          ...(dead.lastError !== undefined ? { lastError: dead.lastError } : {}),
+          gaveUpAt: dead.gaveUpAt,
+        };
+      }
+      if (endpoint.status !== 'enabled') {
+        const disabledAt = Math.min(...givenUp.filter((entry) => entry.endpointId === endpoint.id).map((entry) => entry.gaveUpAt));
+        if (Number.isFinite(disabledAt) && event.at >= disabledAt) {
+          return { ...base, state: 'not_sent', summary: `— not sent: the endpoint was disabled at ${new Date(disabledAt).toISOString()} (a delivery to it was given up)` };
+        }
+        return { ...base, state: 'unknown', summary: `? not recorded: the endpoint is disabled (${endpoint.disabledReason ?? 'no reason kept'}); this event reached it before, or was dropped when it was disabled` };
+      }
+      if (queued > 0) {
+        return { ...base, state: 'in_progress', summary: `… being delivered or waiting for a retry: the delivery queue holds ${queued} message(s) (each attempt's status and next retry live only there)` };
+      }
+      return { ...base, state: 'delivered', summary: '✓ delivered (a 2xx) — inferred: no delivery is queued any more and none of this event to this endpoint was given up' };
+    });
+    return {
+      endpoints: endpoints.map(({ created: _created, ...endpoint }) => endpoint),
+      events,
+      deliveries,
+      truncated,
+      note:
+        'Webhook attempts are not stored one by one: a failed attempt lives only in the delivery queue\'s next message (its status or error and the retry\'s time), ' +
+        'which the console does not read (a read is a receive); a delivery given up is in the webhook DLQ with its attempt count and last answer. ' +
+        'A 2xx ends a delivery without a trace: "delivered" is inferred from an empty delivery queue.',
     };
   }
 
@@ -387,9 +611,64 @@ export class ConsoleReader {
     };
   }
 
+  /**
+   * The daily reconciliation's newest report (issue 12; output DailyReportsTableName): the reports table has one
+   * partition per day (`REPORT` and a `FINDING#<paymentId>` per recovered payment or discrepancy), so the days
+   * with a report are a scan of it (at most 10 pages) and the newest day's report is one Query.
+   */
+  async dailyReport(): Promise<DailyReportView | undefined> {
+    const tableName = this.stack.outputs.DailyReportsTableName;
+    if (!tableName) return undefined;
+    const days: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    let pages = 0;
+    do {
+      const page = await this.clients.dynamodb.send(
+        new ScanCommand({
+          TableName: tableName,
+          FilterExpression: '#item = :report',
+          ProjectionExpression: '#day',
+          ExpressionAttributeNames: { '#item': 'item', '#day': 'day' },
+          ExpressionAttributeValues: { ':report': 'REPORT' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      days.push(...(page.Items ?? []).map((item) => String(item.day)));
+      startKey = page.LastEvaluatedKey;
+      pages += 1;
+    } while (startKey && pages < MAX_SCAN_PAGES);
+    const newest = days.sort().at(-1);
+    if (!newest) return { tableName, days: 0 };
+    const report = await readDailyReport(this.clients.dynamodb, tableName, newest);
+    const discrepancies = Object.values(report.counts?.discrepancies ?? {}).reduce((sum, count) => sum + count, 0);
+    return { tableName, days: days.length, report: { ...report, findings: report.findings.slice(0, 50), discrepancies } };
+  }
+
   async health() {
-    const [{ payments }, queues, failedExecutions, breaker] = await Promise.all([this.payments(), this.queues(), this.failedExecutions(), this.circuitBreaker()]);
+    const scanned = await this.scanPayments();
+    const [{ payments }, queues, failedExecutions, breaker, dailyReport] = await Promise.all([
+      this.payments({}, scanned),
+      this.queues(),
+      this.failedExecutions(),
+      this.circuitBreaker(),
+      this.dailyReport().catch((error: unknown) => ({ error: String(error instanceof Error ? error.message : error) })),
+    ]);
     const now = Date.now();
+    const openRefunds: OpenRefundRow[] = scanned.items
+      .filter((item) => item.entity === 'refund' && item.status === 'pending')
+      .map((item) => ({
+        id: item.id,
+        paymentId: item.paymentId,
+        amount: item.amount,
+        currency: item.currency,
+        createdAt: item.createdAt,
+        ageMs: now - time(item.createdAt),
+        ...(item.reconciliationFlaggedAt ? { flaggedAt: String(item.reconciliationFlaggedAt) } : {}),
+      }))
+      .sort((a, b) => b.ageMs - a.ageMs || a.id.localeCompare(b.id));
+    const stuckRefunds = openRefunds.filter((refund) => refund.ageMs > STUCK_AFTER_MS);
+    const oldestRefund = openRefunds[0];
+    const report = dailyReport && 'tableName' in dailyReport ? dailyReport : undefined;
     const minutes = 15;
     const buckets = Array.from({ length: minutes }, (_, index) => {
       const start = Math.floor(now / 60_000) * 60_000 - (minutes - 1 - index) * 60_000;
@@ -398,7 +677,7 @@ export class ConsoleReader {
       const durations = terminated.map((payment) => payment.timeToTerminalMs!).sort((a, b) => a - b);
       return { start, created: created.length, terminal: terminated.length, p50Ms: percentile(durations, 0.5), p95Ms: percentile(durations, 0.95) };
     });
-    const stuck = payments.filter((payment) => !payment.terminalAt && now - time(payment.createdAt) > 15 * 60_000);
+    const stuck = payments.filter((payment) => !payment.terminalAt && now - time(payment.createdAt) > STUCK_AFTER_MS);
     const oldestOpen = payments.filter((payment) => !payment.terminalAt).reduce<PaymentRow | undefined>((oldest, payment) => (!oldest || payment.createdAt < oldest.createdAt ? payment : oldest), undefined);
     const oldestOpenAgeMs = oldestOpen ? now - time(oldestOpen.createdAt) : 0;
     const alarms = [
@@ -409,9 +688,28 @@ export class ConsoleReader {
       { name: 'Payments not terminal after 15 minutes (reconciliation restarts them)', firing: stuck.length > 0, detail: stuck.length > 0 ? stuck.slice(0, 5).map((payment) => payment.id).join(', ') : 'none' },
       {
         name: 'OldestOpenPaymentAge: a payment open over 30 minutes',
-        firing: oldestOpenAgeMs > 30 * 60_000,
-        detail: oldestOpen ? `oldest open: ${oldestOpen.id}, ${Math.floor(oldestOpenAgeMs / 1000)} s` : 'none open',
+        firing: oldestOpenAgeMs > MAX_OPEN_AGE_MS,
+        detail: oldestOpen ? `oldest open: ${oldestOpen.id}, ${ageText(oldestOpenAgeMs)}` : 'none open',
       },
+      {
+        name: 'Refunds not terminal after 15 minutes (reconciliation restarts them)',
+        firing: stuckRefunds.length > 0,
+        detail: stuckRefunds.length > 0 ? stuckRefunds.slice(0, 5).map((refund) => `${refund.id} (${ageText(refund.ageMs)})`).join(', ') : 'none',
+      },
+      {
+        name: 'OldestOpenRefundAge: a refund open over 30 minutes',
+        firing: (oldestRefund?.ageMs ?? 0) > MAX_OPEN_AGE_MS,
+        detail: oldestRefund
+          ? `oldest open: ${oldestRefund.id} of ${oldestRefund.paymentId}, ${ageText(oldestRefund.ageMs)}${oldestRefund.flaggedAt ? ` · handed to an operator by reconciliation at ${oldestRefund.flaggedAt}` : ''}`
+          : 'none open',
+      },
+      ...(report
+        ? [{
+            name: 'ReconciliationDiscrepancies: the last daily reconciliation found discrepancies',
+            firing: (report.report?.discrepancies ?? 0) > 0,
+            detail: !report.report ? 'no report yet' : `${report.report.discrepancies} on ${report.report.day}`,
+          }]
+        : []),
       ...(breaker
         ? [{
             name: 'ProcessorCircuitOpen: the processor circuit breaker is open',
@@ -420,7 +718,18 @@ export class ConsoleReader {
           }]
         : []),
     ];
-    return { buckets, alarms, breaker, depthHistory: this.depthSamples, open: payments.filter((payment) => !payment.terminalAt).length, total: payments.length };
+    return {
+      buckets,
+      alarms,
+      breaker,
+      dailyReport: report,
+      ...(dailyReport && 'error' in dailyReport ? { dailyReportNote: `The daily reports could not be read: ${dailyReport.error}` } : {}),
+      depthHistory: this.depthSamples,
+      open: payments.filter((payment) => !payment.terminalAt).length,
+      total: payments.length,
+      openRefunds: openRefunds.length,
+      oldestOpenRefundAgeMs: oldestRefund?.ageMs,
+    };
   }
 
   private async failedExecutions() {
@@ -434,6 +743,11 @@ export class ConsoleReader {
     }
     return results;
   }
+}
+
+function ageText(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return seconds < 120 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
 function percentile(sorted: number[], fraction: number): number | undefined {
@@ -532,6 +846,7 @@ function timeline(
   processorCalls: Array<{ key: string; operation: string; outcome: string; failureCode?: string; amount?: number; createdAt: string }>,
   outbox: Array<{ eventId: string; eventName: string; sortKey: string; entity?: string; before?: string; after?: string; at: number }>,
   executions: Array<ExecutionView | undefined>,
+  webhooks?: WebhooksView,
 ): TimelineStep[] {
   const steps: Array<TimelineStep & { rank: number }> = [];
   const add = (rank: number, step: TimelineStep) => steps.push({ ...step, rank });
@@ -554,6 +869,29 @@ function timeline(
     if ((record.entity === 'payment' || record.entity === 'refund') && record.before !== record.after && record.eventName !== 'REMOVE') {
       const eventType = `${record.entity}.${record.after === 'pending' ? 'created' : record.after}`;
       add(2, { at: record.at, kind: 'queue', title: `Queue message: ${eventType} on the events FIFO queue`, detail: `group ${payment.id} · deduplication id ${record.eventId}` });
+    }
+  }
+  for (const event of webhooks?.events ?? []) {
+    const deliveries = webhooks!.deliveries.filter((delivery) => delivery.eventId === event.id);
+    if (deliveries.length === 0) add(2, { at: event.at, kind: 'webhook', title: `Merchant event ${event.type} recorded: no webhook endpoint wants it`, detail: `event ${event.id}` });
+    for (const delivery of deliveries) {
+      const attempts = delivery.state === 'given_up' ? `first attempt ${clockOf(delivery.firstAttemptAt)}, last ${clockOf(delivery.lastAttemptAt)} · ` : '';
+      add(2, {
+        at: event.at,
+        kind: 'webhook',
+        title: `Webhook ${event.type} → ${delivery.url}: ${DELIVERY_STATE[delivery.state]}`,
+        detail: `event ${event.id} · endpoint ${delivery.endpointId} · ${attempts}${delivery.summary}`,
+        ...(delivery.state === 'given_up' ? { flag: 'error' as const } : delivery.state === 'in_progress' ? { flag: 'retry' as const } : {}),
+      });
+      if (delivery.state === 'given_up' && delivery.gaveUpAt) {
+        add(9, {
+          at: delivery.gaveUpAt,
+          kind: 'webhook',
+          title: `Webhook ${event.type} → ${delivery.url}: given up after ${delivery.attempts} attempt(s), last ${delivery.lastStatus !== undefined ? `HTTP ${delivery.lastStatus}` : delivery.lastError ?? 'no answer'}`,
+          detail: 'moved to the webhook DLQ; the endpoint disabled; no next retry',
+          flag: 'error',
+        });
+      }
     }
   }
   for (const execution of executions) {
@@ -603,6 +941,38 @@ function timeline(
     add(8, { at: Math.max(time(payment.terminalAt), ...steps.filter((step) => step.kind === 'ledger' && step.title.includes('capture')).map((step) => step.at)), kind: 'status', title: `Payment ${payment.status === 'partially_refunded' || payment.status === 'refunded' ? 'succeeded' : payment.status}${payment.failureCode ? ` (${payment.failureCode})` : ''} in ${payment.timeToTerminalMs} ms`, ...(payment.status === 'failed' ? { flag: 'error' as const } : {}) });
   }
   return steps.sort((a, b) => a.at - b.at || a.rank - b.rank).map(({ rank: _rank, ...step }) => step);
+}
+
+const DELIVERY_STATE: Record<DeliveryState, string> = {
+  delivered: '✓ delivered',
+  in_progress: '… in progress',
+  given_up: '✗ given up',
+  not_sent: '— not sent (endpoint disabled)',
+  unknown: '? not recorded (endpoint disabled)',
+};
+
+const clockOf = (ms: number | undefined) => (ms === undefined ? '?' : new Date(ms).toISOString().slice(11, 23));
+
+/** An event id's time: `evt_` then 12 hex digits of milliseconds (lambdas/domain/webhooks.ts eventIdFor). */
+export const eventTime = (eventId: string) => parseInt(eventId.slice(4, 16), 16);
+
+/** A webhook URL as the console shows it: origin and path, never the query string or fragment (they may carry a token). */
+export function displayUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    return `${url.origin}${url.pathname}${url.search || url.hash ? '?…' : ''}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function formatAmount(amount: number, currency: string): string {

@@ -155,8 +155,13 @@ export class DeadLetters {
     return Promise.all(
       // In flight counts too: a message peeked a moment ago (visibility timeout 0) is visible again at once on SQS,
       // but the twin's fauxqs counts it in flight until the next receive: peeking only `visible` would lose it.
-      queues.map(async (queue) => ({ queue, messages: (await this.peek(queue.url, Math.max(queue.visible + queue.inFlight, 1), limit)).map((message) => this.describe(queue, message)) })),
+      queues.map(async (queue) => ({ queue, messages: await this.messagesOf(queue, limit) })),
     );
+  }
+
+  /** Up to `limit` messages of one dead-letter queue (as `queues()` found it), peeked as `list` does. */
+  async messagesOf(queue: QueueInfo, limit = 50): Promise<DeadLetter[]> {
+    return (await this.peek(queue.url, Math.max(queue.visible + queue.inFlight, 1), limit)).map((message) => this.describe(queue, message));
   }
 
   async show(messageId: string, label?: string): Promise<DeadLetter | undefined> {

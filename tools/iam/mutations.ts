@@ -6,19 +6,21 @@
  *
  *   npm run iam:mutations                      every mutation
  *   npm run iam:mutations -- --sample 3 --seed 7   a seeded sample
+ *   npm run iam:mutations -- --match 'RefundCapture|SagaRole.* sqs:'   those whose "role action" matches
+ *   --no-flow-check                            skip running each flow unmutated first (it must pass, or a detection proves nothing)
  *   PAYFLOW_CDK_OUT=<dir>                      use this assembly instead of synthesizing
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DeleteTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { PaymentsClient, type Payment } from '../../client/payments-client.ts';
+import { PaymentsClient } from '../../client/payments-client.ts';
 import { apiKeyName, PAYFLOW_LOCAL, PAYFLOW_STACK_NAME } from '../../bin/payflow-local.ts';
 import { startDynamoDbLocal } from '../local-runner/dynamodb/dynamodb-local.ts';
 import { startLocalStack } from '../local-runner/runner.ts';
 import { synthesize } from '../local-runner/synthesize.ts';
 import { readStackTemplate, type CfnTemplate } from '../local-runner/template.ts';
+import { flowFor, PAYMENT_AND_REFUND_FLOWS, SCENARIOS, type Flow, type GiveUp, type Trigger } from './flows.ts';
 
 /** One action removed from one statement of one role's policy. */
 export interface Mutation {
@@ -26,6 +28,8 @@ export interface Mutation {
   policy: string;
   statement: number;
   action: string;
+  /** The statement's `Resource`, as JSON. */
+  resource?: string;
 }
 
 export interface MutationResult extends Mutation {
@@ -37,25 +41,26 @@ export interface MutationResult extends Mutation {
 /** Actions on data the twin emulates (CloudWatch Logs and X-Ray are not emulated). */
 const DATA_PLANE = /^(dynamodb|sqs|states|lambda):/;
 /**
- * Roles not on the payment and refund paths: reconciliation (runs on a schedule for stuck items), the relay's
- * failure keeper (only when a batch fails for good), API Gateway's CloudWatch role, and the read-only list
- * functions (the flows create and refund; the acceptance suite, which iam:report runs, reads the lists).
+ * Roles not on the payment and refund paths: reconciliation (runs on a schedule for stuck items) and the daily
+ * reconciliation (once a day), the relay's failure keeper (only when a batch fails for good), API Gateway's
+ * CloudWatch role, the read-only list functions, and the webhooks (events, endpoints, their recorder and
+ * dispatcher: the saga never waits for them). The acceptance suite, which `npm run iam:report` runs, uses them.
  */
-const OFF_PATH = /^(Reconciliation|OutboxFailureKeeper|ApiRestApiCloudWatch|ApiListPayments|ApiListRefunds|ApiGetRefund)/;
+const OFF_PATH = /^(Reconciliation|DailyReconciliation|OutboxFailureKeeper|ApiRestApiCloudWatch|ApiListPayments|ApiListRefunds|ApiGetRefund|Webhooks)/;
 
 const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** Every (role, action) a mutation can remove: the data-plane actions of the Allow statements of roles on the path. */
-export function listMutations(template: CfnTemplate): Mutation[] {
+export function listMutations(template: CfnTemplate, { offPath = OFF_PATH }: { offPath?: RegExp } = {}): Mutation[] {
   const mutations: Mutation[] = [];
   for (const [policyId, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::IAM::Policy') continue;
     const props = resource.Properties ?? {};
     const roles = asList(props.Roles as Array<{ Ref: string }>).map((ref) => ref.Ref);
-    for (const role of roles.filter((id) => !OFF_PATH.test(id))) {
-      asList(props.PolicyDocument.Statement as Array<{ Effect: string; Action: string | string[] }>).forEach((statement, index) => {
+    for (const role of roles.filter((id) => !offPath.test(id))) {
+      asList(props.PolicyDocument.Statement as Array<{ Effect: string; Action: string | string[]; Resource?: unknown }>).forEach((statement, index) => {
         if (statement.Effect !== 'Allow') return;
-        for (const action of asList(statement.Action)) if (DATA_PLANE.test(action)) mutations.push({ role, policy: policyId, statement: index, action });
+        for (const action of asList(statement.Action)) if (DATA_PLANE.test(action)) mutations.push({ role, policy: policyId, statement: index, action, resource: JSON.stringify(statement.Resource ?? null) });
       });
     }
   }
@@ -73,6 +78,17 @@ export function mutatedTemplate(template: CfnTemplate, mutation: Mutation): CfnT
   return copy;
 }
 
+/** The template without the grants `triggers` name (each one found again after the previous removal moved statements). */
+export function withoutTriggers(template: CfnTemplate, triggers: readonly Trigger[]): CfnTemplate {
+  let result = template;
+  for (const trigger of triggers) {
+    const matching = (mutation: Mutation) => trigger.role.test(mutation.role) && mutation.action === trigger.action && (!trigger.resource || trigger.resource.test(mutation.resource ?? ''));
+    if (!listMutations(result, { offPath: /^$/ }).some(matching)) throw new Error(`No grant of ${trigger.action} to ${trigger.role} in the template: the flow's trigger is stale`);
+    for (let found = listMutations(result, { offPath: /^$/ }).find(matching); found; found = listMutations(result, { offPath: /^$/ }).find(matching)) result = mutatedTemplate(result, found);
+  }
+  return result;
+}
+
 /** A cloud assembly that is `cdkOut` with the stack's template replaced (assets are links to the original's). */
 export function mutatedAssembly(cdkOut: string, template: CfnTemplate): string {
   const dir = mkdtempSync(join(tmpdir(), 'payflow-iam-mutant-'));
@@ -80,41 +96,6 @@ export function mutatedAssembly(cdkOut: string, template: CfnTemplate): string {
   for (const entry of readdirSync(cdkOut)) if (entry !== templateFile) symlinkSync(join(cdkOut, entry), join(dir, entry));
   writeFileSync(join(dir, templateFile), JSON.stringify(template));
   return dir;
-}
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** Gives up early on a flow that is already known to be broken (an AccessDenied was answered, and a few seconds passed). */
-export type GiveUp = () => string | undefined;
-
-async function waitForStatus(client: PaymentsClient, id: string, statuses: string[], deadlineMs: number, giveUp: GiveUp): Promise<Payment> {
-  const until = Date.now() + deadlineMs;
-  let last: Payment | undefined;
-  while (Date.now() < until) {
-    const reason = giveUp();
-    if (reason) throw new Error(`payment ${id} is ${last?.status ?? 'unknown'}, not ${statuses.join('|')}: ${reason}`);
-    last = await client.getPayment(id);
-    if (statuses.includes(last.status)) return last;
-    await sleep(200);
-  }
-  throw new Error(`payment ${id} is ${last?.status ?? 'unknown'}, not ${statuses.join('|')}, after ${deadlineMs} ms`);
-}
-
-/** The payment and refund flows: a captured payment refunded in full, a declined one, one whose capture fails (void), a flaky and a timed-out processor. */
-export async function runFlows(client: PaymentsClient, deadlineMs = 45_000, giveUp: GiveUp = () => undefined): Promise<void> {
-  const paid = await client.createPayment({ amount: 1250, currency: 'EUR', source: 'tok_success' }, { idempotencyKey: randomUUID() });
-  const declined = await client.createPayment({ amount: 300, currency: 'EUR', source: 'tok_decline' }, { idempotencyKey: randomUUID() });
-  const voided = await client.createPayment({ amount: 400, currency: 'EUR', source: 'tok_capture_fail' }, { idempotencyKey: randomUUID() });
-  // Transient processor errors (its attempt counter) and a timeout after the work (the retry replays the record).
-  const flaky = await client.createPayment({ amount: 500, currency: 'EUR', source: 'tok_flaky' }, { idempotencyKey: randomUUID() });
-  const timedOut = await client.createPayment({ amount: 600, currency: 'EUR', source: 'tok_timeout' }, { idempotencyKey: randomUUID() });
-  await waitForStatus(client, paid.id, ['succeeded'], deadlineMs, giveUp);
-  await client.createRefund(paid.id, { amount: 1250 }, { idempotencyKey: randomUUID() });
-  await waitForStatus(client, paid.id, ['refunded'], deadlineMs, giveUp);
-  await waitForStatus(client, declined.id, ['failed'], deadlineMs, giveUp);
-  await waitForStatus(client, voided.id, ['failed'], deadlineMs, giveUp);
-  await waitForStatus(client, flaky.id, ['succeeded'], deadlineMs, giveUp);
-  await waitForStatus(client, timedOut.id, ['succeeded'], deadlineMs, giveUp);
 }
 
 async function dropTables(endpoint: string): Promise<void> {
@@ -127,12 +108,15 @@ async function dropTables(endpoint: string): Promise<void> {
   }
 }
 
-/** Runs the flows on `cdkOut` (IAM enforced); resolves with what broke, or undefined when everything passed. */
-export async function runOnAssembly(cdkOut: string, dynamodbEndpoint: string, expect?: Mutation): Promise<{ broke?: string; denial?: string }> {
+/**
+ * Runs `flow` on `cdkOut` (IAM enforced); resolves with what broke (nothing when the flow passed) and the denial
+ * naming `expect`, the mutation under test. `accessReportFile`: where the runner writes what each role used.
+ */
+export async function runOnAssembly(cdkOut: string, dynamodbEndpoint: string, flow: Flow, expect?: Mutation, accessReportFile?: string): Promise<{ broke?: string; denial?: string }> {
   await dropTables(dynamodbEndpoint);
   let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
   try {
-    stack = await startLocalStack({ ...PAYFLOW_LOCAL, cdkOut, dynamodbEndpoint, port: 0, timeScale: 0.02 });
+    stack = await startLocalStack({ ...PAYFLOW_LOCAL, cdkOut, dynamodbEndpoint, port: 0, timeScale: 0.02, ...(accessReportFile ? { accessReportFile } : {}) });
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     const names = expect && message.includes(expect.action) && message.includes(expect.role);
@@ -141,35 +125,36 @@ export async function runOnAssembly(cdkOut: string, dynamodbEndpoint: string, ex
   try {
     const key = stack.apiKeys.find((candidate) => apiKeyName(candidate) === 'MerchantA') ?? stack.apiKeys[0]!;
     const client = new PaymentsClient({ baseUrl: stack.apiUrl, apiKey: key.value, retry: { maxRetries: 2 } });
-    let broke: string | undefined;
-    // A denial is final (IAM does not change during the run): 5 s after the first one, the flow is not going to recover.
+    const named = () => stack!.iam?.authorizer.denials.find((candidate) => expect && candidate.roleLogicalId === expect.role && candidate.action === expect.action);
+    // A denial is final (IAM does not change during the run): 5 s after the one under test, the flow is not going to recover.
     const giveUp: GiveUp = () => {
-      const first = stack!.iam?.authorizer.denials[0];
-      return first && Date.now() - Date.parse(first.at) > 5_000 ? `stuck 5 s after an AccessDenied` : undefined;
+      const denial = named();
+      return denial && Date.now() - Date.parse(denial.at) > 5_000 ? `stuck 5 s after an AccessDenied` : undefined;
     };
+    let broke: string | undefined;
     try {
-      await runFlows(client, 45_000, giveUp);
+      await flow.run({ client, stack, deadlineMs: 45_000, giveUp });
     } catch (error) {
       broke = error instanceof Error ? error.message : String(error);
     }
-    const denial = stack.iam?.authorizer.denials.find((candidate) => !expect || (candidate.roleLogicalId === expect.role && candidate.action === expect.action));
-    return { broke, denial: denial?.message };
+    return { broke, denial: named()?.message };
   } finally {
     await stack.stop();
   }
 }
 
-/** Applies each mutation in turn and reports whether the flows caught it. */
+/** Applies each mutation in turn, with the triggers of the flow that reaches it, and reports whether that flow caught it. */
 export async function checkMutations(cdkOut: string, mutations: readonly Mutation[], onResult?: (result: MutationResult) => void): Promise<MutationResult[]> {
   const template = readStackTemplate(cdkOut, PAYFLOW_STACK_NAME);
   const dynamodb = await startDynamoDbLocal();
   const results: MutationResult[] = [];
   try {
     for (const mutation of mutations) {
-      const dir = mutatedAssembly(cdkOut, mutatedTemplate(template, mutation));
+      const flow = flowFor(mutation);
+      const dir = mutatedAssembly(cdkOut, withoutTriggers(mutatedTemplate(template, mutation), flow.triggers));
       try {
-        const { broke, denial } = await runOnAssembly(dir, dynamodb.endpoint, mutation);
-        const result = { ...mutation, detected: Boolean(broke && denial), evidence: broke ? `${broke}${denial ? ` — ${denial}` : ' — no AccessDenied naming it'}` : 'the flows passed without it' };
+        const { broke, denial } = await runOnAssembly(dir, dynamodb.endpoint, flow, mutation);
+        const result = { ...mutation, detected: Boolean(broke && denial), evidence: broke ? `${broke}${denial ? ` — ${denial}` : ' — no AccessDenied naming it'}` : `${flow.name} passed without it` };
         results.push(result);
         onResult?.(result);
       } finally {
@@ -180,6 +165,30 @@ export async function checkMutations(cdkOut: string, mutations: readonly Mutatio
     await dynamodb.stop();
   }
   return results;
+}
+
+/**
+ * Runs every flow with only its triggers removed: each must pass, or a mutation it "detects" proves nothing.
+ * `accessReportDir`: each run's access report is written there (`<index>.json`).
+ */
+export async function checkFlows(cdkOut: string, accessReportDir?: string): Promise<Array<{ flow: string; broke?: string }>> {
+  const template = readStackTemplate(cdkOut, PAYFLOW_STACK_NAME);
+  const dynamodb = await startDynamoDbLocal();
+  try {
+    const outcomes: Array<{ flow: string; broke?: string }> = [];
+    for (const [index, flow] of [PAYMENT_AND_REFUND_FLOWS, ...SCENARIOS].entries()) {
+      const dir = mutatedAssembly(cdkOut, withoutTriggers(template, flow.triggers));
+      try {
+        const { broke } = await runOnAssembly(dir, dynamodb.endpoint, flow, undefined, accessReportDir && join(accessReportDir, `${index}.json`));
+        outcomes.push({ flow: flow.name, ...(broke ? { broke } : {}) });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    return outcomes;
+  } finally {
+    await dynamodb.stop();
+  }
 }
 
 /** A seeded sample (mulberry32), so that a test checks the same few mutations every run. */
@@ -222,9 +231,18 @@ async function main(): Promise<void> {
   try {
     const all = listMutations(readStackTemplate(cdkOut, PAYFLOW_STACK_NAME));
     const count = option('sample');
-    const chosen = count ? sample(all, Number(count), Number(option('seed') ?? 1)) : all;
-    process.stderr.write(`${chosen.length} mutations (of ${all.length})\n`);
+    const match = option('match');
+    const matching = match ? all.filter((mutation) => new RegExp(match).test(`${mutation.role} ${mutation.action}`)) : all;
+    const chosen = count ? sample(matching, Number(count), Number(option('seed') ?? 1)) : matching;
     const started = Date.now();
+    process.stderr.write('each flow with only its triggers removed ...\n');
+    const baselines = args.includes('--no-flow-check') ? [] : await checkFlows(cdkOut);
+    for (const { flow, broke } of baselines) process.stderr.write(`${broke ? 'FAILED' : 'passed'}  ${flow}${broke ? `: ${broke}` : ''}\n`);
+    if (baselines.some(({ broke }) => broke)) {
+      process.exitCode = 1;
+      return;
+    }
+    process.stderr.write(`${chosen.length} mutations (of ${all.length})\n`);
     const report = (result: MutationResult) =>
       process.stderr.write(`${result.detected ? 'detected    ' : 'NOT DETECTED'} ${result.role} ${result.action}: ${result.evidence.slice(0, 300)}\n`);
     // --parallel N: N lanes, each with its own DynamoDB Local, over interleaved shares of the mutations.

@@ -2,21 +2,21 @@
  * `npm run iam:report`: what each role of the stack was granted, and what the twin saw it use. Runs, each on a twin
  * of its own with IAM enforced, the acceptance suite (skip with --no-acceptance), the reliability run
  * (tools/reliability/reliability.ts, every token, duplicate retries, concurrent refunds; skip with --no-reliability)
- * and the payment and refund flows (tools/iam/mutations.ts), merges the access reports the runner writes, and prints
+ * and the flows of tools/iam/flows.ts (the payment and refund flows; the compensation and failure scenarios, each with
+ * the grant removed that pushes the saga onto its path), merges the access reports the runner writes, and prints
  * per role every granted data-plane action with the resources it was used on — or the reason, kept here and in the
  * construct, why a grant the runs never used is still needed — then one line per role: granted vs used. Exits 1
  * when a granted data-plane action is unused and unexplained. A run that fails still counts for what it used (said
  * on stderr and in the summary).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { apiKeyName, PAYFLOW_LOCAL } from '../../bin/payflow-local.ts';
-import { PaymentsClient } from '../../client/payments-client.ts';
+import { PAYFLOW_LOCAL } from '../../bin/payflow-local.ts';
 import type { AccessReport } from '../local-runner/iam/local-iam.ts';
-import { startLocalStack } from '../local-runner/runner.ts';
-import { runFlows } from './mutations.ts';
+import { synthesize } from '../local-runner/synthesize.ts';
+import { checkFlows } from './mutations.ts';
 
 /**
  * Grants the runs do not use, and why each stays (role logical id prefix, action, resource substring).
@@ -28,13 +28,8 @@ export const JUSTIFIED: ReadonlyArray<{ role: RegExp; action: string; resource?:
   { role: /^OutboxRelayRole/, action: 'sqs:GetQueueAttributes', resource: /RelayFailureQueue/, reason: "granted by CDK's SqsDlq for the stream mapping's on-failure destination" },
   { role: /^OutboxRelayRole/, action: 'sqs:GetQueueUrl', resource: /RelayFailureQueue/, reason: "granted by CDK's SqsDlq for the stream mapping's on-failure destination" },
   { role: /^OutboxRelayRole/, action: 'sqs:SendMessage', resource: /RelayDeadLetterQueue/, reason: 'a record the relay cannot turn into an event is kept there (reliability run, not the happy paths)' },
-  { role: /^Saga(Payment|Refund)SagaRole/, action: 'sqs:SendMessage', reason: 'CompensationFailed: a case whose compensation failed for good lands in the saga-failures queue' },
   { role: /^Saga(Payment|Refund)SagaRole/, action: 'lambda:InvokeFunction', resource: /:\*$/, reason: 'CDK grants the qualified ARNs (versions) too; the state machines invoke $LATEST' },
-  { role: /^Saga(PaymentSaga)Role/, action: 'lambda:InvokeFunction', resource: /RefundCapture/, reason: 'compensation: refund the capture when posting to the ledger failed' },
-  { role: /^SagaRefundSagaRole/, action: 'lambda:InvokeFunction', resource: /ReleaseRefund/, reason: 'compensation: release the reserved amount when the processor refused the refund' },
-  { role: /^Saga(RefundCapture|ReleaseRefund)FunctionRole/, action: '*', reason: 'a compensation: runs only when a later step failed for good' },
   { role: /^Api(CreatePayment|CreateRefund)FunctionRole/, action: 'dynamodb:GetItem', resource: /Idempotency/, reason: "Powertools' persistence layer reads a record with GetItem when a conflict did not return it" },
-  { role: /^Api(CreatePayment|CreateRefund)FunctionRole/, action: 'dynamodb:DeleteItem', resource: /Idempotency/, reason: 'Powertools forgets the key of a call that threw (a server error)' },
   { role: /^Saga(MarkProcessing|PostLedger|MarkFailed)FunctionRole/, action: 'dynamodb:GetItem', resource: /PaymentsTable/, reason: 'a conditional update that finds the status already moved reads the item back to tell a repeat (no-op) from a conflict' },
   { role: /^ApiCreatePaymentFunctionRole/, action: 'dynamodb:GetItem', resource: /PaymentsTable/, reason: 'reads the existing payment when a conditional Put failed without returning it' },
   { role: /^ReconciliationReconcileRole/, action: '*', reason: 'reconciliation acts only on items stuck past the bound (5 minutes), which the runs do not leave' },
@@ -125,16 +120,6 @@ export function summaryTable(report: AccessReport): string {
   return [line(header), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-async function flowsReport(file: string): Promise<void> {
-  const stack = await startLocalStack({ ...PAYFLOW_LOCAL, cdkOut: process.env.PAYFLOW_CDK_OUT, port: 0, timeScale: 0.02, accessReportFile: file });
-  try {
-    const key = stack.apiKeys.find((candidate) => apiKeyName(candidate) === 'MerchantA') ?? stack.apiKeys[0]!;
-    await runFlows(new PaymentsClient({ baseUrl: stack.apiUrl, apiKey: key.value }));
-  } finally {
-    await stack.stop();
-  }
-}
-
 /** Runs `command` with PAYFLOW_ACCESS_REPORT set; its access report file, when it wrote one. */
 function reportOf(label: string, command: string[], file: string, runs: string[]): string | undefined {
   process.stderr.write(`running ${label} on the twin ...\n`);
@@ -160,12 +145,19 @@ async function main(): Promise<void> {
       const file = reportOf('the reliability run', ['tsx', 'tools/reliability/reliability.ts'], join(dir, 'reliability.json'), runs);
       if (file) files.push(file);
     }
-    process.stderr.write('running the payment and refund flows ...\n');
-    const flows = join(dir, 'flows.json');
+    process.stderr.write('running the payment and refund flows, and the compensation and failure scenarios ...\n');
     const flowsStartedAt = Date.now();
-    await flowsReport(flows);
-    runs.push(`the payment and refund flows (tools/iam/mutations.ts): ran, ${Math.round((Date.now() - flowsStartedAt) / 1000)} s`);
-    files.push(flows);
+    let cdkOut = process.env.PAYFLOW_CDK_OUT && resolve(process.env.PAYFLOW_CDK_OUT);
+    if (!cdkOut) {
+      cdkOut = join(dir, 'cdk.out');
+      await synthesize({ app: PAYFLOW_LOCAL.app!, projectDir: PAYFLOW_LOCAL.projectDir, outdir: cdkOut });
+    }
+    const flowReports = join(dir, 'flows');
+    mkdirSync(flowReports);
+    const flows = await checkFlows(cdkOut, flowReports);
+    const failedFlows = flows.filter(({ broke }) => broke).map(({ flow, broke }) => `${flow} FAILED (${broke})`);
+    runs.push(`${flows.length} flows of tools/iam/flows.ts: ${failedFlows.length ? failedFlows.join(', ') : 'passed'}, ${Math.round((Date.now() - flowsStartedAt) / 1000)} s`);
+    files.push(...readdirSync(flowReports).map((file) => join(flowReports, file)));
     const report = mergeReports(files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as AccessReport));
     const { text, unexplained } = formatReport(report);
     console.log(text);

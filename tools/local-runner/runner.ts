@@ -1,6 +1,6 @@
 /**
  * Runs a stack of a synthesized CDK app on this machine, with no Docker and no AWS account — tables in
- * DynamoDB Local, queues in fauxqs, state machines on aws-local-stepfunctions, every function in worker
+ * DynamoDB Local, queues in fauxqs, KMS keys in a small local KMS, state machines on aws-local-stepfunctions, every function in worker
  * threads from its bundled asset, event source mappings and schedules as AWS runs them, and the REST API
  * on a local HTTP front — then writes an outputs file shaped like `cdk deploy --outputs-file`.
  *
@@ -25,6 +25,7 @@ import { FaultInjector, type FaultPlan } from './faults/plan.ts';
 import { LocalIam } from './iam/local-iam.ts';
 import type { AnsweredRequest } from './iam/proxy.ts';
 import { LOCAL_IDENTITY, type LocalIdentity } from './identity.ts';
+import { localKeyArn, localKeyId, startLocalKms } from './kms/emulator.ts';
 import { localFunctions, registerFunctionReferences } from './lambda/functions.ts';
 import { LambdaFunctionError, LocalLambdaRuntime, type FunctionLogSink, type LocalFunction } from './lambda/runtime.ts';
 import { apiKeysWithOutputNames, templateOutputs, writeOutputsFile, type LocalStackApiKey, type StackOutputs } from './outputs.ts';
@@ -142,6 +143,7 @@ export interface LocalEndpoints {
   dynamodb: string;
   sqs: string;
   stepFunctions: string;
+  kms: string;
   /** The Lambda Invoke API (for tools; the stack's functions are not given it). */
   lambda?: string;
 }
@@ -294,6 +296,10 @@ function registerLocalNames(template: CfnTemplate, references: LocalReferences, 
   registerApiGatewayReferences(template, references);
   registerScheduleReferences(template, references, identity);
   registerEventSourceMappingReferences(template, references);
+  for (const [logicalId] of resourcesOfType(template, 'AWS::KMS::Key')) {
+    const keyId = localKeyId(logicalId);
+    references.set(logicalId, keyId, { Arn: localKeyArn(identity, keyId), KeyId: keyId });
+  }
 }
 
 /** The state machines, behind the local Step Functions API the functions call. */
@@ -402,6 +408,7 @@ function startFunctions(
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_ENDPOINT_URL_SQS: endpoints.sqs,
       AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
+      AWS_ENDPOINT_URL_KMS: endpoints.kms,
     },
     functionEnvironment: options.functionEnvironment,
     maxConcurrencyPerFunction: options.maxConcurrencyPerFunction,
@@ -469,6 +476,7 @@ function stackOutputs(template: CfnTemplate, references: LocalReferences, runnin
     LocalDynamoDbEndpoint: running.endpoints.dynamodb,
     LocalSqsEndpoint: running.endpoints.sqs,
     LocalStepFunctionsEndpoint: running.endpoints.stepFunctions,
+    LocalKmsEndpoint: running.endpoints.kms,
     ...(running.endpoints.lambda ? { LocalLambdaEndpoint: running.endpoints.lambda } : {}),
     LocalRegion: references.identity.region,
   };
@@ -551,8 +559,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         }
       : undefined;
     const { stepFunctions, endpoint: stepFunctionsEndpoint } = await startStepFunctions(template, references, queues, sqs, invokeLambda, timeScale, startup, machineSqs);
-    const endpoints: LocalEndpoints = { ...emulators, stepFunctions: stepFunctionsEndpoint };
-    const functionEndpoints: LocalEndpoints = iam ? { ...proxied, stepFunctions: await iam.proxy(stepFunctionsEndpoint, { faults }) } : endpoints;
+    const kms = await startLocalKms({ keys: resourcesOfType(template, 'AWS::KMS::Key').map(([logicalId]) => ({ logicalId })), identity });
+    startup.onStop(() => kms.close());
+    const endpoints: LocalEndpoints = { ...emulators, stepFunctions: stepFunctionsEndpoint, kms: kms.endpoint };
+    const functionEndpoints: LocalEndpoints = iam
+      ? { ...proxied, stepFunctions: await iam.proxy(stepFunctionsEndpoint, { faults }), kms: await iam.proxy(kms.endpoint, { faults }) }
+      : endpoints;
 
     const functionsStart = Date.now();
     lambdas = startFunctions(template, cdkOut, references, functionEndpoints, options, startup, iam, faults !== undefined);

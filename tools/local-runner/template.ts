@@ -38,6 +38,7 @@ export const EMULATED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::ApiGateway::RequestValidator': 'the local HTTP front (required request parameters)',
   'AWS::Events::Rule': 'a timer per rate(...) schedule',
   'AWS::Scheduler::Schedule': 'a timer per rate(...) schedule',
+  'AWS::KMS::Key': 'the local KMS (symmetric keys: GenerateDataKey, Encrypt, Decrypt; encryption at rest by other services has no local meaning)',
 };
 
 /** Resource types deliberately not emulated, and why that changes nothing the functions, queues, state machines or API do locally. */
@@ -62,7 +63,6 @@ export const IGNORED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::SNS::TopicPolicy': 'alarm notifications only: no alarms locally',
   'AWS::SNS::Subscription': 'alarm notifications only: no alarms locally',
   'AWS::SQS::QueuePolicy': 'not enforced: the local endpoints stand for TLS ones (its aws:SecureTransport deny never applies), and same-account grants are decided by the roles',
-  'AWS::KMS::Key': 'encryption at rest has no local meaning',
   'AWS::KMS::Alias': 'encryption at rest has no local meaning',
   'AWS::ApiGateway::Deployment': 'the local front always serves the synthesized routes',
   'AWS::ApiGateway::Account': 'the CloudWatch role of API Gateway: no CloudWatch locally',

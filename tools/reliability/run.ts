@@ -21,7 +21,7 @@ import { SAGA_TERMINAL_PAYMENT_STATUSES } from '#domain/payment';
 import type { PaymentItem, RefundItem } from '#adapters/dynamodb/payments-items';
 import type { ProcessorRecord } from '#adapters/simulated-processor';
 import { PaymentsApiError, PaymentsClient, type Payment, type Refund } from '../../client/payments-client.ts';
-import { apiKeyName, PAYFLOW_LOCAL, payflowContext } from '../../bin/payflow-local.ts';
+import { apiKeyName, merchantIdOf, PAYFLOW_LOCAL, payflowContext } from '../../bin/payflow-local.ts';
 import type { FaultInjector, FaultPlan } from '../local-runner/faults/plan.ts';
 import { startLocalStack } from '../local-runner/runner.ts';
 
@@ -200,7 +200,7 @@ try {
   const merchants: Merchant[] = ['MerchantA', 'MerchantB'].map((suffix) => {
     const key = stack.apiKeys.find((apiKey) => apiKeyName(apiKey) === suffix);
     if (!key) throw new Error(`The stack has no API key ${suffix}`);
-    return { id: key.id, client: new PaymentsClient({ baseUrl: stack.apiUrl, apiKey: key.value, fetch: countingFetch, random, retry: { maxRetries: options.clientRetries } }) };
+    return { id: merchantIdOf(key), client: new PaymentsClient({ baseUrl: stack.apiUrl, apiKey: key.value, fetch: countingFetch, random, retry: { maxRetries: options.clientRetries } }) };
   });
   progress(`Stack ready in ${stack.timings.total} ms at ${stack.apiUrl}; sending ${PAYMENTS} payments, ${CONCURRENCY} at a time ...`);
 
@@ -298,7 +298,8 @@ try {
       return [
         ...(plan.ids.size === 1 && plan.ids.has(expected) ? [] : [`${plan.key}: answered ids ${[...plan.ids].join(',')}, expected ${expected}`]),
         ...(item?.merchantId === plan.merchant.id ? [] : [`${expected}: no item of merchant ${plan.merchant.id}`]),
-        ...(plan.fresh === 1 ? [] : [`${plan.key}: ${plan.fresh} non-replayed 201s`]),
+        // Zero is an answer lost on the way (a 5xx after the payment was written; the retry finds it): never two.
+        ...(plan.fresh <= 1 ? [] : [`${plan.key}: ${plan.fresh} non-replayed 201s`]),
       ];
     }),
   ]);

@@ -4,6 +4,9 @@
  *   PK = MERCHANT#<merchantId>   SK = EVENT#<eventId>      an event (expiresAt: TTL, 30 days)
  *                                SK = ENDPOINT#<endpointId> a webhook endpoint and its signing secret(s)
  *
+ * The secrets (`secret`, and `previousSecret` during a roll's overlap) are stored sealed by a SecretCipher (KMS
+ * envelope encryption, bound to the merchant and endpoint); only getSigningEndpoint opens them, and only when
+ * asked. A secret stored before the secrets were encrypted (`whsec_…` in plain text) is read as it is.
  * Event ids begin with the change's time, so a reverse query on EVENT# is newest first and a cursor is
  * the last id seen. Every read names the merchant's partition: another merchant's id is never found.
  */
@@ -11,8 +14,9 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '#commons/dynamodb';
 import { setting } from '#commons/environment';
-import { EVENT_RETENTION_SECONDS, type MerchantEvent, type WebhookEndpoint } from '#domain/webhooks';
-import type { EventPage, WebhooksStore } from '#ports/webhooks-store';
+import { EVENT_RETENTION_SECONDS, type MerchantEvent, type SigningSecrets, type WebhookEndpoint } from '#domain/webhooks';
+import type { SecretCipher } from '#ports/secret-cipher';
+import type { EndpointChanges, EventPage, WebhooksStore } from '#ports/webhooks-store';
 
 const EVENT = 'EVENT#';
 const ENDPOINT = 'ENDPOINT#';
@@ -21,11 +25,21 @@ const partition = (merchantId: string) => `MERCHANT#${merchantId}`;
 const MAX_FILTERED_QUERY_PAGES = 20;
 const MAX_LIST_QUERY_ITEMS = 101;
 
+const PLAINTEXT_SECRET = /^whsec_/;
+const secretContext = (merchantId: string, endpointId: string) => ({ merchantId, webhookEndpoint: endpointId });
+
 export class WebhooksTable implements WebhooksStore {
   constructor(
     private readonly tableName: string,
     private readonly client: DynamoDBDocumentClient = documentClient,
+    /** Only the functions that write or sign with secrets have one (and the KMS grant it needs). */
+    private readonly cipher?: SecretCipher,
   ) {}
+
+  private get secrets(): SecretCipher {
+    if (!this.cipher) throw new Error('This Webhooks table adapter has no secret cipher: it cannot store or read signing secrets');
+    return this.cipher;
+  }
 
   async recordEvent(event: MerchantEvent): Promise<void> {
     try {
@@ -66,10 +80,11 @@ export class WebhooksTable implements WebhooksStore {
     return { events: events.slice(0, limit), hasMore: events.length > limit || exclusiveStartKey !== undefined };
   }
 
-  async createEndpoint(endpoint: WebhookEndpoint): Promise<void> {
+  async createEndpoint(endpoint: WebhookEndpoint, secret: string): Promise<void> {
+    const sealed = await this.secrets.seal(secret, secretContext(endpoint.merchantId, endpoint.id));
     await this.client.send(new PutCommand({
       TableName: this.tableName,
-      Item: { PK: partition(endpoint.merchantId), SK: ENDPOINT + endpoint.id, ...endpoint },
+      Item: { PK: partition(endpoint.merchantId), SK: ENDPOINT + endpoint.id, ...endpoint, secret: sealed },
       ConditionExpression: 'attribute_not_exists(PK)',
     }));
   }
@@ -77,6 +92,23 @@ export class WebhooksTable implements WebhooksStore {
   async getEndpoint(merchantId: string, endpointId: string): Promise<WebhookEndpoint | undefined> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { PK: partition(merchantId), SK: ENDPOINT + endpointId }, ConsistentRead: true }));
     return Item ? toEndpoint(Item) : undefined;
+  }
+
+  async getSigningEndpoint(merchantId: string, endpointId: string): Promise<{ endpoint: WebhookEndpoint; secrets(): Promise<SigningSecrets> } | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { PK: partition(merchantId), SK: ENDPOINT + endpointId }, ConsistentRead: true }));
+    if (!Item) return undefined;
+    const context = secretContext(merchantId, endpointId);
+    const open = (stored: string) => (PLAINTEXT_SECRET.test(stored) ? Promise.resolve(stored) : this.secrets.open(stored, context));
+    return {
+      endpoint: toEndpoint(Item),
+      secrets: async () => {
+        const expiresAt = Item.previousSecretExpiresAt === undefined ? undefined : Number(Item.previousSecretExpiresAt);
+        // An expired previous secret signs nothing: not worth a Decrypt.
+        const previousLive = typeof Item.previousSecret === 'string' && expiresAt !== undefined && expiresAt > Date.now() / 1000;
+        const [secret, previousSecret] = await Promise.all([open(String(Item.secret)), previousLive ? open(Item.previousSecret as string) : undefined]);
+        return { secret, ...(previousSecret === undefined ? {} : { previousSecret, previousSecretExpiresAt: expiresAt }) };
+      },
+    };
   }
 
   async listEndpoints(merchantId: string): Promise<WebhookEndpoint[]> {
@@ -105,13 +137,14 @@ export class WebhooksTable implements WebhooksStore {
   }
 
   async rollSecret(merchantId: string, endpointId: string, roll: { secret: string; previousSecretExpiresAt: number }): Promise<WebhookEndpoint | undefined> {
+    const sealed = await this.secrets.seal(roll.secret, secretContext(merchantId, endpointId));
     try {
       const { Attributes } = await this.client.send(new UpdateCommand({
         TableName: this.tableName,
         Key: { PK: partition(merchantId), SK: ENDPOINT + endpointId },
         UpdateExpression: 'SET previousSecret = secret, previousSecretExpiresAt = :expires, secret = :secret',
         ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeValues: { ':expires': roll.previousSecretExpiresAt, ':secret': roll.secret },
+        ExpressionAttributeValues: { ':expires': roll.previousSecretExpiresAt, ':secret': sealed },
         ReturnValues: 'ALL_NEW',
       }));
       return Attributes ? toEndpoint(Attributes) : undefined;
@@ -135,6 +168,33 @@ export class WebhooksTable implements WebhooksStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
+  async updateEndpoint(merchantId: string, endpointId: string, changes: EndpointChanges): Promise<WebhookEndpoint | undefined> {
+    const set: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    for (const [attribute, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      names[`#${attribute}`] = attribute;
+      values[`:${attribute}`] = value;
+      set.push(`#${attribute} = :${attribute}`);
+    }
+    const reEnabled = changes.status === 'enabled';
+    try {
+      const { Attributes } = await this.client.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: { PK: partition(merchantId), SK: ENDPOINT + endpointId },
+        UpdateExpression: [`SET ${set.join(', ')}`, ...(reEnabled ? ['REMOVE disabledReason'] : [])].join(' '),
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }));
+      return Attributes ? toEndpoint(Attributes) : undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
 }
 
 function toEvent(item: Record<string, unknown>): MerchantEvent {
@@ -142,9 +202,14 @@ function toEvent(item: Record<string, unknown>): MerchantEvent {
   return { id, merchantId, type, created: Number(created), object };
 }
 
+/** The endpoint as the domain sees it: no keys, no secrets. */
 function toEndpoint(item: Record<string, unknown>): WebhookEndpoint {
-  const { PK: _pk, SK: _sk, ...endpoint } = item;
+  const { PK: _pk, SK: _sk, secret: _secret, previousSecret: _previous, previousSecretExpiresAt: _expires, ...endpoint } = item;
   return { ...(endpoint as unknown as WebhookEndpoint), created: Number(endpoint.created) };
 }
 
-export const webhooksTableFromSettings = () => new WebhooksTable(setting('webhooksTable'));
+/**
+ * The table of the function's settings; `cipher` only for the functions that store secrets (the endpoints API) or
+ * sign with them (the dispatcher), so that the others bundle no KMS client and hold no KMS grant.
+ */
+export const webhooksTableFromSettings = (cipher?: SecretCipher) => new WebhooksTable(setting('webhooksTable'), documentClient, cipher);

@@ -4,22 +4,34 @@ import {
   getWebhookEndpoint,
   listWebhookEndpoints,
   rollWebhookSecret,
+  updateWebhookEndpoint,
 } from '#application/webhook-events';
 import { webhooksTableFromSettings } from '#adapters/dynamodb/webhooks-table';
+import { kmsEnvelopeCipherFromSettings } from '#adapters/kms/envelope-cipher';
 import { setting } from '#commons/environment';
-import { apiHandler, jsonResponse, merchantIdOf, parseJsonBody } from '#commons/http';
+import { apiHandler, jsonResponse, merchantIdOf, parseJsonBody, parseQuery } from '#commons/http';
 import { resourceNotFound } from '#contract/errors';
-import { listPage } from '#contract/lists';
-import { createWebhookEndpointBodySchema, DEFAULT_ROLL_OVERLAP_SECONDS, rollWebhookSecretBodySchema, toWebhookEndpointView } from '#contract/webhooks';
+import { DEFAULT_LIST_LIMIT, toListView } from '#contract/lists';
+import {
+  createWebhookEndpointBodySchema,
+  DEFAULT_ROLL_OVERLAP_SECONDS,
+  listWebhookEndpointsQuerySchema,
+  rollWebhookSecretBodySchema,
+  toWebhookEndpointView,
+  updateWebhookEndpointBodySchema,
+} from '#contract/webhooks';
 
-const store = webhooksTableFromSettings();
-const create = createWebhookEndpoint(store, setting('webhookDevMode') === 'true');
+// Stores new secrets sealed with a KMS data key (GenerateDataKey); it never decrypts one.
+const store = webhooksTableFromSettings(kmsEnvelopeCipherFromSettings());
+const devMode = setting('webhookDevMode') === 'true';
+const create = createWebhookEndpoint(store, devMode);
 const get = getWebhookEndpoint(store);
 const list = listWebhookEndpoints(store);
+const update = updateWebhookEndpoint(store, devMode);
 const remove = deleteWebhookEndpoint(store);
 const roll = rollWebhookSecret(store);
 
-/** /v1/webhook_endpoints: create (the secret is answered this once), list, get, delete, roll the secret. One use case per route. */
+/** /v1/webhook_endpoints: create (the secret is answered this once), list, get, update, delete, roll the secret. One use case per route. */
 export const handler = apiHandler('webhook-endpoints', async (event) => {
   const merchantId = merchantIdOf(event);
   const endpointId = event.pathParameters?.id;
@@ -30,11 +42,17 @@ export const handler = apiHandler('webhook-endpoints', async (event) => {
       return jsonResponse(201, toWebhookEndpointView(endpoint, { withSecret: true }));
     }
     case 'GET /webhook_endpoints': {
-      const endpoints = await list({ merchantId });
-      return jsonResponse(200, listPage(endpoints.map((endpoint) => toWebhookEndpointView(endpoint)), false));
+      const query = parseQuery(event, listWebhookEndpointsQuerySchema);
+      const page = await list({ merchantId, limit: query.limit ?? DEFAULT_LIST_LIMIT, startingAfter: query.starting_after });
+      return jsonResponse(200, toListView(page, (endpoint) => toWebhookEndpointView(endpoint)));
     }
     case 'GET /webhook_endpoints/{id}':
       return jsonResponse(200, toWebhookEndpointView(await get({ merchantId, endpointId })));
+    case 'POST /webhook_endpoints/{id}': {
+      const body = parseJsonBody(event, updateWebhookEndpointBodySchema, { allowEmpty: true });
+      const endpoint = await update({ merchantId, endpointId, url: body.url, enabledEvents: body.enabled_events, disabled: body.disabled });
+      return jsonResponse(200, toWebhookEndpointView(endpoint));
+    }
     case 'DELETE /webhook_endpoints/{id}':
       return jsonResponse(200, { id: await remove({ merchantId, endpointId }), object: 'webhook_endpoint', deleted: true });
     case 'POST /webhook_endpoints/{id}/roll_secret': {

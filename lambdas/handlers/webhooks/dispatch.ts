@@ -3,12 +3,14 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { deliverWebhook, type DeliveryRequest } from '#application/webhook-events';
 import { webhooksTableFromSettings } from '#adapters/dynamodb/webhooks-table';
 import { webhookSenderFromSettings } from '#adapters/http/webhook-sender';
+import { kmsEnvelopeCipherFromSettings } from '#adapters/kms/envelope-cipher';
 import { sqsQueueFromSettings } from '#adapters/sqs-queue';
 import { numberSetting } from '#commons/environment';
 import { metrics } from '#commons/powertools';
 
 const deliver = deliverWebhook({
-  store: webhooksTableFromSettings(),
+  // Signs with the endpoints' secrets: KMS Decrypt of their data keys, cached per container.
+  store: webhooksTableFromSettings(kmsEnvelopeCipherFromSettings()),
   sender: webhookSenderFromSettings(),
   deliveries: sqsQueueFromSettings('webhookDeliveryQueueUrl'),
   deadLetters: sqsQueueFromSettings('webhookDeadLetterQueueUrl'),

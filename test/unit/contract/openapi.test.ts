@@ -13,6 +13,9 @@ import { listSchema, toListView } from '../../../contract/lists.ts';
 import { toPaymentView, toRefundView } from '../../../contract/resources.ts';
 import { newPayment } from '../../../lambdas/domain/payment.ts';
 import { newRefund } from '../../../lambdas/domain/refund.ts';
+import { eventView, newWebhookEndpointId, newWebhookSecret, type MerchantEvent, type WebhookEndpoint } from '../../../lambdas/domain/webhooks.ts';
+import { toWebhookEndpointView } from '../../../contract/webhooks.ts';
+import { listPage } from '../../../contract/lists.ts';
 
 const document = buildOpenApiDocument() as any;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -44,10 +47,25 @@ describe('docs/openapi.json', () => {
     expect(parameters[0]!.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
   });
 
-  it('POSTs require an Idempotency-Key header', () => {
+  it('POSTs that create a payment or a refund require an Idempotency-Key header; the event and webhook endpoint POSTs take none', () => {
     for (const path of ['/payments', '/payments/{id}/refunds']) {
       expect(document.paths[path].post.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: true }));
     }
+    for (const path of ['/events/{id}/resend', '/webhook_endpoints', '/webhook_endpoints/{id}', '/webhook_endpoints/{id}/roll_secret']) {
+      expect(document.paths[path].post.parameters ?? []).not.toContainEqual(expect.objectContaining({ name: 'Idempotency-Key' }));
+    }
+  });
+
+  it('documents the events and webhook endpoint routes, their queries and optional bodies', () => {
+    expect(Object.keys(document.paths).filter((path) => /^\/(events|webhook_endpoints)/.test(path)).flatMap((path) => Object.keys(document.paths[path]).map((method) => `${method.toUpperCase()} ${path}`)).sort()).toEqual([
+      'DELETE /webhook_endpoints/{id}', 'GET /events', 'GET /events/{id}', 'GET /webhook_endpoints', 'GET /webhook_endpoints/{id}',
+      'POST /events/{id}/resend', 'POST /webhook_endpoints', 'POST /webhook_endpoints/{id}', 'POST /webhook_endpoints/{id}/roll_secret',
+    ]);
+    expect(document.paths['/events'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['limit', 'starting_after', 'type']);
+    expect(document.paths['/webhook_endpoints'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['limit', 'starting_after']);
+    expect(document.paths['/webhook_endpoints'].post.requestBody.required).toBe(true);
+    expect(document.paths['/webhook_endpoints/{id}/roll_secret'].post.requestBody.required).toBe(false);
+    expect(document.components.schemas.UpdateWebhookEndpointRequest.properties.disabled).toEqual({ type: 'boolean' });
   });
 });
 
@@ -65,6 +83,31 @@ describe('the schemas accept what the API answers, and refuse what it never woul
     expect(schema('PaymentList')({ object: 'list', data: [] })).toBe(false);
   });
 
+  const endpoint: WebhookEndpoint & { secret: string } = { id: newWebhookEndpointId(), merchantId: 'm', url: 'https://example.com/h', enabledEvents: ['*'], status: 'enabled', created: 1_796_000_000, secret: newWebhookSecret() };
+  const event = (object: Record<string, unknown>, type: MerchantEvent['type']): MerchantEvent => ({ id: `evt_${'0'.repeat(12)}${'ab'.repeat(10)}`, merchantId: 'm', type, created: 1_796_000_000, object });
+
+  it('events carry the payment or refund view, alone, in lists and in a resend', () => {
+    expect(schema('Event')(eventView(event(toPaymentView(payment), 'payment.succeeded')))).toBe(true);
+    expect(schema('Event')(eventView(event(toRefundView(refund), 'refund.created')))).toBe(true);
+    expect(schema('EventList')(listPage([eventView(event(toPaymentView(payment), 'payment.created'))], true))).toBe(true);
+    expect(schema('Event')(eventView(event({ ...toPaymentView(payment), merchantId: 'm' }, 'payment.created')))).toBe(false);
+    expect(schema('Event')({ ...eventView(event(toPaymentView(payment), 'payment.created')), type: 'payment.exploded' })).toBe(false);
+    expect(schema('EventResend')({ object: 'event_resend', event: event({}, 'payment.created').id, webhook_endpoints: [endpoint.id] })).toBe(true);
+  });
+
+  it('a webhook endpoint shows its secret only where it is created or rolled', () => {
+    const withSecret = toWebhookEndpointView(endpoint, { withSecret: true });
+    expect(schema('WebhookEndpointWithSecret')(withSecret)).toBe(true);
+    expect(schema('WebhookEndpoint')(toWebhookEndpointView(endpoint))).toBe(true);
+    expect(schema('WebhookEndpoint')({ ...toWebhookEndpointView({ ...endpoint, status: 'disabled', disabledReason: 'failing' }) })).toBe(true);
+    expect(schema('WebhookEndpoint')(withSecret)).toBe(false);
+    expect(schema('WebhookEndpointWithSecret')(toWebhookEndpointView(endpoint))).toBe(false);
+    expect(schema('WebhookEndpoint')({ ...toWebhookEndpointView(endpoint), previousSecret: 'whsec_x' })).toBe(false);
+    expect(schema('WebhookEndpointList')(listPage([toWebhookEndpointView(endpoint)], false))).toBe(true);
+    expect(schema('WebhookEndpointList')(listPage([withSecret], false))).toBe(false);
+    expect(schema('DeletedWebhookEndpoint')({ id: endpoint.id, object: 'webhook_endpoint', deleted: true })).toBe(true);
+  });
+
   it('every error body: the handlers\' and every gateway response', () => {
     const error = schema('Error');
     expect(error(parameterInvalid('amount', 'bad').toBody())).toBe(true);
@@ -78,21 +121,21 @@ describe('the schemas accept what the API answers, and refuse what it never woul
 
 describe('a route is added by registering its zod schemas', () => {
   it('a new operation appears with its query, response schema and the error default', () => {
-    const eventSchema = z.strictObject({ id: z.string(), object: z.literal('event'), type: z.string() });
+    const disputeSchema = z.strictObject({ id: z.string(), object: z.literal('dispute'), reason: z.string() });
     const extended = buildOpenApiDocument([
       ...API_OPERATIONS,
       {
-        operationId: 'listEvents',
+        operationId: 'listDisputes',
         method: 'get',
-        path: '/events',
-        summary: 'List events',
-        tags: ['events'],
-        query: z.extend(z.strictObject({ limit: z.optional(z.string()) }), { type: z.optional(z.string()) }),
-        responses: { 200: { description: 'A page of events.', schema: { name: 'EventList', zod: listSchema(eventSchema) } } },
+        path: '/disputes',
+        summary: 'List disputes',
+        tags: ['disputes'],
+        query: z.extend(z.strictObject({ limit: z.optional(z.string()) }), { reason: z.optional(z.string()) }),
+        responses: { 200: { description: 'A page of disputes.', schema: { name: 'DisputeList', zod: listSchema(disputeSchema) } } },
       },
     ]) as any;
-    expect(extended.paths['/events'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['limit', 'type']);
-    expect(extended.components.schemas.EventList.properties.object).toEqual({ type: 'string', const: 'list' });
+    expect(extended.paths['/disputes'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['limit', 'reason']);
+    expect(extended.components.schemas.DisputeList.properties.object).toEqual({ type: 'string', const: 'list' });
     expect(extended.paths['/payments'].post.operationId).toBe('createPayment');
   });
 });

@@ -86,6 +86,26 @@ describe('the local IAM authorizer (iam-simulate on the synthesized policies)', 
     ]);
   });
 
+  it('KMS: authorized on the key KeyId names, or for Decrypt the key the ciphertext was made with', () => {
+    const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-0000-4000-8000-000000000000`;
+    const withCiphertexts: ResourceNames = { ...names, keyOfCiphertext: (blob) => (blob === 'YmxvYg==' ? key : undefined) };
+    expect(parseTarget('TrentService.GenerateDataKey')).toEqual({ service: 'kms', operation: 'GenerateDataKey' });
+    expect(accessRequests('kms', 'GenerateDataKey', { KeyId: '1234abcd-0000-4000-8000-000000000000' }, withCiphertexts)).toEqual([{ action: 'kms:GenerateDataKey', resource: key }]);
+    expect(accessRequests('kms', 'GenerateDataKey', { KeyId: key }, withCiphertexts)).toEqual([{ action: 'kms:GenerateDataKey', resource: key }]);
+    expect(accessRequests('kms', 'Decrypt', { CiphertextBlob: 'YmxvYg==' }, withCiphertexts)).toEqual([{ action: 'kms:Decrypt', resource: key }]);
+  });
+
+  it("KMS: the role's grant works only under a key policy that allows it (CDK's default trusts the account)", async () => {
+    const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-0000-4000-8000-000000000000`;
+    const caller = principal([{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: key }]);
+    const trustsAccount = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }] } as never;
+    const authorizer = new IamAuthorizer(new Map(), ACCOUNT);
+    const decrypt = (keyPolicy?: unknown) => accessRequests('kms', 'Decrypt', { KeyId: key }, { ...names, keyPolicy: () => keyPolicy as never });
+    expect(await authorizer.authorize(caller, decrypt(trustsAccount))).toBeUndefined();
+    expect(await authorizer.authorize(caller, accessRequests('kms', 'GenerateDataKey', { KeyId: key }, { ...names, keyPolicy: () => trustsAccount }))).toBeDefined();
+    expect(await new IamAuthorizer(new Map(), ACCOUNT).authorize(caller, decrypt({ Version: '2012-10-17', Statement: [] }))).toBeDefined();
+  });
+
   it('a transaction with one item not granted is denied as a whole, naming that item', async () => {
     const caller = principal([{ Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: TABLE }]);
     const authorizer = new IamAuthorizer(new Map(), ACCOUNT);

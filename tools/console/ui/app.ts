@@ -51,6 +51,7 @@ const statusBadge = (value: string) => h('span', { class: `status status-${value
 const money = (amount: number, currency: string) => `${(amount / 100).toFixed(2)} ${currency}`;
 const clock = (ms: number | string | undefined) => (ms === undefined || ms === '' ? '' : new Date(ms).toISOString().slice(11, 23));
 const duration = (ms: number | undefined) => (ms === undefined ? '—' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
+const age = (ms: number) => (ms < 120_000 ? duration(ms) : `${Math.floor(ms / 60_000)} min`);
 
 let stack: Json;
 let timer: number | undefined;
@@ -170,8 +171,39 @@ function paymentView(id: string) {
         h('section', {}, h('h3', {}, 'Processor calls'), table(['Operation', 'Outcome', 'Idempotency key', 'At'], data.processorCalls.map((call: Json) => [call.operation, `${call.outcome === 'succeeded' ? '✓' : '✗'} ${call.outcome}${call.failureCode ? ` (${call.failureCode})` : ''}`, h('code', {}, call.key), clock(call.createdAt)]), 'processor-calls')),
         h('section', {}, h('h3', {}, 'Ledger postings'), ledger(data.postings)),
         h('section', {}, h('h3', {}, 'Refunds'), table(['Refund', 'Amount', 'Status', 'Created'], data.refunds.map((refund: Json) => [h('code', {}, refund.id), money(refund.amount, p.currency), statusBadge(refund.status), clock(refund.createdAt)]), 'refunds'))),
+      webhookSection(data.webhooks, data.webhooksNote),
     );
   }, 1500);
+}
+
+const DELIVERY: Record<string, string> = { delivered: '✓ delivered', in_progress: '… in progress', given_up: '✗ given up', not_sent: '— not sent', unknown: '? not recorded' };
+
+function webhookSection(webhooks: Json, note: string | undefined) {
+  const section = h('section', { id: 'webhooks' }, h('h3', {}, 'Webhook deliveries'));
+  if (!webhooks) {
+    section.append(h('p', { class: 'muted' }, note ?? 'Not available.'));
+    return section;
+  }
+  const rows = webhooks.deliveries.map((delivery: Json) => [
+    h('span', {}, delivery.eventType, h('br'), h('code', { class: 'muted' }, delivery.eventId)),
+    h('code', {}, delivery.url),
+    h('strong', { class: delivery.state === 'given_up' ? 'bad' : delivery.state === 'delivered' ? 'ok' : undefined, 'data-delivery-state': delivery.state }, DELIVERY[delivery.state] ?? delivery.state),
+    delivery.attempts ?? 'not stored',
+    delivery.firstAttemptAt ? clock(delivery.firstAttemptAt) : '—',
+    delivery.lastAttemptAt ? clock(delivery.lastAttemptAt) : '—',
+    delivery.lastStatus !== undefined ? `HTTP ${delivery.lastStatus}` : delivery.lastError ?? '—',
+    delivery.state === 'given_up' ? 'none: retry window over' : delivery.state === 'in_progress' ? 'in the delivery queue (not read)' : '—',
+  ]);
+  section.append(
+    webhooks.endpoints.length === 0
+      ? h('p', { class: 'muted' }, `The merchant has no webhook endpoint: ${webhooks.events.length} event(s) recorded, none delivered.`)
+      : table(['Event', 'Endpoint', 'Final state', 'Attempts', 'First attempt', 'Last attempt', 'Last status or error', 'Next retry'], rows, 'webhook-deliveries'),
+    ...(webhooks.endpoints.length === 0 ? [] : [h('p', { class: 'muted' }, 'Endpoints: ', ...webhooks.endpoints.flatMap((endpoint: Json, index: number) => [
+      index > 0 ? ' · ' : '', h('code', {}, endpoint.url), ` ${endpoint.status === 'enabled' ? '✓ enabled' : `✗ ${endpoint.status}${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`}`,
+    ]))]),
+    h('p', { class: 'muted', id: 'webhooks-note' }, webhooks.note, webhooks.truncated ? ' (events truncated: too many in the span queried)' : ''),
+  );
+  return section;
 }
 
 function table(headers: string[], rows: Child[][], id?: string) {
@@ -317,8 +349,14 @@ function healthView() {
   document.title = 'Health · Payflow console';
   const alarms = h('div', { id: 'alarms' });
   const breaker = h('div', { id: 'breaker' });
+  const report = h('div', { id: 'daily-report' });
   const throughput = h('div', { id: 'throughput' });
-  main.append(h('h2', {}, 'Alarms that would be firing'), alarms, h('h2', {}, 'Processor circuit breaker'), breaker, h('h2', {}, 'Throughput and time to terminal, last 15 minutes'), throughput);
+  main.append(
+    h('h2', {}, 'Alarms that would be firing'), alarms,
+    h('h2', {}, 'Processor circuit breaker'), breaker,
+    h('h2', {}, 'Last daily reconciliation'), report,
+    h('h2', {}, 'Throughput and time to terminal, last 15 minutes'), throughput,
+  );
   const POSITION: Record<string, string> = { closed: '✓ closed', 'half-open': '◐ half-open', open: '⚠ open' };
   schedule(async () => {
     const data = await api('/api/health');
@@ -331,14 +369,37 @@ function healthView() {
         h('div', {}, h('dt', { class: 'muted' }, 'Open until (UTC)'), h('dd', {}, b.openedUntil ? `${clock(b.openedUntil)}${b.probeUntil ? ` · probe leased until ${clock(b.probeUntil)}` : ''}` : '—')),
         h('div', {}, h('dt', { class: 'muted' }, 'Transient failures, latest window'), h('dd', {}, `${b.failuresInLatestWindow}${b.latestWindowStart ? ` (window from ${clock(b.latestWindowStart)})` : ''}`)),
         h('div', {}, h('dt', { class: 'muted' }, 'Table'), h('dd', {}, h('code', {}, b.tableName)))));
+    report.replaceChildren(...dailyReport(data.dailyReport, data.dailyReportNote));
     alarms.replaceChildren(table(['State', 'Alarm', 'Detail'], data.alarms.map((alarm: Json) => [h('strong', { class: alarm.firing ? 'bad' : 'ok' }, alarm.firing ? '⚠ FIRING' : '✓ OK'), alarm.name, alarm.detail]), 'alarm-table'));
     const max = Math.max(1, ...data.buckets.map((bucket: Json) => bucket.created));
     throughput.replaceChildren(
-      h('p', { class: 'muted' }, `${data.total} payments, ${data.open} not terminal yet.`),
+      h('p', { class: 'muted', id: 'open-items' }, `${data.total} payments, ${data.open} not terminal yet · ${data.openRefunds} refund(s) not terminal${data.oldestOpenRefundAgeMs !== undefined ? `, the oldest for ${age(data.oldestOpenRefundAgeMs)}` : ''}.`),
       table(['Minute (UTC)', 'Created', '', 'Terminal', 'p50 to terminal', 'p95 to terminal'], data.buckets.map((bucket: Json) => [
         clock(bucket.start).slice(0, 5), bucket.created, h('span', { class: 'bar', style: `width:${(bucket.created / max) * 12}rem`, 'aria-hidden': 'true' }), bucket.terminal, duration(bucket.p50Ms), duration(bucket.p95Ms),
       ]), 'throughput-table'));
   }, 3000);
+}
+
+function dailyReport(view: Json, note: string | undefined): HTMLElement[] {
+  if (!view) return [h('p', { class: 'muted' }, note ?? 'The stack has no DailyReportsTableName output.')];
+  const r = view.report;
+  if (!r || !r.counts) return [h('p', { id: 'daily-report-none' }, 'No daily reconciliation report yet: the daily run has not happened (it covers the day before, once a day).')];
+  const c = r.counts;
+  const kinds = Object.entries(c.discrepancies as Record<string, number>).filter(([, count]) => count > 0);
+  return [
+    h('dl', { class: 'grid', id: 'daily-report-summary', 'data-day': r.day },
+      h('div', {}, h('dt', { class: 'muted' }, 'Day reconciled (UTC)'), h('dd', { id: 'daily-report-day' }, r.day, view.days > 1 ? h('span', { class: 'muted' }, ` (the newest of ${view.days} days with a report)`) : null)),
+      h('div', {}, h('dt', { class: 'muted' }, 'Ran at'), h('dd', { id: 'daily-report-ran' }, r.lastRunAt ? `${r.lastRunAt.replace('T', ' ').slice(0, 19)} UTC` : '—')),
+      h('div', {}, h('dt', { class: 'muted' }, 'Mismatches'), h('dd', { id: 'daily-report-mismatches' },
+        h('strong', { class: r.discrepancies > 0 ? 'bad' : 'ok' }, r.discrepancies > 0 ? `⚠ ${r.discrepancies} discrepancy(ies)` : '✓ none'),
+        kinds.length > 0 ? ` — ${kinds.map(([kind, count]) => `${kind} ${count}`).join(', ')}` : ''))),
+    table(['Processor captures', 'Ledger postings', 'Matched', 'In flight', 'Recovered', 'Discrepancies'], [[c.processorCaptures, c.ledgerPostings, c.matched, c.inFlight, c.recovered, r.discrepancies]], 'daily-report-counts'),
+    r.findings.length === 0
+      ? h('p', { class: 'muted' }, 'No finding.')
+      : table(['Finding', 'Payment', 'Detail', 'Found'], r.findings.map((finding: Json) => [
+        `${finding.kind === 'recovered' ? '↻' : '⚠'} ${finding.kind}`, h('code', {}, finding.paymentId), `${finding.detail}${finding.paymentStatus ? ` [payment ${finding.paymentStatus}]` : ''}`, clock(finding.foundAt),
+      ]), 'daily-report-findings'),
+  ];
 }
 
 // ------------------------------------------------------------------ stack

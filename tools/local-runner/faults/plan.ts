@@ -24,6 +24,7 @@ export const APPLIED_WRITES: Readonly<Record<JsonService, readonly string[]>> = 
   sqs: ['SendMessage', 'SendMessageBatch', 'DeleteMessage', 'DeleteMessageBatch'],
   states: ['StartExecution'],
   'dynamodb-streams': [],
+  kms: [],
 };
 
 export interface FaultRule {

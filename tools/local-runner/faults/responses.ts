@@ -34,6 +34,8 @@ export function throttled(service: JsonService): ErrorAnswer {
       return answer(400, 'com.amazonaws.sqs', 'RequestThrottled', 'Request is throttled.', 'RequestThrottled;Sender');
     case 'states':
       return answer(400, 'com.amazonaws.swf.base.model', 'ThrottlingException', 'Rate exceeded');
+    case 'kms':
+      return answer(400, 'com.amazonaws.kms', 'ThrottlingException', 'Rate exceeded');
   }
 }
 
@@ -47,5 +49,7 @@ export function serverError(service: JsonService): ErrorAnswer {
       return answer(503, 'com.amazonaws.sqs', 'ServiceUnavailable', 'The request has failed due to a temporary failure of the server.', 'ServiceUnavailable;Receiver');
     case 'states':
       return answer(503, 'com.amazonaws.swf.base.model', 'ServiceUnavailable', 'Service Unavailable');
+    case 'kms':
+      return answer(500, 'com.amazonaws.kms', 'KMSInternalException', 'Internal failure');
   }
 }

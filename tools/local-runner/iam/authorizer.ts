@@ -18,9 +18,16 @@ export interface LocalPrincipal {
 export interface AccessRequest {
   action: string;
   resource: string;
+  /**
+   * The resource's own policy, where the service always evaluates one: a KMS key's key policy (without one that
+   * allows it — directly, or by trusting the account's IAM policies — no role policy can grant a KMS action).
+   */
+  resourcePolicy?: PolicyDocument;
 }
 
-export interface Denial extends AccessRequest {
+export interface Denial {
+  action: string;
+  resource: string;
   roleLogicalId: string;
   roleName: string;
   sessionName: string;
@@ -78,7 +85,8 @@ export class IamAuthorizer {
       const decision = await this.decide(principal.role, request);
       if (decision !== 'Allowed') {
         const denial: Denial = {
-          ...request,
+          action: request.action,
+          resource: request.resource,
           roleLogicalId: principal.role.logicalId,
           roleName: principal.role.roleName,
           sessionName: principal.sessionName,
@@ -111,7 +119,7 @@ export class IamAuthorizer {
     const key = `${role.logicalId}\u0000${request.action}\u0000${request.resource}`;
     let decision = this.decisions.get(key);
     if (!decision) {
-      decision = simulate(role.policies, `arn:aws:sts::${this.accountId}:assumed-role/${role.roleName}/local`, request, this.accountId);
+      decision = simulate(role.policies, `arn:aws:sts::${this.accountId}:assumed-role/${role.roleName}/local`, request, this.accountId, request.resourcePolicy);
       this.decisions.set(key, decision);
     }
     return decision;

@@ -7,13 +7,15 @@
  *
  * Not enforced (the twin has no way to, or no need): AWS-managed policies attached by ARN (their text is not
  * in the template: they grant nothing locally), permission boundaries, SCPs, session policies, KMS key
- * policies (no encryption locally), CloudWatch Logs and X-Ray actions (no such services locally), and the
+ * grants (a KMS call is authorized on the key's policy from the template and the caller's role policies, as KMS
+ * does), CloudWatch Logs and X-Ray actions (no such services locally), and the
  * `aws:SecureTransport` denies of queue and topic policies (the local endpoints stand for TLS ones).
  */
 import { writeFileSync } from 'node:fs';
 import type { FaultInjector } from '../faults/plan.ts';
 import type { TemplateValue } from '../intrinsics.ts';
 import type { LocalReferences } from '../references.ts';
+import { keyArnOfCiphertext } from '../kms/emulator.ts';
 import { resourcesOfType, type CfnTemplate } from '../template.ts';
 import { IamAuthorizer, resourcePolicyAllowsService, type AccessRequest, type Denial, type LocalPrincipal } from './authorizer.ts';
 import { startAuthorizingProxy, type AnsweredRequest, type AuthorizingProxy } from './proxy.ts';
@@ -53,6 +55,7 @@ export class LocalIam {
   readonly principals = new Map<string, LocalPrincipal>();
   private readonly tableArns = new Map<string, string>();
   private readonly queueArns = new Map<string, string>();
+  private readonly keyPolicies = new Map<string, PolicyDocument>();
   private readonly proxies: AuthorizingProxy[] = [];
 
   constructor(
@@ -61,6 +64,9 @@ export class LocalIam {
     stackName: string,
   ) {
     this.roles = rolesFromTemplate(template, references.resolve, references.identity, stackName);
+    for (const [logicalId, key] of resourcesOfType(template, 'AWS::KMS::Key')) {
+      if (key.Properties?.KeyPolicy) this.keyPolicies.set(String(references.getAtt(logicalId, 'Arn')), references.resolve(key.Properties.KeyPolicy as TemplateValue) as unknown as PolicyDocument);
+    }
     this.authorizer = new IamAuthorizer(this.roles, references.identity.accountId);
     this.resourceNames = this.buildNames();
     for (const [logicalId] of resourcesOfType(template, 'AWS::DynamoDB::Table')) {
@@ -88,6 +94,8 @@ export class LocalIam {
     queueArn: (urlOrName) =>
       this.queueArns.get(urlOrName) ?? `arn:aws:sqs:${this.references.identity.region}:${this.references.identity.accountId}:${urlOrName.split('/').pop()}`,
     streamOfShardIterator: (iterator) => /arn:aws:dynamodb:[^|"\s]+\/stream\/[^|"\s]+/.exec(iterator)?.[0],
+    keyOfCiphertext: keyArnOfCiphertext,
+    keyPolicy: (keyArn) => this.keyPolicies.get(keyArn),
     region: this.references.identity.region,
     accountId: this.references.identity.accountId,
     };

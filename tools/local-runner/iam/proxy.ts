@@ -1,5 +1,5 @@
 /**
- * An authorizing HTTP proxy in front of an emulator (DynamoDB Local, fauxqs, the local Step Functions API):
+ * An authorizing HTTP proxy in front of an emulator (DynamoDB Local, fauxqs, the local Step Functions API, the local KMS):
  * it reads the access key id out of the SigV4 `Authorization` header, finds the principal it was issued to
  * (a function's execution role, a state machine's role), asks the authorizer about every action and resource
  * the request names, and either forwards the request untouched or answers what AWS answers:
@@ -42,7 +42,7 @@ function accessDenied(service: JsonService, message: string): { status: number; 
       body: JSON.stringify({ __type: `com.amazon.coral.service#${type}`, message }),
     };
   }
-  const messageKey = service === 'states' ? 'message' : 'Message';
+  const messageKey = service === 'states' || service === 'kms' ? 'message' : 'Message';
   return {
     status: 400,
     headers: { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-ErrorType': type },

@@ -8,6 +8,7 @@
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html, read 2026-12-01).
  */
 import type { AccessRequest } from './authorizer.ts';
+import type { PolicyDocument } from './roles.ts';
 
 export interface ResourceNames {
   /** A table's ARN by its name. */
@@ -16,11 +17,15 @@ export interface ResourceNames {
   queueArn(queueUrlOrName: string): string;
   /** The stream a shard iterator reads (DynamoDB Local's iterators name it); undefined when unknown. */
   streamOfShardIterator?(iterator: string): string | undefined;
+  /** The ARN of the KMS key a ciphertext blob (base64) was made with (the local KMS's blobs name it); undefined when unknown. */
+  keyOfCiphertext?(ciphertextBlob: string): string | undefined;
+  /** A KMS key's key policy by its ARN (the template's KeyPolicy, resolved); undefined when unknown. */
+  keyPolicy?(keyArn: string): PolicyDocument | undefined;
   region: string;
   accountId: string;
 }
 
-export type JsonService = 'dynamodb' | 'dynamodb-streams' | 'sqs' | 'states';
+export type JsonService = 'dynamodb' | 'dynamodb-streams' | 'sqs' | 'states' | 'kms';
 
 /** The service and operation of an `X-Amz-Target` header, or undefined for another protocol. */
 export function parseTarget(target: string | undefined): { service: JsonService; operation: string } | undefined {
@@ -30,6 +35,7 @@ export function parseTarget(target: string | undefined): { service: JsonService;
   if (prefix === 'DynamoDBStreams_20120810') return { service: 'dynamodb-streams', operation };
   if (prefix === 'AmazonSQS') return { service: 'sqs', operation };
   if (prefix === 'AWSStepFunctions') return { service: 'states', operation };
+  if (prefix === 'TrentService') return { service: 'kms', operation };
   return undefined;
 }
 
@@ -80,6 +86,25 @@ function statesRequests(operation: string, body: Body): AccessRequest[] {
   return [{ action: `states:${operation}`, resource: String(resource) }];
 }
 
+/**
+ * KMS authorizes on the key: the one `KeyId` names (a key id or ARN), or for Decrypt the one the ciphertext was made
+ * with (https://docs.aws.amazon.com/kms/latest/developerguide/kms-api-permissions-reference.html, read 2026-12-01),
+ * under its key policy and the caller's role policies together
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html, read 2026-12-01).
+ */
+function kmsRequests(operation: string, body: Body, names: ResourceNames): AccessRequest[] {
+  const keyArn = (keyId: unknown) => {
+    const text = String(keyId ?? '');
+    if (text.startsWith('arn:')) return text;
+    return text ? `arn:aws:kms:${names.region}:${names.accountId}:key/${text}` : '*';
+  };
+  const resource = operation === 'Decrypt' && typeof body.CiphertextBlob === 'string'
+    ? (names.keyOfCiphertext?.(body.CiphertextBlob) ?? keyArn(body.KeyId))
+    : keyArn(body.KeyId);
+  const keyPolicy = names.keyPolicy?.(resource);
+  return [{ action: `kms:${operation}`, resource, ...(keyPolicy ? { resourcePolicy: keyPolicy } : {}) }];
+}
+
 /** The IAM requests one AWS JSON-protocol call makes. */
 export function accessRequests(service: JsonService, operation: string, body: Body, names: ResourceNames): AccessRequest[] {
   switch (service) {
@@ -91,5 +116,7 @@ export function accessRequests(service: JsonService, operation: string, body: Bo
       return sqsRequests(operation, body, names);
     case 'states':
       return statesRequests(operation, body);
+    case 'kms':
+      return kmsRequests(operation, body, names);
   }
 }
