@@ -14,6 +14,8 @@ export default defineConfig({
     include: ['test/acceptance/**/*.test.ts'],
     globalSetup: ['test/acceptance/global-setup.ts'],
     pool: 'forks',
+    // In npm test, after the unit-integration-cdk group (vitest.config.ts): the files share one stack, one at a time.
+    sequence: { groupOrder: 1 },
     // A deployed stack's saga retries and redrives take real minutes; the local one runs sped up.
     testTimeout: remote ? 900_000 : 90_000,
     hookTimeout: remote ? 120_000 : 180_000,

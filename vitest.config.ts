@@ -11,6 +11,11 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
           setupFiles: ['test/support/setup-env.ts'],
           pool: 'forks',
+          // Vitest's default is one worker fewer than the cores: one on CI's 2 cores. Most of these files wait on
+          // emulators (polls, scaled retry waits) rather than compute, so two overlap well. The acceptance files
+          // share one stack and stay one at a time, in a group after this one.
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
