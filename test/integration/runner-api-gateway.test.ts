@@ -373,6 +373,12 @@ describe('requests the HTTP parser refuses are answered in the error shape, with
     expect(JSON.parse(answer.body)).toMatchObject({ resource: '/payments/{id}' });
   });
 
+  it.each(['identity', 'gzip', 'chunked, identity'])('Transfer-Encoding: %s (not chunked last), with the client still sending → 400 bad_request at once, then the connection closes', async (codings) => {
+    const answer = await rawRequest(`OPTIONS /v1/payments HTTP/1.1\r\nHost: localhost\r\nx-api-key: ${keyA.value}\r\nTransfer-Encoding: ${codings}\r\n\r\n`);
+    expectShape(answer, 400, 'bad_request');
+    expect(answer.headers.connection).toBe('close');
+  });
+
   it.each([
     ['HEAD with a body', 'HEAD', 'payments/pay_1', Buffer.from('{"amount":1000}')],
     ['DELETE with a 120 KB body', 'DELETE', 'payments/pay_1', Buffer.alloc(120 * 1024, 'x')],

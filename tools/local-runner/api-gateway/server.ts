@@ -109,6 +109,17 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
 
   const server = createServer((request, response) => {
     responseOnSocket.set(request.socket, response);
+    const codings = request.headers['transfer-encoding'];
+    if (codings !== undefined && !/(^|,)\s*chunked\s*$/i.test(codings)) {
+      // A request body framed by a transfer coding other than chunked has no length a server can read (RFC 9112
+      // §6.3: answer 400 and close). Node would read it until the client closed, and the client waits for an answer.
+      const facts = newRequestFacts(api, { httpMethod: request.method ?? '-', path: '-', sourceIp: sourceIpOf(request.socket), headers: {}, query: {} });
+      response.shouldKeepAlive = false;
+      closingAfterAnswer.add(request.socket);
+      request.resume();
+      writeResponse(response, facts, { status: 400, headers: [], body: Buffer.from(malformedRequestBody(malformedRequest(undefined)), 'utf8') });
+      return;
+    }
     handle(request)
       .then(({ facts, answer }) => writeResponse(response, facts, answer))
       .catch((error: unknown) => {
@@ -130,6 +141,11 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
     // gateway answers the request it has, then closes the connection (Node would destroy it and lose that
     // answer). Later bytes are drained unread, so that closing does not reset the connection under the answer.
     const underWay = responseOnSocket.get(socket);
+    // Already answered, and closing: what the parser says about the bytes after that answer needs no other.
+    if (underWay?.writableEnded && closingAfterAnswer.has(socket)) {
+      socket.end();
+      return;
+    }
     if (underWay && !underWay.writableEnded) {
       if (closingAfterAnswer.has(socket)) return;
       closingAfterAnswer.add(socket);
