@@ -23,7 +23,6 @@ import { registerEventSourceMappingReferences, startEventSourceMappings } from '
 import { registerScheduleReferences, startSchedules } from './eventbridge/schedules.ts';
 import { FaultInjector, type FaultPlan } from './faults/plan.ts';
 import { LocalIam } from './iam/local-iam.ts';
-import type { AnsweredRequest } from './iam/proxy.ts';
 import { LOCAL_IDENTITY, type LocalIdentity } from './identity.ts';
 import { localKeyArn, localKeyId, startLocalKms } from './kms/emulator.ts';
 import { localFunctions, registerFunctionReferences } from './lambda/functions.ts';
@@ -44,36 +43,9 @@ export type { LocalStackApiKey, StackOutputs } from './outputs.ts';
 
 /** DynamoDB operations that write items (and so may add stream records). */
 const TABLE_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems', 'ExecuteStatement', 'BatchExecuteStatement', 'ExecuteTransaction']);
-/**
- * Stream polling: woken by every write through the DynamoDB proxy, then follow-ups from 20 ms (doubling) for
- * a second; with nothing announced, every 5 s (the safety net for writes that do not pass the proxy: a
- * test's own client, the runner's).
- */
+/** Stream polling while writes come (a record appears a few ms after its write) and once they have stopped. */
 const STREAM_POLL_BUSY_MS = 20;
-const STREAM_POLL_IDLE_MS = 5000;
-
-/**
- * The tables a successful DynamoDB write named; undefined when it does not say (PartiQL names them in its
- * statements): then every stream is woken.
- */
-export function tablesWritten(operation: string, body: Record<string, unknown>): string[] | undefined {
-  switch (operation) {
-    case 'PutItem':
-    case 'UpdateItem':
-    case 'DeleteItem':
-      return typeof body.TableName === 'string' ? [body.TableName] : undefined;
-    case 'BatchWriteItem':
-      return Object.keys((body.RequestItems as Record<string, unknown> | undefined) ?? {});
-    case 'TransactWriteItems':
-      return ((body.TransactItems as Array<Record<string, { TableName?: unknown }>> | undefined) ?? []).flatMap((item) =>
-        Object.entries(item)
-          .filter(([kind]) => kind !== 'ConditionCheck')
-          .map(([, action]) => String(action?.TableName)),
-      );
-    default:
-      return undefined;
-  }
-}
+const STREAM_POLL_IDLE_MS = 1000;
 
 export interface LocalStackOptions {
   /** The stack to run: its artifact in the cloud assembly (and `AWS::StackName`). */
@@ -260,21 +232,15 @@ async function createTablesAndQueues(
   references: LocalReferences,
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
   timeScale: number,
-): Promise<{ queues: LocalQueue[]; streamArns: Set<string>; streamOfTable: Map<string, string> }> {
+): Promise<{ queues: LocalQueue[]; streamArns: Set<string> }> {
   const tableNames = await createTablesFromTemplate(clients.dynamodb, template, (logicalId) => {
     const name = template.Resources[logicalId]?.Properties?.TableName;
     return typeof name === 'string' ? name : logicalId;
   });
   const streamArns = new Set<string>();
-  const streamOfTable = new Map<string, string>();
   for (const [logicalId, tableName] of Object.entries(tableNames)) {
     const { Table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table!.LatestStreamArn) {
-      streamArns.add(Table!.LatestStreamArn);
-      // A write may name its table by name or by ARN.
-      streamOfTable.set(tableName, Table!.LatestStreamArn);
-      streamOfTable.set(Table!.TableArn!, Table!.LatestStreamArn);
-    }
+    if (Table!.LatestStreamArn) streamArns.add(Table!.LatestStreamArn);
     references.set(logicalId, tableName, {
       Arn: Table!.TableArn!,
       ...(Table!.LatestStreamArn ? { StreamArn: Table!.LatestStreamArn } : {}),
@@ -286,7 +252,7 @@ async function createTablesAndQueues(
     references,
     timeScale === 1 ? {} : { visibilityTimeoutScale: timeScale, minimumVisibilitySeconds: consumerTimeouts(template) },
   );
-  return { queues: Object.values(queues), streamArns, streamOfTable };
+  return { queues: Object.values(queues), streamArns };
 }
 
 /** What the other resources are called locally, before anything resolves a reference to them. */
@@ -500,7 +466,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const { dynamodb, sqs, streams } = emulatorClients(emulators, identity, startup);
 
     const resourcesStart = Date.now();
-    const { queues, streamArns, streamOfTable } = await createTablesAndQueues(template, references, { dynamodb, sqs }, timeScale);
+    const { queues, streamArns } = await createTablesAndQueues(template, references, { dynamodb, sqs }, timeScale);
     startup.mark('tables+queues', resourcesStart);
     registerLocalNames(template, references, identity);
 
@@ -514,13 +480,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       startup.onStop(() => iam.close());
       if (options.accessReportFile) startup.onStop(() => iam.writeReport(resolve(options.accessReportFile!)));
     }
-    // Every write of a function passes the DynamoDB proxy: it wakes the pollers of the written tables' streams,
-    // which otherwise idle. A failed write (a condition not met, a fault's error) adds no record.
-    let wakeStreams = (_streamArns?: readonly string[]) => undefined as void;
-    const onDynamoDbAnswer = (operation: string, request: AnsweredRequest) => {
-      if (!TABLE_WRITES.has(operation) || request.status !== 200) return;
-      const tables = tablesWritten(operation, request.body());
-      wakeStreams(tables?.flatMap((table) => streamOfTable.get(table) ?? []));
+    // Every write of a function passes the DynamoDB proxy: it wakes the stream pollers, which otherwise idle.
+    let wakeStreams = () => undefined as void;
+    const onDynamoDbAnswer = (operation: string) => {
+      if (TABLE_WRITES.has(operation)) wakeStreams();
     };
     const proxied = iam ? { dynamodb: await iam.proxy(emulators.dynamodb, { onAnswered: onDynamoDbAnswer, faults }), sqs: await iam.proxy(emulators.sqs, { faults }) } : emulators;
     const roleClients = new Map<string, { sqs: SQSClient; streams: DynamoDBStreamsClient }>();
@@ -595,7 +558,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         : {}),
     });
     startup.onStop(() => mappings.stop());
-    wakeStreams = (streamArns) => mappings.wakeStreams(streamArns);
+    wakeStreams = () => mappings.wakeStreams();
     const api = await startRestApi(template, references, lambdas, options, startup, iam);
     startStackSchedules(template, references, lambdas, timeScale, log, startup, iam);
     // The Lambda Invoke API, for operators' tools (not the functions: none of them invokes another).

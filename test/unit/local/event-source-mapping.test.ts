@@ -64,20 +64,3 @@ describe('Local partial batch responses: what Lambda reads from batchItemFailure
     expect(reportedFailures(mapping, { batchItemFailures: [{ itemIdentifier: '9' }] }, inBatch)).toBe('all');
   });
 });
-
-describe('Which streams a write through the runner wakes: the tables it names', () => {
-  it('names the table of a single-item write, every table of a batch and of a transaction (not a ConditionCheck), none for PartiQL', async () => {
-    const { tablesWritten } = await import('../../../tools/local-runner/runner.ts');
-    expect(tablesWritten('PutItem', { TableName: 'Payments', Item: {} })).toEqual(['Payments']);
-    expect(tablesWritten('UpdateItem', { TableName: 'arn:aws:dynamodb:us-east-1:000000000000:table/Payments' })).toEqual(['arn:aws:dynamodb:us-east-1:000000000000:table/Payments']);
-    expect(tablesWritten('BatchWriteItem', { RequestItems: { Payments: [], Idempotency: [] } })).toEqual(['Payments', 'Idempotency']);
-    expect(
-      tablesWritten('TransactWriteItems', {
-        TransactItems: [{ Put: { TableName: 'Payments' } }, { Update: { TableName: 'Ledger' } }, { ConditionCheck: { TableName: 'Breaker' } }, { Delete: { TableName: 'Idempotency' } }],
-      }),
-    ).toEqual(['Payments', 'Ledger', 'Idempotency']);
-    // Undefined: the caller wakes every stream.
-    expect(tablesWritten('ExecuteStatement', { Statement: 'UPDATE "Payments" SET a = 1' })).toBeUndefined();
-    expect(tablesWritten('PutItem', {})).toBeUndefined();
-  });
-});

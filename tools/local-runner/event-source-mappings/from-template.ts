@@ -48,8 +48,8 @@ export interface EventSourceMappingsOptions {
 
 export interface LocalEventSourceMappings {
   readonly pollers: ReadonlyArray<StreamPoller | SqsPoller>;
-  /** Tables were written to: the pollers of these streams (of every stream, when undefined) poll now rather than at their idle interval. */
-  wakeStreams(streamArns?: readonly string[]): void;
+  /** A table was written to: its stream's pollers poll now rather than at their idle interval. */
+  wakeStreams(): void;
   stop(): Promise<void>;
 }
 
@@ -61,7 +61,7 @@ export async function startEventSourceMappings(options: EventSourceMappingsOptio
   const { references, lambdas, log } = options;
   const queueByArn = new Map(options.queues.map((queue) => [queue.arn, queue]));
   const pollers: Array<StreamPoller | SqsPoller> = [];
-  const streamPollers: Array<{ streamArn: string; poller: StreamPoller }> = [];
+  const streamPollers: StreamPoller[] = [];
   const stop = () => Promise.all(pollers.map((poller) => poller.stop())).then(() => undefined);
   try {
     for (const [logicalId, resource] of resourcesOfType(options.template, 'AWS::Lambda::EventSourceMapping')) {
@@ -105,7 +105,7 @@ export async function startEventSourceMappings(options: EventSourceMappingsOptio
             resolveDestination: (destination) => queueByArn.get(String(destination))?.url,
             onError,
           });
-        streamPollers.push({ streamArn: String(EventSourceArn), poller });
+        streamPollers.push(poller);
         pollers.push(poller);
       } else {
         throw new Error(`${logicalId}: event source ${String(EventSourceArn)} is not supported locally (DynamoDB streams and SQS queues of the stack)`);
@@ -115,11 +115,5 @@ export async function startEventSourceMappings(options: EventSourceMappingsOptio
     await stop();
     throw error;
   }
-  return {
-    pollers,
-    stop,
-    wakeStreams: (streamArns) => {
-      for (const { streamArn, poller } of streamPollers) if (!streamArns || streamArns.includes(streamArn)) poller.wake();
-    },
-  };
+  return { pollers, stop, wakeStreams: () => streamPollers.forEach((poller) => poller.wake()) };
 }

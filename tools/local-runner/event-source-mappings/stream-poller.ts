@@ -45,9 +45,8 @@ export interface StreamPollerOptions {
   /** The function's ARN in on-failure records. */
   functionArn?: string;
   /**
-   * Pause between polls while records wait (a batching window, a retry), and the first follow-up pause
-   * after a wake() or a batch (each next one twice as long, up to busyForMs). Default 100 ms (AWS polls
-   * about 4 times a second).
+   * Pause between polls that found nothing new, while the stream may be busy (after a wake()). Default
+   * 100 ms (AWS polls about 4 times a second).
    */
   pollIntervalMs?: number;
   /**
@@ -55,7 +54,7 @@ export interface StreamPollerOptions {
    * idles. Default: pollIntervalMs (no idling, for a caller that never calls wake()).
    */
   idlePollIntervalMs?: number;
-  /** How long after a wake() (or a record) the poller keeps following up before the idle interval. Default 1 s. */
+  /** How long after a wake() (or a record) the poller keeps polling at pollIntervalMs. Default 1 s. */
   busyForMs?: number;
   /** How often the stream is described to find new shards. Default 1 s. */
   shardDiscoveryIntervalMs?: number;
@@ -81,8 +80,8 @@ export interface StreamPoller {
    */
   idle(): Promise<void>;
   /**
-   * Says the table was just written to: polls now (or, when a poll is under way, once more right after it),
-   * then follows up at growing intervals for busyForMs, rather than waiting for the idle interval.
+   * Says the table was just written to: polls now and at pollIntervalMs for a while (a stream record
+   * appears a few milliseconds after its write), rather than at the idle interval.
    */
   wake(): void;
   /** Stops polling; resolves once the invocation in flight, if any, has returned. Leaves no timers. */
@@ -148,10 +147,6 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   let lastDiscovery = 0;
   let firstDiscovery = true;
   let busyUntil = Date.now() + busyForMs;
-  /** Set by wake(), cleared when a pass begins: a wake-up during a pass is never lost. */
-  let woken = false;
-  /** The next follow-up pause after a wake or a batch (doubles while nothing comes). */
-  let followUpMs = pollIntervalMs;
   /** Interrupts the pause between polls. */
   let pause: AbortController | undefined;
   const idleWaiters: Array<{ after: number; resolve: () => void }> = [];
@@ -338,8 +333,6 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   async function run(): Promise<void> {
     while (!stopped) {
       const passNumber = ++pass;
-      // A wake() from here on may concern a write this pass reads too late: it makes the next pass start at once.
-      woken = false;
       let busy = false;
       let progressed = false;
       try {
@@ -364,25 +357,14 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
           else idleWaiters.push(waiter);
         }
       }
-      if (progressed || busy) {
-        busyUntil = Math.max(busyUntil, Date.now() + busyForMs);
-        followUpMs = pollIntervalMs;
-      }
-      // Right on while records flow or when woken during the pass. Otherwise: at the interval while records
-      // wait (a batching window, a retry); after a wake or a batch, follow-up polls at growing intervals
-      // (pollIntervalMs, doubling) until busyForMs has passed; then the idle interval, the safety net for
-      // writes that nothing announced.
-      if (!stopped && !progressed && !woken) {
-        let pauseMs = idlePollIntervalMs;
-        if (busy) pauseMs = pollIntervalMs;
-        else if (Date.now() < busyUntil) {
-          pauseMs = Math.min(followUpMs, busyUntil - Date.now(), idlePollIntervalMs);
-          followUpMs *= 2;
-        }
+      // Right on while records flow; otherwise (nothing new, a batching window, a retry) poll at the
+      // interval while busy, at the idle interval once nothing has come for busyForMs.
+      if (progressed || busy) busyUntil = Math.max(busyUntil, Date.now() + busyForMs);
+      if (!stopped && !progressed) {
         pause = new AbortController();
         const onStop = () => pause?.abort();
         abort.signal.addEventListener('abort', onStop, { once: true });
-        await sleep(pauseMs, pause.signal);
+        await sleep(Date.now() < busyUntil ? pollIntervalMs : idlePollIntervalMs, pause.signal);
         abort.signal.removeEventListener('abort', onStop);
         pause = undefined;
       }
@@ -399,9 +381,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         pause?.abort();
       }),
     wake() {
-      woken = true;
       busyUntil = Date.now() + busyForMs;
-      followUpMs = pollIntervalMs;
       pause?.abort();
     },
     async stop() {

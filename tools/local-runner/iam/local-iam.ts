@@ -18,7 +18,7 @@ import type { LocalReferences } from '../references.ts';
 import { keyArnOfCiphertext } from '../kms/emulator.ts';
 import { resourcesOfType, type CfnTemplate } from '../template.ts';
 import { IamAuthorizer, resourcePolicyAllowsService, type AccessRequest, type Denial, type LocalPrincipal } from './authorizer.ts';
-import { startAuthorizingProxy, type AnsweredRequest, type AuthorizingProxy } from './proxy.ts';
+import { startAuthorizingProxy, type AuthorizingProxy } from './proxy.ts';
 import type { ResourceNames } from './requests.ts';
 import { grantedActions, referencedLogicalId, roleOf, rolesFromTemplate, type LocalRole, type PolicyDocument, type PolicyStatement } from './roles.ts';
 
@@ -120,7 +120,7 @@ export class LocalIam {
   }
 
   /** Starts an authorizing proxy in front of `upstream` (injecting `faults`, when given); returns its endpoint. */
-  async proxy(upstream: string, hooks: { onAnswered?: (operation: string, request: AnsweredRequest) => void; faults?: FaultInjector } = {}): Promise<string> {
+  async proxy(upstream: string, hooks: { onAnswered?: (operation: string) => void; faults?: FaultInjector } = {}): Promise<string> {
     const proxy = await startAuthorizingProxy({ upstream, authorizer: this.authorizer, principals: this.principals, names: this.names, ...hooks });
     this.proxies.push(proxy);
     return proxy.endpoint;

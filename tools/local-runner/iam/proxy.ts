@@ -15,12 +15,6 @@ import { serveWithFault } from '../faults/serve.ts';
 import type { IamAuthorizer, LocalPrincipal } from './authorizer.ts';
 import { accessRequests, parseTarget, type JsonService, type ResourceNames } from './requests.ts';
 
-export interface AnsweredRequest {
-  status: number;
-  /** The request's JSON body ({} when it is not JSON), parsed when asked for. */
-  body: () => Record<string, unknown>;
-}
-
 export interface AuthorizingProxy {
   readonly endpoint: string;
   close(): Promise<void>;
@@ -70,11 +64,8 @@ export async function startAuthorizingProxy(options: {
   principals: ReadonlyMap<string, LocalPrincipal>;
   names: ResourceNames;
   host?: string;
-  /**
-   * Called once the upstream has answered a forwarded request (as its answer begins, also when a fault then
-   * drops it): its `X-Amz-Target` operation (e.g. `PutItem`), the answer's status and the request's body.
-   */
-  onAnswered?: (operation: string, request: AnsweredRequest) => void;
+  /** Called once the upstream has answered a forwarded request (its `X-Amz-Target` operation, e.g. `PutItem`). */
+  onAnswered?: (operation: string) => void;
   /** Faults to inject into the calls it forwards (faults/plan.ts). */
   faults?: FaultInjector;
 }): Promise<AuthorizingProxy> {
@@ -85,13 +76,11 @@ export async function startAuthorizingProxy(options: {
     const outgoing = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers, agent },
       (answer) => {
-        // The upstream answers once it has done the work: a write is visible (and in its stream) from here on,
-        // whether the caller gets the answer or a fault drops it.
-        const operation = parseTarget(request.headers['x-amz-target'] as string | undefined)?.operation;
-        if (options.onAnswered && operation) options.onAnswered(operation, { status: answer.statusCode ?? 0, body: () => parseBody(body) });
         if (answered) return answered(answer);
         response.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(response);
+        const operation = parseTarget(request.headers['x-amz-target'] as string | undefined)?.operation;
+        if (options.onAnswered && operation) answer.once('end', () => options.onAnswered!(operation));
       },
     );
     outgoing.on('error', (error) => {
