@@ -83,8 +83,10 @@ export function withoutTriggers(template: CfnTemplate, triggers: readonly Trigge
   let result = template;
   for (const trigger of triggers) {
     const matching = (mutation: Mutation) => trigger.role.test(mutation.role) && mutation.action === trigger.action && (!trigger.resource || trigger.resource.test(mutation.resource ?? ''));
-    if (!listMutations(result, { offPath: /^$/ }).some(matching)) throw new Error(`No grant of ${trigger.action} to ${trigger.role} in the template: the flow's trigger is stale`);
-    for (let found = listMutations(result, { offPath: /^$/ }).find(matching); found; found = listMutations(result, { offPath: /^$/ }).find(matching)) result = mutatedTemplate(result, found);
+    const next = () => listMutations(result, { offPath: /^$/ }).find(matching);
+    let found = next();
+    if (!found) throw new Error(`No grant of ${trigger.action} to ${trigger.role} in the template: the flow's trigger is stale`);
+    for (; found; found = next()) result = mutatedTemplate(result, found);
   }
   return result;
 }
@@ -235,8 +237,9 @@ async function main(): Promise<void> {
     const matching = match ? all.filter((mutation) => new RegExp(match).test(`${mutation.role} ${mutation.action}`)) : all;
     const chosen = count ? sample(matching, Number(count), Number(option('seed') ?? 1)) : matching;
     const started = Date.now();
-    process.stderr.write('each flow with only its triggers removed ...\n');
-    const baselines = args.includes('--no-flow-check') ? [] : await checkFlows(cdkOut);
+    const flowCheck = !args.includes('--no-flow-check');
+    if (flowCheck) process.stderr.write('each flow with only its triggers removed ...\n');
+    const baselines = flowCheck ? await checkFlows(cdkOut) : [];
     for (const { flow, broke } of baselines) process.stderr.write(`${broke ? 'FAILED' : 'passed'}  ${flow}${broke ? `: ${broke}` : ''}\n`);
     if (baselines.some(({ broke }) => broke)) {
       process.exitCode = 1;
