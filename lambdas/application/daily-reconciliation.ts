@@ -3,8 +3,8 @@
  * of a day against the payments and their capture postings, then the day's capture postings against
  * the processor, and acts on what the domain decides (lambdas/domain/daily-reconciliation.ts):
  *
- * - a capture the ledger lacks, of a payment still pending or processing, is recovered through the
- *   saga's own steps (markProcessing, postLedger): the same conditional transaction the saga posts
+ * - a capture the ledger lacks, of a payment still pending (or an earlier version's processing), is recovered
+ *   through the saga's own postLedger step: the same conditional transaction the saga posts
  *   with, so the capture is posted once whoever gets there first;
  * - a discrepancy is recorded, sent to the operator queue (the saga-failures queue) and counted in a
  *   metric that an alarm watches.
@@ -30,7 +30,7 @@ import type { DailyReports } from '#ports/daily-reports';
 import { PaymentStateConflict, type CaptureLedger, type SagaLedger } from '#ports/payments-store';
 import type { ProcessorRecords } from '#ports/processor';
 import type { OutboundQueue } from '#ports/queues';
-import { markProcessing, postLedger } from '#application/payment-saga';
+import { postLedger } from '#application/payment-saga';
 
 /** The metrics of a run: an alarm watches the discrepancies. */
 export const DAILY_RECONCILIATION_METRICS = { discrepancies: 'ReconciliationDiscrepancies', recovered: 'ReconciliationRecovered' } as const;
@@ -90,7 +90,7 @@ export function reconcileDay(deps: DailyReconciliationDependencies) {
         if (check.outcome === 'matched' || check.outcome === 'in_flight') countOutcome(counts, check.outcome);
         else if (check.outcome === 'discrepancy') await record({ ...base, kind: check.kind, detail: check.detail });
         else {
-          const refused = await recover(deps.saga, capture, check.payment, now);
+          const refused = await recover(deps.saga, capture, check.payment);
           await record(refused ? { ...base, kind: 'unposted_capture', detail: refused } : { ...base, kind: 'recovered', detail: `posted the processor's capture of ${capture.amount} ${capture.currency} (payment was ${check.payment.status})` });
         }
       }
@@ -130,12 +130,12 @@ export function reconcileDay(deps: DailyReconciliationDependencies) {
 }
 
 /**
- * Posts a capture the ledger lacks with the saga's own steps; a payment that moved meanwhile to a
- * status they cannot post from is refused (the reason is returned), nothing is written then.
+ * Posts a capture the ledger lacks with the saga's own step; a payment that moved meanwhile to a
+ * status it cannot post from is refused (the reason is returned), nothing is written then.
  */
-async function recover(saga: SagaLedger, capture: ProcessorCapture, payment: PaymentView, now: () => Date): Promise<string | undefined> {
+async function recover(saga: SagaLedger, capture: ProcessorCapture, payment: PaymentView): Promise<string | undefined> {
   try {
-    let state = {
+    const state = {
       paymentId: payment.id,
       merchantId: payment.merchantId,
       amount: payment.amount,
@@ -144,7 +144,6 @@ async function recover(saga: SagaLedger, capture: ProcessorCapture, payment: Pay
       captureId: capture.captureId,
       capturedAt: capture.capturedAt,
     };
-    if (payment.status === 'pending') state = { ...state, ...(await markProcessing(saga, now)(state)) };
     await postLedger(saga)(state);
     logger.warn('Daily reconciliation posted a capture the ledger lacked', { paymentId: payment.id, captureId: capture.captureId });
     return undefined;

@@ -4,8 +4,9 @@
  * only those). The order, retries and compensations are the state machine's.
  */
 import { logger } from '#commons/powertools';
-import { paymentFailureCode, processorKey, required, type PaymentSagaState } from '#domain/saga';
-import type { SagaLedger } from '#ports/payments-store';
+import { isSagaTerminal, type Payment } from '#domain/payment';
+import { PaymentUnreadable, paymentFailureCode, processorKey, required, type PaymentSagaState } from '#domain/saga';
+import { PaymentNotFound, type SagaLedger } from '#ports/payments-store';
 import type { PaymentProcessor } from '#ports/processor';
 import type { CircuitBreaker } from '#application/circuit-breaker';
 
@@ -13,31 +14,45 @@ type Step = (state: PaymentSagaState) => Promise<PaymentSagaState>;
 type Clock = () => Date;
 const systemClock: Clock = () => new Date();
 
-/** pending → processing; returns the payment's terminal status instead when the saga has nothing left to do. */
-export const markProcessing = (ledger: SagaLedger, now = systemClock): Step => async (state) => {
-  const { id, merchantId, amount, currency, source, status, requestId } = await ledger.markProcessing(state.paymentId, now().toISOString());
-  logger.info('Payment saga started', { paymentId: id, status });
-  // A saga started before events carried the request id still gets it from the payment, for the later steps.
-  return { ...state, merchantId, amount, currency, source, status, ...(state.requestId || !requestId ? {} : { requestId }) };
-};
-
 /**
- * Authorization goes through the circuit breaker: while it is open nothing is sent and CircuitOpen
+ * The saga's first step. It reads the payment first (a consistent read: one read unit, no write, no state
+ * of its own), because a start may come late or twice (Express starts at least once; reconciliation and
+ * redrives restart under a new execution name): a payment that is already settled is returned with its
+ * status and nothing is sent, for the processor keeps idempotency keys only so long (Stripe: 24 hours) and a
+ * late authorization could charge again. The later steps pass such a state on untouched. The read also gives
+ * them what they need (merchant, amount, currency, source), so a saga's input is only the payment's id.
+ *
+ * The authorization goes through the circuit breaker: while it is open nothing is sent and CircuitOpen
  * tells the state machine to wait (captures, voids and refunds of authorized payments never do).
  */
-export const authorize = (processor: PaymentProcessor, breaker: CircuitBreaker): Step => async (state) => {
-  const request = {
-    key: processorKey(state.paymentId, 'authorize'),
-    amount: required(state, 'amount'),
-    currency: required(state, 'currency'),
-    source: required(state, 'source'),
-  };
-  const { authorizationId } = await breaker.admit(() => processor.authorize(request));
+export const authorize = (ledger: SagaLedger, processor: PaymentProcessor, breaker: CircuitBreaker): Step => async (state) => {
+  const { merchantId, amount, currency, source, status, requestId } = await paymentToSettle(ledger, state.paymentId);
+  // A saga started before events carried the request id still gets it from the payment, for the later steps.
+  const loaded: PaymentSagaState = { ...state, merchantId, amount, currency, source, status, ...(state.requestId || !requestId ? {} : { requestId }) };
+  if (isSettled(loaded)) {
+    logger.info('Payment saga has nothing left to do', { paymentId: state.paymentId, status });
+    return loaded;
+  }
+  const { authorizationId } = await breaker.admit(() => processor.authorize({ key: processorKey(state.paymentId, 'authorize'), amount, currency, source }));
   logger.info('Payment authorized', { paymentId: state.paymentId, authorizationId });
-  return { ...state, authorizationId };
+  return { ...loaded, authorizationId };
 };
 
+/** The payment, read before anything is sent: missing is PaymentNotFound; any other failure is PaymentUnreadable (nothing happened). */
+async function paymentToSettle(ledger: SagaLedger, paymentId: string): Promise<Payment> {
+  try {
+    return await ledger.loadPayment(paymentId);
+  } catch (error) {
+    if (error instanceof PaymentNotFound) throw error;
+    throw new PaymentUnreadable(`Payment ${paymentId} could not be read: ${error instanceof Error ? error.name : String(error)}`, { cause: error });
+  }
+}
+
+/** Authorize found the payment already settled (a late or repeated start): every later step has nothing to do. */
+const isSettled = (state: PaymentSagaState) => state.status !== undefined && isSagaTerminal(state.status);
+
 export const capture = (processor: PaymentProcessor, now = systemClock): Step => async (state) => {
+  if (isSettled(state)) return state;
   const { captureId } = await processor.capture({
     key: processorKey(state.paymentId, 'capture'),
     authorizationId: required(state, 'authorizationId'),
@@ -47,8 +62,9 @@ export const capture = (processor: PaymentProcessor, now = systemClock): Step =>
   return { ...state, captureId, capturedAt: now().toISOString() };
 };
 
-/** The capture's balanced posting and processing → succeeded, in one transaction. */
+/** The capture's balanced posting and pending → succeeded, in one transaction. */
 export const postLedger = (ledger: SagaLedger): Step => async (state) => {
+  if (isSettled(state)) return state;
   const outcome = await ledger.postCaptureLedger({
     paymentId: state.paymentId,
     merchantId: required(state, 'merchantId'),

@@ -7,7 +7,10 @@ import type { PaymentProcessor } from '#ports/processor';
 type Step = (state: RefundSagaState) => Promise<RefundSagaState>;
 const systemClock = () => new Date();
 
-/** Refunds a pending refund at the processor; a refund that is no longer pending is returned untouched (nothing left to do). */
+/**
+ * Refunds a pending refund at the processor; a refund that is no longer pending (a late or repeated start) is
+ * returned with its status, nothing sent, and PostRefundLedger passes it on untouched.
+ */
 export const refundAtProcessor = (ledger: SagaLedger, processor: PaymentProcessor, now = systemClock): Step => async (state) => {
   const { paymentId, id: refundId, merchantId, amount, currency, status, requestId } = await ledger.loadRefund(state.paymentId, state.refundId);
   const loaded = { ...state, paymentId, refundId, merchantId, amount, currency, status, ...(state.requestId || !requestId ? {} : { requestId }) };
@@ -19,6 +22,7 @@ export const refundAtProcessor = (ledger: SagaLedger, processor: PaymentProcesso
 
 /** The refund's balanced posting, refund → succeeded and the payment's refunded total, in one transaction. */
 export const postRefundLedger = (ledger: SagaLedger): Step => async (state) => {
+  if (required(state, 'status') !== 'pending') return state;
   const outcome = await ledger.postRefundLedger({ paymentId: state.paymentId, refundId: state.refundId, postedAt: required(state, 'refundedAt') });
   logger.info('Refund posted to the ledger', { paymentId: state.paymentId, refundId: state.refundId, outcome });
   return { ...state, status: 'succeeded' };

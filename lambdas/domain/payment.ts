@@ -2,15 +2,22 @@ import type { Currency } from '#domain/money';
 
 /**
  * A payment and its life cycle (CONTRACT "Payments table" and "Statuses"):
- * pending → processing → succeeded | failed; succeeded → partially_refunded → refunded.
+ * pending → succeeded | failed; succeeded → partially_refunded → refunded.
  * Every status change is a conditional update on the current status, so it only moves forward.
+ *
+ * `processing` is no longer written: the saga used to set it first (one more write and one more billed
+ * transition per payment). It stays a status so that an item an earlier version left in it still reads,
+ * lists and moves on to succeeded or failed.
  */
 export const PAYMENT_STATUSES = ['pending', 'processing', 'succeeded', 'failed', 'partially_refunded', 'refunded'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
-/** Allowed forward transitions. partially_refunded → partially_refunded is a further partial refund, not a status change. */
+/**
+ * Allowed forward transitions. partially_refunded → partially_refunded is a further partial refund, not a
+ * status change. Nothing moves a payment into processing any more; one already there still ends.
+ */
 export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
-  pending: ['processing'],
+  pending: ['succeeded', 'failed'],
   processing: ['succeeded', 'failed'],
   succeeded: ['partially_refunded', 'refunded'],
   partially_refunded: ['partially_refunded', 'refunded'],

@@ -64,6 +64,17 @@ export const RETRYABLE_PROCESSOR_ERRORS = ['ProcessorUnavailable', 'ProcessorTim
  */
 export const CIRCUIT_OPEN_ERROR = 'CircuitOpen';
 
+/**
+ * Thrown by Authorize when it could not read the payment before authorizing: nothing was sent to the
+ * processor, and a failed read says nothing about the card, so the state machine retries it on the settle
+ * schedule and then hands the case to an operator rather than fail the payment (DESIGN §6).
+ */
+export const PAYMENT_UNREADABLE_ERROR = 'PaymentUnreadable';
+
+export class PaymentUnreadable extends Error {
+  override readonly name = PAYMENT_UNREADABLE_ERROR;
+}
+
 export const RETRYABLE_TABLE_ERRORS = [
   'TransactionConflict',
   'ProvisionedThroughputExceededException',

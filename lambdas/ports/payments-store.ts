@@ -53,7 +53,8 @@ export interface PaymentLists {
 
 /** The sagas' status transitions and ledger postings: each idempotent, a repeat after success is a no-op. */
 export interface SagaLedger {
-  markProcessing(paymentId: string, at: string): Promise<Payment>;
+  /** The payment as it is now (a consistent read); PaymentNotFound when there is none. */
+  loadPayment(paymentId: string): Promise<Payment>;
   postCaptureLedger(input: { paymentId: string; merchantId: string; amount: number; currency: Currency; authorizationId?: string; postedAt: string }): Promise<'posted' | 'already_posted'>;
   markFailed(input: { paymentId: string; failureCode: string; at: string }): Promise<Payment>;
   loadRefund(paymentId: string, refundId: string): Promise<Refund>;

@@ -3,8 +3,6 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import {
-  Choice,
-  Condition,
   DefinitionBody,
   Errors,
   Fail,
@@ -15,7 +13,6 @@ import {
   Result,
   StateMachine,
   StateMachineType,
-  Succeed,
   TaskInput,
   type IChainable,
   type INextable,
@@ -23,7 +20,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke, SqsSendMessage } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { CIRCUIT_OPEN_ERROR, FUNCTION_ENVIRONMENT_ERRORS, PERMANENT_TABLE_ERRORS, RETRYABLE_PROCESSOR_ERRORS, RETRYABLE_TABLE_ERRORS } from '../../lambdas/domain/saga.ts';
+import { CIRCUIT_OPEN_ERROR, FUNCTION_ENVIRONMENT_ERRORS, PAYMENT_UNREADABLE_ERROR, PERMANENT_TABLE_ERRORS, RETRYABLE_PROCESSOR_ERRORS, RETRYABLE_TABLE_ERRORS } from '../../lambdas/domain/saga.ts';
 import type { CircuitBreakerConfig } from '../payflow-config.ts';
 import { PayflowFunction, type PayflowFunctionProps } from './payflow-function.ts';
 import type { Processor } from './processor.ts';
@@ -124,8 +121,8 @@ export class PaymentSaga extends Construct {
 
     // A conditional status update that finds the status already moved reads the item back (GetItem) to tell
     // a repeat, which is a no-op, from a conflict; PostLedger and the refund ledger read before they decide too.
-    const markProcessingFn = fn('MarkProcessingFunction', 'mark-processing', 'Payment saga: pending -> processing', { payments: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
-    const authorizeFn = fn('AuthorizeFunction', 'authorize', 'Payment saga: authorize at the processor, through the circuit breaker', { processor: true }, {
+    // Authorize reads the payment before it sends anything (GetItem only: it writes nothing to the table).
+    const authorizeFn = fn('AuthorizeFunction', 'authorize', 'Payment saga: read the payment, authorize at the processor through the circuit breaker', { payments: ['dynamodb:GetItem'], processor: true }, {
       circuitBreakerTable: circuitBreakerTable.tableName,
       breakerFailureThreshold: String(circuitBreaker.failureThreshold),
       breakerWindowSeconds: String(circuitBreaker.windowSeconds),
@@ -137,7 +134,7 @@ export class PaymentSaga extends Construct {
     const postLedgerFn = fn('PostLedgerFunction', 'post-ledger', 'Payment saga: capture posting + succeeded, one transaction', { payments: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] });
     const voidAuthorizationFn = fn('VoidAuthorizationFunction', 'void-authorization', 'Payment saga compensation: void the authorization', { processor: true });
     const refundCaptureFn = fn('RefundCaptureFunction', 'refund-capture', 'Payment saga compensation: refund the capture', { processor: true });
-    const markFailedFn = fn('MarkFailedFunction', 'mark-failed', 'Payment saga: processing -> failed', { payments: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
+    const markFailedFn = fn('MarkFailedFunction', 'mark-failed', 'Payment saga: pending -> failed', { payments: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
     const refundAtProcessorFn = fn('RefundAtProcessorFunction', 'refund-at-processor', 'Refund saga: refund at the processor', { payments: ['dynamodb:GetItem'], processor: true });
     const postRefundLedgerFn = fn('PostRefundLedgerFunction', 'post-refund-ledger', 'Refund saga: refund posting + succeeded, one transaction', { payments: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] });
     const releaseRefundFn = fn('ReleaseRefundFunction', 'release-refund', 'Refund saga compensation: refund failed, amount refundable again', { payments: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
@@ -154,9 +151,13 @@ export class PaymentSaga extends Construct {
     const failWith = (stateName: string, failureCode: string, then: IChainable & INextable) =>
       new Pass(payment, stateName, { result: Result.fromString(failureCode), resultPath: '$.failureCode' }).next(then);
 
+    // The saga's first state: Authorize reads the payment, and one already settled (a late or repeated start)
+    // passes through Capture and PostLedger untouched, so no Choice is billed on every payment.
     // While the circuit breaker is open nothing is sent: the payment waits (nothing authorized), asking
     // again every waitSeconds, up to holdSeconds; then it fails through the same void as an outage.
+    // A payment that is missing, or cannot be read for a minute, has had nothing sent: it is for an operator.
     const authorize = task(payment, 'Authorize', authorizeFn)
+      .addRetry({ ...SETTLE_RETRY, errors: [PAYMENT_UNREADABLE_ERROR] })
       .addRetry({ errors: [...RETRYABLE_PROCESSOR_ERRORS], ...TRANSIENT_RETRY })
       .addRetry({
         errors: [CIRCUIT_OPEN_ERROR],
@@ -165,6 +166,7 @@ export class PaymentSaga extends Construct {
         maxAttempts: Math.ceil(circuitBreaker.holdSeconds / circuitBreaker.waitSeconds),
       })
       .addCatch(markFailed, { errors: ['PaymentDeclined'], resultPath: '$.error' })
+      .addCatch(paymentFailure, { errors: ['PaymentNotFound', PAYMENT_UNREADABLE_ERROR], resultPath: '$.error' })
       .addCatch(failWith('AuthorizationUnavailable', 'processor_unavailable', voidAuthorization), { errors: [Errors.ALL], resultPath: '$.error' });
     const capture = task(payment, 'Capture', captureFn)
       .addRetry(SETTLE_PROCESSOR_RETRY)
@@ -177,20 +179,7 @@ export class PaymentSaga extends Construct {
       .addCatch(failWith('LedgerRefused', 'ledger_failed', refundCapture), { errors: ['PaymentStateConflict', 'WriteRefused'], resultPath: '$.error' })
       // Still unknown after every retry: refunding could undo a succeeded payment, so an operator decides.
       .addCatch(paymentFailure, { errors: [Errors.ALL], resultPath: '$.error' });
-    // Nothing has moved yet; a payment that is missing, or a table that stays unavailable, is for an operator.
-    const markProcessing = task(payment, 'MarkProcessing', markProcessingFn)
-      .addRetry(NEVER_RETRY)
-      .addRetry(SETTLE_RETRY)
-      .addCatch(paymentFailure, { errors: [Errors.ALL], resultPath: '$.error' });
-
-    const paymentDefinition = markProcessing.next(
-      new Choice(payment, 'CheckPaymentStatus', { comment: 'A payment past processing (a duplicate or late start) has nothing left to do.' })
-        .when(
-          Condition.stringEquals('$.status', 'processing'),
-          authorize.next(capture).next(postLedger),
-        )
-        .otherwise(new Succeed(payment, 'Done')),
-    );
+    const paymentDefinition = authorize.next(capture).next(postLedger);
     this.paymentSaga = this.stateMachine('PaymentSaga', paymentDefinition, props.sagaType);
 
     // Refund saga -------------------------------------------------------------------------------
@@ -212,11 +201,8 @@ export class PaymentSaga extends Construct {
       // The money went back but the ledger refused it: releasing would allow refunding it again.
       .addCatch(refundFailure, { errors: [Errors.ALL], resultPath: '$.error' });
 
-    const refundDefinition = refundAtProcessor.next(
-      new Choice(refund, 'CheckRefundStatus', { comment: 'A refund no longer pending (a duplicate or late start) has nothing left to do.' })
-        .when(Condition.stringEquals('$.status', 'pending'), postRefundLedger)
-        .otherwise(new Succeed(refund, 'Done')),
-    );
+    // A refund no longer pending (a late or repeated start) passes through PostRefundLedger untouched: no Choice.
+    const refundDefinition = refundAtProcessor.next(postRefundLedger);
     this.refundSaga = this.stateMachine('RefundSaga', refundDefinition, props.sagaType);
   }
 

@@ -267,32 +267,17 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
 
   // --- The sagas ---------------------------------------------------------------------------------
 
-  /** pending → processing. Returns the payment as it is afterwards (terminal statuses included: nothing to do then). */
-  async markProcessing(paymentId: string, at: string): Promise<Payment> {
-    const from = toPaymentCondition('processing');
-    try {
-      const { Attributes } = await this.client.send(new UpdateCommand({
-        TableName: this.tableName,
-        Key: paymentKey(paymentId),
-        UpdateExpression: 'SET #status = :processing, updatedAt = :at',
-        ConditionExpression: from.expression,
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':processing': 'processing', ':at': at, ...from.values },
-        ReturnValues: 'ALL_NEW',
-      }));
-      return withoutStorageAttributes<Payment>(Attributes!);
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const payment = await this.getPayment(paymentId);
-      if (!payment) throw new PaymentNotFound(`Payment ${paymentId} does not exist`);
-      return payment;
-    }
+  async loadPayment(paymentId: string): Promise<Payment> {
+    const payment = await this.getPayment(paymentId);
+    if (!payment) throw new PaymentNotFound(`Payment ${paymentId} does not exist`);
+    return payment;
   }
 
   /**
-   * One transaction: the balanced capture posting and processing → succeeded with the captured and
-   * refundable amounts. ClientRequestToken `<paymentId>:ledger` makes a retried request a replay;
-   * a repeat after success (posting present, payment past processing) is a no-op.
+   * One transaction: the balanced capture posting and pending → succeeded (or processing → succeeded, for an
+   * item an earlier version moved there) with the captured and refundable amounts. ClientRequestToken
+   * `<paymentId>:ledger` makes a retried request a replay; a repeat after success (posting present,
+   * payment settled) is a no-op.
    */
   async postCaptureLedger(input: { paymentId: string; merchantId: string; amount: number; currency: Currency; authorizationId?: string; postedAt: string }): Promise<'posted' | 'already_posted'> {
     const item = capturePostingItem(capturePosting(input), input.postedAt, input.authorizationId);
@@ -336,7 +321,7 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
     }
   }
 
-  /** processing → failed with a failure code. Already failed is a no-op; any other status is a conflict. */
+  /** pending (or an earlier version's processing) → failed with a failure code. Already failed is a no-op; any other status is a conflict. */
   async markFailed(input: { paymentId: string; failureCode: string; at: string }): Promise<Payment> {
     const from = toPaymentCondition('failed');
     try {

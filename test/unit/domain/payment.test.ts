@@ -13,7 +13,9 @@ import {
 
 describe('payment status transitions (CONTRACT statuses)', () => {
   const allowed: Array<[PaymentStatus, PaymentStatus]> = [
-    ['pending', 'processing'],
+    ['pending', 'succeeded'],
+    ['pending', 'failed'],
+    // processing is written by earlier versions only: an item left in it still ends.
     ['processing', 'succeeded'],
     ['processing', 'failed'],
     ['succeeded', 'partially_refunded'],
@@ -33,13 +35,15 @@ describe('payment status transitions (CONTRACT statuses)', () => {
       }
     }
     expect(canTransition('succeeded', 'pending')).toBe(false);
+    expect(canTransition('pending', 'processing')).toBe(false);
     expect(canTransition('failed', 'succeeded')).toBe(false);
     expect(canTransition('refunded', 'partially_refunded')).toBe(false);
   });
 
   it('gives the statuses a conditional update may start from', () => {
-    expect(statusesAllowedBefore('processing')).toEqual(['pending']);
-    expect(statusesAllowedBefore('succeeded')).toEqual(['processing']);
+    expect(statusesAllowedBefore('processing')).toEqual([]);
+    expect(statusesAllowedBefore('succeeded')).toEqual(['pending', 'processing']);
+    expect(statusesAllowedBefore('failed')).toEqual(['pending', 'processing']);
     expect(statusesAllowedBefore('refunded').sort()).toEqual(['partially_refunded', 'succeeded']);
   });
 
