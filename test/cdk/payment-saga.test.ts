@@ -60,9 +60,9 @@ describe('PaymentSaga states (CONTRACT "Sagas")', () => {
     states = definitionOf(standard, standard.saga.paymentSaga).States;
   });
 
-  it('has the contract states, starting at MarkProcessing', () => {
-    expect(definitionOf(standard, standard.saga.paymentSaga).StartAt).toBe('MarkProcessing');
-    for (const name of ['MarkProcessing', 'Authorize', 'Capture', 'PostLedger', 'VoidAuthorization', 'RefundCapture', 'MarkFailed', 'SendToSagaFailures', 'CompensationFailed']) {
+  it('has the contract states, starting at Authorize', () => {
+    expect(definitionOf(standard, standard.saga.paymentSaga).StartAt).toBe('Authorize');
+    for (const name of ['Authorize', 'Capture', 'PostLedger', 'VoidAuthorization', 'RefundCapture', 'MarkFailed', 'SendToSagaFailures', 'CompensationFailed']) {
       expect(states, name).toHaveProperty(name);
     }
     expect(states.CompensationFailed).toMatchObject({ Type: 'Fail', Error: 'CompensationFailed' });
@@ -70,23 +70,23 @@ describe('PaymentSaga states (CONTRACT "Sagas")', () => {
 
   it('every Lambda task is a default LambdaInvoke selecting $.Payload', () => {
     const lambdaTasks = Object.values(states).filter((state) => state.Resource === 'arn:aws:states:::lambda:invoke');
-    expect(lambdaTasks).toHaveLength(7);
+    expect(lambdaTasks).toHaveLength(6);
     for (const state of lambdaTasks) expect(state).toMatchObject({ OutputPath: '$.Payload', Parameters: { 'Payload.$': '$' } });
   });
 
-  it('the happy path ends at PostLedger and every compensated path at MarkFailed (no Succeed state to pay for)', () => {
+  it('the happy path is Authorize → Capture → PostLedger (the end), every compensated path ends at MarkFailed: no Choice, Pass or Succeed to pay for on the way', () => {
+    expect(states.Authorize!.Next).toBe('Capture');
+    expect(states.Capture!.Next).toBe('PostLedger');
     expect(states.PostLedger).toMatchObject({ End: true });
     expect(states.MarkFailed).toMatchObject({ End: true });
-    expect(Object.entries(states).filter(([, state]) => state.Type === 'Succeed').map(([name]) => name)).toEqual(['Done']);
+    expect(Object.entries(states).filter(([, state]) => ['Succeed', 'Choice'].includes(state.Type)).map(([name]) => name)).toEqual([]);
   });
 
-  it('MarkProcessing failing for good goes to an operator', () => {
-    expect(catcherFor(states.MarkProcessing!, 'States.ALL')).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'SendToSagaFailures' });
-  });
-
-  it('a terminal payment (duplicate or late start) skips to Done', () => {
-    expect(states.MarkProcessing!.Next).toBe('CheckPaymentStatus');
-    expect(states.CheckPaymentStatus).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.status', StringEquals: 'processing', Next: 'Authorize' }], Default: 'Done' });
+  it('a payment Authorize cannot read (nothing sent yet) is read again for about a minute, then goes to an operator, like a missing one; never voided or failed', () => {
+    expect(retrierFor(states.Authorize!, 'PaymentUnreadable')).toEqual({ ErrorEquals: ['PaymentUnreadable'], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 6, MaxDelaySeconds: 20, JitterStrategy: 'FULL' });
+    expect(catcherFor(states.Authorize!, 'PaymentUnreadable')).toEqual({ ErrorEquals: ['PaymentNotFound', 'PaymentUnreadable'], ResultPath: '$.error', Next: 'SendToSagaFailures' });
+    const catchers = (states.Authorize!.Catch as AslState[]).map((catcher) => catcher.ErrorEquals[0]);
+    expect(catchers.indexOf('PaymentNotFound')).toBeLessThan(catchers.indexOf('States.ALL'));
   });
 
   it.each(['Authorize', 'Capture'])('%s retries only transient processor errors, with backoff and full jitter', (name) => {
@@ -163,7 +163,7 @@ describe('PaymentSaga states (CONTRACT "Sagas")', () => {
     expect(catcherFor(states.PostLedger!, 'States.ALL')).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'SendToSagaFailures' });
   });
 
-  it.each(['MarkProcessing', 'PostLedger'])('%s never retries a certain refusal and retries everything else, with full jitter', (name) => {
+  it.each(['PostLedger'])('%s never retries a certain refusal and retries everything else, with full jitter', (name) => {
     expect(retrierFor(states[name]!, 'PaymentStateConflict')).toMatchObject({ MaxAttempts: 0 });
     expect(retrierFor(states[name]!, 'WriteRefused')).toMatchObject({ MaxAttempts: 0 });
     expect(retrierFor(states[name]!, 'States.ALL')).toMatchObject({ MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 20, JitterStrategy: 'FULL' });
@@ -193,9 +193,10 @@ describe('RefundSaga states (CONTRACT "Sagas")', () => {
     states = definitionOf(standard, standard.saga.refundSaga).States;
   });
 
-  it('RefundAtProcessor → PostRefundLedger (the end); processor refusal → ReleaseRefund (the end)', () => {
+  it('RefundAtProcessor → PostRefundLedger (the end, no Choice between them); processor refusal → ReleaseRefund (the end)', () => {
     expect(definitionOf(standard, standard.saga.refundSaga).StartAt).toBe('RefundAtProcessor');
-    expect(states.CheckRefundStatus).toMatchObject({ Choices: [{ Variable: '$.status', StringEquals: 'pending', Next: 'PostRefundLedger' }], Default: 'Done' });
+    expect(states.RefundAtProcessor!.Next).toBe('PostRefundLedger');
+    expect(Object.values(states).filter((state) => ['Succeed', 'Choice'].includes(state.Type))).toEqual([]);
     expect(states.PostRefundLedger).toMatchObject({ End: true });
     expect(states.ReleaseRefund).toMatchObject({ End: true });
     expect(catcherFor(states.RefundAtProcessor!, 'RefundFailed')).toMatchObject({ ErrorEquals: ['RefundFailed', 'ProcessorUnavailable'], Next: 'ReleaseRefund' });
@@ -273,8 +274,7 @@ describe('least privilege', () => {
     const breaker = logicalIdOf(s, s.data.circuitBreakerTable);
     const byName = Object.fromEntries(s.saga.functions.map((fn) => [fn.node.id, tableAccessOf(s, fn)]));
     expect(byName).toEqual({
-      MarkProcessingFunction: { [payments]: 'write' },
-      AuthorizeFunction: { [processor]: 'write', [breaker]: 'write' },
+      AuthorizeFunction: { [payments]: 'read', [processor]: 'write', [breaker]: 'write' },
       CaptureFunction: { [processor]: 'write' },
       PostLedgerFunction: { [payments]: 'write' },
       VoidAuthorizationFunction: { [processor]: 'write' },
@@ -293,6 +293,19 @@ describe('least privilege', () => {
       expect('PAYMENTS_TABLE_NAME' in variables, fn.node.id).toBe(logicalIdOf(standard, standard.data.paymentsTable) in access);
       expect('PROCESSOR_TABLE_NAME' in variables, fn.node.id).toBe(logicalIdOf(standard, standard.data.processorTable) in access);
     }
+  });
+
+  it('Authorize reads the payment with GetItem alone (it writes nothing to the Payments table)', () => {
+    const s = standard;
+    const payments = logicalIdOf(s, s.data.paymentsTable);
+    const authorize = s.saga.functions.find((fn) => fn.node.id === 'AuthorizeFunction')!;
+    const roleId = s.stack.getLogicalId(authorize.role!.node.defaultChild as never);
+    const actions = ofType(s, 'AWS::IAM::Policy')
+      .filter(([, policy]) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
+      .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>)
+      .filter((statement) => JSON.stringify(statement.Resource).includes(`"${payments}"`))
+      .flatMap((statement) => [statement.Action].flat());
+    expect(actions).toEqual(['dynamodb:GetItem']);
   });
 
   it('only Authorize may touch the circuit breaker table, with GetItem and UpdateItem alone, and is told its settings', () => {

@@ -30,7 +30,7 @@ export const JUSTIFIED: ReadonlyArray<{ role: RegExp; action: string; resource?:
   { role: /^OutboxRelayRole/, action: 'sqs:SendMessage', resource: /RelayDeadLetterQueue/, reason: 'a record the relay cannot turn into an event is kept there (reliability run, not the happy paths)' },
   { role: /^Saga(Payment|Refund)SagaRole/, action: 'lambda:InvokeFunction', resource: /:\*$/, reason: 'CDK grants the qualified ARNs (versions) too; the state machines invoke $LATEST' },
   { role: /^Api(CreatePayment|CreateRefund)FunctionRole/, action: 'dynamodb:GetItem', resource: /Idempotency/, reason: "Powertools' persistence layer reads a record with GetItem when a conflict did not return it" },
-  { role: /^Saga(MarkProcessing|PostLedger|MarkFailed)FunctionRole/, action: 'dynamodb:GetItem', resource: /PaymentsTable/, reason: 'a conditional update that finds the status already moved reads the item back to tell a repeat (no-op) from a conflict' },
+  { role: /^Saga(PostLedger|MarkFailed)FunctionRole/, action: 'dynamodb:GetItem', resource: /PaymentsTable/, reason: 'a conditional update that finds the status already moved reads the item back to tell a repeat (no-op) from a conflict' },
   { role: /^ApiCreatePaymentFunctionRole/, action: 'dynamodb:GetItem', resource: /PaymentsTable/, reason: 'reads the existing payment when a conditional Put failed without returning it' },
   { role: /^ReconciliationReconcileRole/, action: '*', reason: 'reconciliation acts only on items stuck past the bound (5 minutes), which the runs do not leave' },
   { role: /^OutboxFailureKeeperRole/, action: '*', reason: "runs only when a relay batch failed for good (the reliability run's faults)" },
