@@ -157,7 +157,6 @@ export class PaymentSaga extends Construct {
     // again every waitSeconds, up to holdSeconds; then it fails through the same void as an outage.
     // A payment that is missing, or cannot be read for a minute, has had nothing sent: it is for an operator.
     const authorize = task(payment, 'Authorize', authorizeFn)
-      .addRetry({ ...SETTLE_RETRY, errors: [PAYMENT_UNREADABLE_ERROR] })
       .addRetry({ errors: [...RETRYABLE_PROCESSOR_ERRORS], ...TRANSIENT_RETRY })
       .addRetry({
         errors: [CIRCUIT_OPEN_ERROR],
@@ -165,6 +164,7 @@ export class PaymentSaga extends Construct {
         backoffRate: 1,
         maxAttempts: Math.ceil(circuitBreaker.holdSeconds / circuitBreaker.waitSeconds),
       })
+      .addRetry({ ...SETTLE_RETRY, errors: [PAYMENT_UNREADABLE_ERROR] })
       .addCatch(markFailed, { errors: ['PaymentDeclined'], resultPath: '$.error' })
       .addCatch(paymentFailure, { errors: ['PaymentNotFound', PAYMENT_UNREADABLE_ERROR], resultPath: '$.error' })
       .addCatch(failWith('AuthorizationUnavailable', 'processor_unavailable', voidAuthorization), { errors: [Errors.ALL], resultPath: '$.error' });

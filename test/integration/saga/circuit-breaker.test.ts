@@ -51,7 +51,7 @@ describe('circuit breaker: the processor fails hard, then recovers', () => {
       await new Promise((resolve) => setTimeout(resolve, 600));
       for (const payment of payments) {
         expect(await saga.processorRecords(payment.id)).toEqual([]);
-        expect((await saga.payment(payment.id)).status).toBe('processing');
+        expect((await saga.payment(payment.id)).status).toBe('pending');
       }
       restore();
       restored = true;

@@ -18,7 +18,7 @@ describe('PaymentSaga: tok_success', () => {
     const execution = await saga.runPaymentSaga(payment.id);
 
     expect(execution.status).toBe('SUCCEEDED');
-    expect(statesEntered(execution)).toEqual(['MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'Capture', 'PostLedger']);
+    expect(statesEntered(execution)).toEqual(['Authorize', 'Capture', 'PostLedger']);
     const stored = await saga.payment(payment.id);
     expect(stored).toMatchObject({ status: 'succeeded', amountCaptured: 4200, amountRefundable: 4200, amountRefunded: 0, authorizationId: `auth_${payment.id}` });
     const postings = await saga.postings(payment.id);
@@ -29,6 +29,15 @@ describe('PaymentSaga: tok_success', () => {
     ]);
     await saga.assertInvariants(payment.id);
   });
+
+  it('bills 3 state transitions (Standard bills every state entered) and writes the payment once, pending → succeeded', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_success' });
+    const execution = await saga.runPaymentSaga(payment.id);
+
+    expect(execution.events.filter((event) => event.type === 'StateEntered')).toHaveLength(3);
+    expect(execution.events.filter((event) => event.type === 'StateRetried')).toEqual([]);
+    expect(await saga.payment(payment.id)).toMatchObject({ status: 'succeeded' });
+  });
 });
 
 describe('PaymentSaga: tok_decline', () => {
@@ -37,7 +46,7 @@ describe('PaymentSaga: tok_decline', () => {
     const execution = await saga.runPaymentSaga(payment.id);
 
     expect(execution.status).toBe('SUCCEEDED');
-    expect(statesEntered(execution)).toEqual(['MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'MarkFailed']);
+    expect(statesEntered(execution)).toEqual(['Authorize', 'MarkFailed']);
     expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'card_declined', amountCaptured: 0 });
     const records = await saga.processorRecords(payment.id);
     expect(records.map((record) => [record.operation, record.outcome])).toEqual([['authorize', 'failed']]);
@@ -64,7 +73,7 @@ describe('PaymentSaga: tok_capture_fail', () => {
 
     expect(execution.status).toBe('SUCCEEDED');
     expect(statesEntered(execution)).toEqual([
-      'MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'Capture', 'CaptureRefused', 'VoidAuthorization', 'MarkFailed',
+      'Authorize', 'Capture', 'CaptureRefused', 'VoidAuthorization', 'MarkFailed',
     ]);
     expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'capture_failed' });
     const records = await saga.processorRecords(payment.id);
@@ -85,7 +94,7 @@ describe('PaymentSaga: ledger failure', () => {
 
       expect(execution.status).toBe('SUCCEEDED');
       expect(statesEntered(execution)).toEqual([
-        'MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'Capture', 'PostLedger', 'LedgerRefused', 'RefundCapture', 'MarkFailed',
+        'Authorize', 'Capture', 'PostLedger', 'LedgerRefused', 'RefundCapture', 'MarkFailed',
       ]);
       expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'ledger_failed', amountCaptured: 0 });
       expect(await saga.postings(payment.id)).toEqual([]);
@@ -192,7 +201,7 @@ describe('PaymentSaga: processor unavailable for good', () => {
 
       expect(execution.status).toBe('SUCCEEDED');
       expect(statesEntered(execution)).toEqual([
-        'MarkProcessing', 'CheckPaymentStatus', 'Authorize', 'AuthorizationUnavailable', 'VoidAuthorization', 'MarkFailed',
+        'Authorize', 'AuthorizationUnavailable', 'VoidAuthorization', 'MarkFailed',
       ]);
       expect(await saga.payment(payment.id)).toMatchObject({ status: 'failed', failureCode: 'processor_unavailable' });
       await saga.assertInvariants(payment.id);
@@ -235,8 +244,29 @@ describe('PaymentSaga: a compensation that fails for good', () => {
           compensationError: { Error: 'ProcessorTimeout' },
         },
       });
-      // Not settled: the payment stays processing (and in the open-items index) for an operator or reconciliation.
-      expect(await saga.payment(payment.id)).toMatchObject({ status: 'processing', openEntity: 'payment' });
+      // Not settled: the payment stays pending (and in the open-items index) for an operator or reconciliation.
+      expect(await saga.payment(payment.id)).toMatchObject({ status: 'pending', openEntity: 'payment' });
+    } finally {
+      restore();
+    }
+  });
+});
+
+describe('PaymentSaga: the payment cannot be read', () => {
+  it('reads again on the settle schedule, then hands the case to an operator: nothing sent, the payment not failed', async () => {
+    // Fault injection: Authorize's function runs with a Payments table that does not exist, so its read really fails.
+    const restore = await saga.injectFault('Authorize', { PAYMENTS_TABLE_NAME: 'missing-payments-table' });
+    try {
+      const payment = await saga.seedPayment({ source: 'tok_success' });
+      const execution = await saga.runPaymentSaga(payment.id);
+
+      expect(execution.status).toBe('FAILED');
+      expect(retries(execution, 'Authorize')).toBe(6);
+      expect(statesEntered(execution)).toEqual(['Authorize', 'SendToSagaFailures', 'CompensationFailed']);
+      const [message] = await saga.drainSagaFailures();
+      expect(message).toMatchObject({ saga: 'payment', state: { paymentId: payment.id, error: { Error: 'PaymentUnreadable' } } });
+      expect(await saga.processorRecords(payment.id)).toEqual([]);
+      expect(await saga.payment(payment.id)).toMatchObject({ status: 'pending', openEntity: 'payment' });
     } finally {
       restore();
     }
@@ -250,7 +280,7 @@ describe('PaymentSaga: a payment that does not exist', () => {
 
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('CompensationFailed');
-    expect(statesEntered(execution)).toEqual(['MarkProcessing', 'SendToSagaFailures', 'CompensationFailed']);
+    expect(statesEntered(execution)).toEqual(['Authorize', 'SendToSagaFailures', 'CompensationFailed']);
     const [message, ...others] = await saga.drainSagaFailures();
     expect(others).toEqual([]);
     expect(message).toMatchObject({ saga: 'payment', executionName: `payment-${paymentId}`, state: { paymentId, error: { Error: 'PaymentNotFound' } } });
@@ -267,9 +297,10 @@ describe('PaymentSaga: duplicate delivery', () => {
     const second = await saga.runPaymentSaga(payment.id, `payment-${payment.id}-again`);
 
     expect(second.status).toBe('SUCCEEDED');
-    expect(statesEntered(second)).toEqual(['MarkProcessing', 'CheckPaymentStatus', 'Done']);
+    expect(statesEntered(second)).toEqual(['Authorize', 'Capture', 'PostLedger']);
+    expect(JSON.parse(second.output!)).toMatchObject({ paymentId: payment.id, status: 'succeeded' });
     expect(await saga.payment(payment.id)).toEqual(before);
-    expect(await saga.processorRecords(payment.id)).toHaveLength(recordsBefore.length);
+    expect(await saga.processorRecords(payment.id)).toEqual(recordsBefore);
     expect(await saga.postings(payment.id)).toHaveLength(1);
     await saga.assertInvariants(payment.id);
   });
@@ -281,8 +312,37 @@ describe('PaymentSaga: duplicate delivery', () => {
 
     const second = await saga.runPaymentSaga(payment.id, `payment-${payment.id}-again`);
 
-    expect(statesEntered(second)).toEqual(['MarkProcessing', 'CheckPaymentStatus', 'Done']);
+    expect(statesEntered(second)).toEqual(['Authorize', 'Capture', 'PostLedger']);
     expect(await saga.payment(payment.id)).toEqual(before);
+    await saga.assertInvariants(payment.id);
+  });
+
+  // A real processor keeps idempotency keys for a limited time (Stripe: 24 hours): a late start that called it
+  // again would authorize and capture anew. The simulated processor records every call under its key; its
+  // records are deleted here, as if they had expired, so any call would leave a new one.
+  it.each([
+    ['succeeded', 'tok_success'],
+    ['failed', 'tok_decline'],
+  ])('a late start of a %s payment, after the processor forgot its keys, calls the processor for nothing', async (status, source) => {
+    const payment = await saga.seedPayment({ source });
+    await saga.runPaymentSaga(payment.id);
+    const before = await saga.payment(payment.id);
+    expect(before.status).toBe(status);
+    await saga.forgetProcessorRecords(payment.id);
+
+    const late = await saga.runPaymentSaga(payment.id, `payment-${payment.id}-reconciled`);
+
+    expect(late.status).toBe('SUCCEEDED');
+    expect(await saga.processorRecords(payment.id)).toEqual([]);
+    expect(await saga.payment(payment.id)).toEqual(before);
+  });
+
+  it('a late start of a payment left processing by an earlier version still settles it', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_success', amount: 3300, status: 'processing', amountCaptured: 0 });
+    const execution = await saga.runPaymentSaga(payment.id);
+
+    expect(statesEntered(execution)).toEqual(['Authorize', 'Capture', 'PostLedger']);
+    expect(await saga.payment(payment.id)).toMatchObject({ status: 'succeeded', amountCaptured: 3300, amountRefundable: 3300 });
     await saga.assertInvariants(payment.id);
   });
 

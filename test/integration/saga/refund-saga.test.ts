@@ -24,7 +24,7 @@ describe('RefundSaga: partial refund', () => {
     const execution = await saga.runRefundSaga(payment.id, refund.id);
 
     expect(execution.status).toBe('SUCCEEDED');
-    expect(statesEntered(execution)).toEqual(['RefundAtProcessor', 'CheckRefundStatus', 'PostRefundLedger']);
+    expect(statesEntered(execution)).toEqual(['RefundAtProcessor', 'PostRefundLedger']);
     expect(await saga.refund(payment.id, refund.id)).toMatchObject({ status: 'succeeded' });
     expect((await saga.refund(payment.id, refund.id)).openEntity).toBeUndefined();
     expect(await saga.payment(payment.id)).toMatchObject({ status: 'partially_refunded', amountCaptured: 3000, amountRefunded: 1200, amountRefundable: 1800 });
@@ -147,7 +147,8 @@ describe('RefundSaga: duplicate delivery', () => {
 
     const second = await saga.runRefundSaga(payment.id, refund.id, `refund-${refund.id}-again`);
 
-    expect(statesEntered(second)).toEqual(['RefundAtProcessor', 'CheckRefundStatus', 'Done']);
+    // A refund no longer pending passes through PostRefundLedger untouched (no Choice state billed on every refund).
+    expect(statesEntered(second)).toEqual(['RefundAtProcessor', 'PostRefundLedger']);
     expect(await saga.payment(payment.id)).toEqual(paymentBefore);
     expect(await saga.refund(payment.id, refund.id)).toEqual(refundBefore);
     expect(await saga.processorRecords(refund.id)).toHaveLength(1);
@@ -158,12 +159,16 @@ describe('RefundSaga: duplicate delivery', () => {
     const payment = await succeededPayment('tok_refund_fail', 1000);
     const refund = await saga.seedRefund(payment, 1000);
     await saga.runRefundSaga(payment.id, refund.id);
-    const before = await saga.payment(payment.id);
+    const [before, refundBefore, recordsBefore] = await Promise.all([saga.payment(payment.id), saga.refund(payment.id, refund.id), saga.processorRecords(refund.id)]);
+    expect(refundBefore.status).toBe('failed');
 
     const second = await saga.runRefundSaga(payment.id, refund.id, `refund-${refund.id}-again`);
 
-    expect(statesEntered(second)).toEqual(['RefundAtProcessor', 'CheckRefundStatus', 'Done']);
+    expect(second.status).toBe('SUCCEEDED');
+    expect(statesEntered(second)).toEqual(['RefundAtProcessor', 'PostRefundLedger']);
     expect(await saga.payment(payment.id)).toEqual(before);
+    expect(await saga.refund(payment.id, refund.id)).toEqual(refundBefore);
+    expect(await saga.processorRecords(refund.id)).toEqual(recordsBefore);
     await saga.assertInvariants(payment.id);
   });
 });

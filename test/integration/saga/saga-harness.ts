@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import { paymentItem, paymentKey, refundItem, refundKey, type PaymentItem, type PostingItem, type RefundItem } from '../../../lambdas/adapters/dynamodb/payments-items.ts';
 import { newPayment } from '../../../lambdas/domain/payment.ts';
@@ -47,6 +47,8 @@ export interface SagaHarness {
   refund(paymentId: string, refundId: string): Promise<RefundItem>;
   postings(paymentId: string): Promise<PostingItem[]>;
   processorRecords(reference: string): Promise<ProcessorRecord[]>;
+  /** Deletes the processor's records of `reference`, as a real processor forgets idempotency keys after a while (Stripe: 24 hours). */
+  forgetProcessorRecords(reference: string): Promise<void>;
   /** Messages now in the saga-failures queue (received and deleted). */
   drainSagaFailures(): Promise<Array<Record<string, any>>>;
   /** DESIGN §6 invariants for one payment; see {@link assertPaymentInvariants}. */
@@ -213,6 +215,12 @@ export async function createSagaHarness(
         }),
       );
       return (Items ?? []) as ProcessorRecord[];
+    },
+
+    async forgetProcessorRecords(reference) {
+      for (const record of await harness.processorRecords(reference)) {
+        await db.send(new DeleteCommand({ TableName: tables.PROCESSOR_TABLE_NAME, Key: { key: record.key } }));
+      }
     },
 
     async drainSagaFailures() {
