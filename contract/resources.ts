@@ -14,13 +14,17 @@ import { listSchema } from './lists.ts';
 const minorUnits = z.int().check(z.minimum(0));
 const timestamp = z.iso.datetime();
 const metadata = z.record(z.string(), z.string());
+const paymentStatus = z.enum(PAYMENT_STATUSES);
+z.globalRegistry.add(paymentStatus, {
+  description: '`pending` until the saga settles the payment: `succeeded` or `failed`, then `partially_refunded` or `refunded`. `processing` is no longer written: only a payment an earlier version left in flight shows it, until it settles.',
+});
 
 export const paymentViewSchema = z.strictObject({
   id: z.string().check(z.regex(/^pay_[0-9a-f]{24}$/)),
   object: z.literal('payment'),
   amount: minorUnits,
   currency: z.enum(SUPPORTED_CURRENCIES),
-  status: z.enum(PAYMENT_STATUSES),
+  status: paymentStatus,
   source: z.string(),
   description: z.optional(z.string()),
   metadata: z.optional(metadata),
