@@ -123,7 +123,7 @@ describe('npm run dlq: the saga-failures queue', () => {
       executionArn: `${output('PaymentSagaArn').replace(':stateMachine:', ':execution:')}:${executionName}`,
       executionName,
       stateMachineArn: output('PaymentSagaArn'),
-      state: { paymentId: payment.id, status: 'processing', failureCode: 'capture_failed', compensationError: { Error: 'ProcessorUnavailable', Cause: 'void timed out on every retry' } },
+      state: { paymentId: payment.id, status: 'pending', failureCode: 'capture_failed', compensationError: { Error: 'ProcessorUnavailable', Cause: 'void timed out on every retry' } },
     };
     const { MessageId } = await sqs.send(new SendMessageCommand({ QueueUrl: output('SagaFailuresQueueUrl'), MessageBody: JSON.stringify(body) }));
 

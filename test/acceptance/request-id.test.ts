@@ -22,7 +22,7 @@ const sagaInput = async (stateMachineOutput: string, name: string) => {
 };
 
 /** The functions that handle a payment and then its refund, each of which must log the creating request's id. */
-const PAYMENT_FUNCTIONS = ['ApiCreatePaymentFunction', 'OutboxRelay', 'OutboxSagaStarter', 'SagaMarkProcessingFunction', 'SagaAuthorizeFunction', 'SagaCaptureFunction', 'SagaPostLedgerFunction'];
+const PAYMENT_FUNCTIONS = ['ApiCreatePaymentFunction', 'OutboxRelay', 'OutboxSagaStarter', 'SagaAuthorizeFunction', 'SagaCaptureFunction', 'SagaPostLedgerFunction'];
 const REFUND_FUNCTIONS = ['ApiCreateRefundFunction', 'OutboxRelay', 'OutboxSagaStarter', 'SagaRefundAtProcessorFunction', 'SagaPostRefundLedgerFunction'];
 
 describe('one request id end to end', () => {

@@ -98,7 +98,6 @@ describe('the console (headless Chromium, against the stack under test)', () => 
       find(/^outbox: Outbox record: INSERT payment/),
       find(/^queue: Queue message: payment\.created/),
       find(/^saga: Saga started: payment-/),
-      find(/^state: State MarkProcessing/),
       find(/^state: State Authorize/),
       find(/^processor: Processor call: authorize → succeeded/),
       find(/^state: State Capture/),
@@ -116,7 +115,7 @@ describe('the console (headless Chromium, against the stack under test)', () => 
 
     // The saga drawn as its state graph, with the path taken in bold and numbered.
     const visited = await page.locator(`[data-execution="payment-${id}"] svg g.node.visited`).evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-state')));
-    expect(visited).toEqual(expect.arrayContaining(['MarkProcessing', 'Authorize', 'Capture', 'PostLedger']));
+    expect(visited).toEqual(expect.arrayContaining(['Authorize', 'Capture', 'PostLedger']));
     expect(await page.locator(`[data-execution="payment-${id}"] svg g.node[data-state="VoidAuthorization"]`).getAttribute('class')).not.toMatch(/visited/);
     // Ledger postings as debits and credits, balanced.
     await expect(page.locator('#ledger').textContent()).resolves.toMatch(/42\.00 EUR[\s\S]*42\.00 EUR[\s\S]*balanced/);
@@ -124,7 +123,8 @@ describe('the console (headless Chromium, against the stack under test)', () => 
     // Webhook deliveries, in time order with the other steps: every event of the payment and its refund reached the
     // receiver's 200 endpoint; the 503 endpoint's first delivery was given up after its retry window (its attempts,
     // last status, no next retry), and the endpoint disabled. Waits until no delivery is queued any more.
-    const eventTypes = ['payment.created', 'payment.processing', 'payment.succeeded', 'refund.created', 'refund.succeeded', 'payment.partially_refunded'];
+    // No payment.processing: the saga no longer writes that status (README "Payment statuses").
+    const eventTypes = ['payment.created', 'payment.succeeded', 'refund.created', 'refund.succeeded', 'payment.partially_refunded'];
     await page.locator('#timeline li[data-kind="webhook"]', { hasText: 'given up after' }).first().waitFor({ timeout: 60_000 });
     const webhookSteps = await eventually('every webhook delivery settled', 30_000, async () => {
       const titles = await page.locator('#timeline li[data-kind="webhook"] .title').allTextContents();
@@ -144,8 +144,6 @@ describe('the console (headless Chromium, against the stack under test)', () => 
     const webhookOrder = [
       at(/^queue: Queue message: payment\.created/),
       at(/^webhook: Webhook payment\.created → .*\/ok\?…: ✓ delivered/),
-      at(/^queue: Queue message: payment\.processing/),
-      at(/^webhook: Webhook payment\.processing → .*\/ok\?…: ✓ delivered/),
       at(/^queue: Queue message: payment\.succeeded/),
       at(/^webhook: Webhook payment\.succeeded → .*\/ok\?…: ✓ delivered/),
       at(/^request: API request: POST \/v1\/payments\/.*\/refunds/),
