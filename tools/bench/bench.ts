@@ -138,30 +138,58 @@ try {
   const sagaId = Object.keys(template.Resources).find((id) => template.Resources[id]!.Type === 'AWS::StepFunctions::StateMachine' && /PaymentSaga/.test(id) && !/Refund/.test(id));
   if (!sagaId) throw new Error('No payment saga state machine in the template');
   const taskDurations: number[] = [];
+  /** Per function logical id: a handler that replaces the real one for a path's fault (see sagaPathFigures). */
+  const faultyHandlers = new Map<string, (event: unknown, context: Context) => Promise<unknown>>();
   const saga = loadStateMachine(sagaId, {
     template,
     invokeLambda: async (logicalId, payload) => {
       const started = performance.now();
       try {
-        return await (await handlerOf(logicalId))(payload, lambdaContext({ functionName: logicalId }));
+        return await (faultyHandlers.get(logicalId) ?? (await handlerOf(logicalId)))(payload, lambdaContext({ functionName: logicalId }));
       } finally {
         taskDurations.push(performance.now() - started);
       }
     },
     queueUrls: Object.fromEntries(Object.keys(template.Resources).filter((id) => template.Resources[id]!.Type === 'AWS::SQS::Queue').map((id) => [id, `http://unused/${id}`])),
   });
-  const runSaga = async (id: string) => {
-    const execution = saga.run({ paymentId: id }, { executionArn: `arn:aws:states:us-east-1:000000000000:execution:bench:${id}`, name: `payment-${id}` });
-    const transitions = countTransitions(execution.events);
+  /** One execution of the payment saga: the states it entered (each one a billed Standard transition) and its output. */
+  const runPath = async (id: string, name = `payment-${id}`) => {
+    const execution = saga.run({ paymentId: id }, { executionArn: `arn:aws:states:us-east-1:000000000000:execution:bench:${name}`, name });
+    const states = statesEntered(execution.events);
     const output = (await execution.result) as { status?: string };
+    return { states: await states, output };
+  };
+  const runSaga = async (id: string) => {
+    const { states, output } = await runPath(id);
     if (output.status !== 'succeeded') throw new Error(`The saga ended with ${JSON.stringify(output)}`);
-    return transitions;
+    return states.length;
   };
   meter.reset();
   logs.reset();
   const stateTransitions = await runSaga(paymentId);
   const sagaCalls = [...meter.calls];
   const sagaLogBytes = logs.bytes();
+  const sagaPaths = await sagaPathFigures({
+    newPayment: async (source, key) => (JSON.parse((await post(key, { ...paymentBody, source })).body) as { id: string }).id,
+    runPath,
+    taskCount: () => taskDurations.length,
+    // The ledger refusal is injected outside the code, as test/integration/saga/payment-saga.test.ts does: PostLedger's
+    // bundle imported a second time with a Payments table that does not exist, so its transaction is really refused.
+    refuseLedger: async () => {
+      const postLedger = functions.find((f) => /SagaPostLedgerFunction/.test(f.logicalId));
+      if (!postLedger) throw new Error('No PostLedger function in the template');
+      const saved = process.env.PAYMENTS_TABLE_NAME;
+      process.env.PAYMENTS_TABLE_NAME = 'bench-missing-payments-table';
+      try {
+        const module = (await import(`${pathToFileURL(join(postLedger.assetDir, 'index.mjs')).href}?ledger-refused`)) as { handler: (event: unknown, context: Context) => Promise<unknown> };
+        faultyHandlers.set(postLedger.logicalId, module.handler);
+      } finally {
+        process.env.PAYMENTS_TABLE_NAME = saved;
+      }
+      return () => void faultyHandlers.delete(postLedger.logicalId);
+    },
+  });
+
   // Warm task durations: more payments through the saga, the cold first run left out.
   taskDurations.splice(0);
   for (let i = 0; i < WARM_SAGA_RUNS; i++) {
@@ -172,6 +200,7 @@ try {
   printCalls('First POST /v1/payments', firstCalls);
   printCalls('Replay of that POST', replayCalls);
   printCalls(`Payment saga, happy path (${taskDurations.length / WARM_SAGA_RUNS} Lambda tasks, ${stateTransitions} state transitions)`, sagaCalls);
+  printSagaPaths(sagaPaths);
   const paymentCalls = [...firstCalls, ...sagaCalls];
   const paymentWrites = sumUnits(paymentCalls, 'writeUnits');
   const totalWrites = total(paymentWrites);
@@ -233,6 +262,7 @@ try {
       writeUnits: totalWrites - processorWrites,
       allWriteUnits: totalWrites,
       transitions: stateTransitions,
+      transitionsByPath: sagaPaths.map(({ path, states }) => ({ path, transitions: states.length })),
     });
     print('Wrote docs/BENCHMARKS.md and docs/bench-latency-vs-load.svg');
   }
@@ -409,10 +439,58 @@ function sumUnits(calls: MeteredCall[], kind: 'writeUnits' | 'readUnits'): Recor
   return sums;
 }
 
-async function countTransitions(events: AsyncIterable<{ type: string }>): Promise<number> {
-  let entered = 0;
-  for await (const event of events) if (event.type === 'StateEntered') entered += 1;
+async function statesEntered(events: AsyncIterable<{ type: string; state?: { name: string } }>): Promise<string[]> {
+  const entered: string[] = [];
+  for await (const event of events) if (event.type === 'StateEntered') entered.push(event.state?.name ?? '?');
   return entered;
+}
+
+interface SagaPathFigure {
+  path: string;
+  states: string[];
+  lambdaTasks: number;
+  ended: string;
+}
+
+/**
+ * Every path of the payment saga a payment can take without an operator, each measured on one payment through the
+ * synthesized definition (Standard bills every state entered; the retries of a path that meets transient errors add
+ * one each and are not counted here): the happy path, a decline, a capture failure (void), a ledger refusal (refund
+ * of the capture), and a late start of an already settled payment (a reconciliation restart or a duplicate Express start).
+ */
+async function sagaPathFigures(deps: {
+  newPayment: (source: string, key: string) => Promise<string>;
+  runPath: (id: string, name?: string) => Promise<{ states: string[]; output: { status?: string } }>;
+  taskCount: () => number;
+  refuseLedger: () => Promise<() => void>;
+}): Promise<SagaPathFigure[]> {
+  const figures: SagaPathFigure[] = [];
+  const measure = async (path: string, id: string, expected: string, name?: string) => {
+    const tasksBefore = deps.taskCount();
+    const { states, output } = await deps.runPath(id, name);
+    if (output.status !== expected) throw new Error(`The ${path} path ended with ${JSON.stringify(output)}, not ${expected}`);
+    figures.push({ path, states, lambdaTasks: deps.taskCount() - tasksBefore, ended: expected });
+  };
+  const succeeded = await deps.newPayment('tok_success', 'bench-path-happy');
+  await measure('happy (succeeded)', succeeded, 'succeeded');
+  await measure('declined', await deps.newPayment('tok_decline', 'bench-path-declined'), 'failed');
+  await measure('capture failure (void)', await deps.newPayment('tok_capture_fail', 'bench-path-capture-failed'), 'failed');
+  const restore = await deps.refuseLedger();
+  try {
+    await measure('ledger refused (refund)', await deps.newPayment('tok_success', 'bench-path-ledger-refused'), 'failed');
+  } finally {
+    restore();
+  }
+  await measure('late start, settled payment', succeeded, 'succeeded', `payment-${succeeded}-late`);
+  return figures;
+}
+
+function printSagaPaths(figures: SagaPathFigure[]) {
+  print('\nPayment saga, billed Standard transitions per path (states entered, measured on the synthesized definition):');
+  for (const figure of figures) {
+    const cost = figure.states.length * PRICE.sfnStandardTransitionPerThousand * 1000;
+    print(`  ${figure.path.padEnd(28)} ${String(figure.states.length).padStart(2)} transitions  ${String(figure.lambdaTasks).padStart(2)} Lambda tasks  ${cost.toFixed(2).padStart(6)} USD per million  ${figure.states.join(' → ')}`);
+  }
 }
 
 /** Counts (and swallows) what the handlers log, as CloudWatch Logs would ingest it. */
@@ -459,9 +537,9 @@ interface CostInputs {
 
 function printCost(inputs: CostInputs) {
   const million = 1_000_000;
-  // Stream records per payment (created, processing, succeeded), relayed and started in batches;
-  // 10 per batch is an assumption for steady load, not a measurement.
-  const eventsPerPayment = 3;
+  // Stream records per payment (created, succeeded: the saga writes no processing any more), relayed and started
+  // in batches; 10 per batch is an assumption for steady load, not a measurement.
+  const eventsPerPayment = 2;
   const recordsPerBatch = 10;
   // Lambda's own START/END/REPORT lines in JSON format, about 250 bytes each.
   const invocations = 1 + inputs.sagaTasks + (2 * eventsPerPayment) / recordsPerBatch;

@@ -72,6 +72,8 @@ export interface BenchmarksDoc {
   writeUnits: number;
   allWriteUnits: number;
   transitions: number;
+  /** Billed Standard transitions of each saga path (happy, declined, capture failure, ledger refused, late start). */
+  transitionsByPath: Array<{ path: string; transitions: number }>;
 }
 
 export function writeBenchmarksDoc(file: string, doc: BenchmarksDoc): void {
@@ -100,7 +102,7 @@ Written by \`npm run bench\` (tools/bench/) — do not edit by hand; run it agai
 | an idle twin uses < 3 % of a core (all its processes) | ${flow.idle.totalPercent.toFixed(2)} % (${Object.entries(flow.idle.byCommand).filter(([, v]) => v > 0).map(([c, v]) => `${c} ${v.toFixed(2)} %`).join(', ')}) | ${verdict(flow.idle.totalPercent < 3)} |
 | import ≤ 1.5× a minimal DynamoDB-client bundle, tracing on | ${doc.importRatios.min.toFixed(2)}–${doc.importRatios.max.toFixed(2)}× (minimal: ${doc.importRatios.minimalMs.toFixed(0)} ms here); \`payflow:sdkTracing=false\`: ${doc.importRatios.platformMin.toFixed(2)}–${doc.importRatios.platformMax.toFixed(2)}× | ${verdict(doc.importRatios.max <= 1.5)} |
 | ≤ 9 write units per succeeded payment (without the simulated processor's) | ${doc.writeUnits} (${doc.allWriteUnits} with them) | ${verdict(doc.writeUnits <= 9)} |
-| Standard transitions per succeeded payment | ${doc.transitions} | |
+| Standard transitions per succeeded payment | ${doc.transitions} (other paths: ${doc.transitionsByPath.filter(({ path }) => !path.startsWith('happy')).map(({ path, transitions }) => `${path} ${transitions}`).join(', ')}) | |
 
 ## Time to terminal versus load
 

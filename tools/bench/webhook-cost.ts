@@ -17,7 +17,7 @@ export const WEBHOOK_PRICE = {
 };
 
 export interface WebhookCostInputs {
-  /** Status changes of a succeeded payment: created, processing, succeeded (the stream carries each). */
+  /** Status changes of a succeeded payment: created, succeeded (the stream carries each; the saga writes no processing any more). */
   eventsPerPayment: number;
   /** Endpoints that want each event (one `["*"]` endpoint per merchant). */
   endpointsPerEvent: number;
@@ -33,7 +33,7 @@ export interface WebhookCostInputs {
 }
 
 export const DEFAULT_WEBHOOK_COST_INPUTS: WebhookCostInputs = {
-  eventsPerPayment: 3,
+  eventsPerPayment: 2,
   endpointsPerEvent: 1,
   eventItemKb: 0.6,
   recordsPerBatch: 10,
