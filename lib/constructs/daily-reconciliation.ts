@@ -51,8 +51,8 @@ export class DailyReconciliation extends Construct {
     const fn = this.function;
     props.processor.grant(fn, 'records');
     // A day's capture postings (Query on the index); payments and postings in batches (BatchGetItem); a recovery
-    // is the saga's markProcessing and postLedger (UpdateItem, PutItem of the posting, GetItem on a repeat), the
-    // same grants as those steps' functions.
+    // is the saga's postLedger (its transaction's UpdateItem and PutItem of the posting, GetItem on a repeat), the
+    // same grants as that step's function.
     fn.grantTableActions(props.paymentsTable, ['dynamodb:Query'], PaymentsData.CAPTURE_POSTINGS_BY_DAY_INDEX);
     fn.grantTableActions(props.paymentsTable, ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     // Findings of the day (Query), a new finding (conditional PutItem), the report (PutItem).

@@ -377,7 +377,8 @@ function importFigures(fn: FunctionResource): { kb: number; importMs: number } {
  * The processor circuit breaker (issue 12): what it adds to every payment (measured: its table's units
  * in the happy-path saga; no state is added, so no transition) and what a payment held while it is
  * open costs per wait (the CircuitOpen retrier: one more Authorize attempt = one billed transition on
- * Standard, one Lambda invocation, one breaker read). Its gauge is one EMF log line per authorization.
+ * Standard, one Lambda invocation, one breaker read and the payment's consistent read before it). Its gauge is one
+ * EMF log line per authorization.
  */
 function printBreakerCost(sagaCalls: MeteredCall[], waits: number | undefined) {
   const isBreaker = (table: string) => /CircuitBreaker/.test(table);
@@ -386,10 +387,10 @@ function printBreakerCost(sagaCalls: MeteredCall[], waits: number | undefined) {
   const million = 1_000_000;
   const emfBytes = EMF_GAUGE_BYTES;
   const perPayment = reads * PRICE.dynamodbReadUnitPerMillion + writes * PRICE.dynamodbWriteUnitPerMillion + ((emfBytes * million) / 1024 ** 3) * PRICE.logsIngestionPerGb;
-  const perWait = PRICE.sfnStandardTransitionPerThousand / 1000 + PRICE.lambdaRequestPerMillion / million + (0.5 * PRICE.dynamodbReadUnitPerMillion) / million;
+  const perWait = PRICE.sfnStandardTransitionPerThousand / 1000 + PRICE.lambdaRequestPerMillion / million + (1.5 * PRICE.dynamodbReadUnitPerMillion) / million;
   print(`\nCircuit breaker, per succeeded payment: ${reads} read units, ${writes} write units of its table, 0 added transitions (no new state on the happy path)`);
   print(`  per million payments: ${perPayment.toFixed(2)} USD (reads ${(reads * PRICE.dynamodbReadUnitPerMillion).toFixed(3)}, EMF gauge ~${emfBytes} B/payment ${(((emfBytes * million) / 1024 ** 3) * PRICE.logsIngestionPerGb).toFixed(3)})`);
-  print(`  while open, per held payment and wait: 1 transition + 1 Authorize invocation + 0.5 read unit = ${(perWait * million).toFixed(2)} USD per million waits (Standard); a payment held the whole hold: ${waits ?? '?'} waits`);
+  print(`  while open, per held payment and wait: 1 transition + 1 Authorize invocation + 1.5 read units (breaker 0.5, payment 1) = ${(perWait * million).toFixed(2)} USD per million waits (Standard); a payment held the whole hold: ${waits ?? '?'} waits`);
 }
 
 /**
