@@ -266,7 +266,7 @@ describe('PaymentSaga: the payment cannot be read', () => {
       const [message] = await saga.drainSagaFailures();
       expect(message).toMatchObject({ saga: 'payment', state: { paymentId: payment.id, error: { Error: 'PaymentUnreadable' } } });
       expect(await saga.processorRecords(payment.id)).toEqual([]);
-      expect(await saga.payment(payment.id)).toMatchObject({ status: 'pending', openEntity: 'payment' });
+      expect(await saga.payment(payment.id)).toMatchObject({ status: 'pending' });
     } finally {
       restore();
     }
