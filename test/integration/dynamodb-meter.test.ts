@@ -36,6 +36,13 @@ describe('DynamoDB meter', () => {
     expect(lastCall()).toEqual({ operation: 'PutItem', writeUnits: { [table]: 1, [`${table}/open-items`]: 1 }, readUnits: {} });
   });
 
+  it("passes a transaction on a missing table through: DynamoDB's own refusal, recorded as failed", async () => {
+    await expect(client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'meter-missing-table', Item: { PK: { S: 'x' } } } }] }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    expect(lastCall()).toEqual({ operation: 'TransactWriteItems (failed)', writeUnits: {}, readUnits: {} });
+  });
+
   it('charges a one-item transaction 2 units, as AWS does, and keeps what Local reported', async () => {
     await client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: table, Item: { PK: { S: 'one' } } } }] }));
     expect(lastCall().writeUnits).toEqual({ [table]: 2 });

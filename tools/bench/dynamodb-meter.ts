@@ -51,7 +51,9 @@ export async function startDynamoDbMeter(target: string): Promise<{ endpoint: st
     const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
     if (!READS.has(operation) && !WRITES.has(operation)) return forward(req, body);
     const input = { ...JSON.parse(body.toString('utf8')), ReturnConsumedCapacity: 'INDEXES' };
-    const writes = operation === 'TransactWriteItems' ? await items.writesOf(input.TransactItems ?? []) : undefined;
+    // A transaction whose items cannot be read (a missing table) goes through all the same: the proxy must not change
+    // DynamoDB's answer (ResourceNotFoundException), only meter what it can.
+    const writes = operation === 'TransactWriteItems' ? await items.writesOf(input.TransactItems ?? []).catch(() => undefined) : undefined;
     const answer = await forward(req, Buffer.from(JSON.stringify(input)));
     if (answer.statusCode !== 200) {
       calls.push({ operation: `${operation} (failed)`, writeUnits: {}, readUnits: {} });
