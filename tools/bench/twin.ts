@@ -46,8 +46,16 @@ async function startTwinOnce(options: { projectDir: string; cdkOut?: string; out
   const args = ['tsx', 'bin/start.ts', '--port', '0', '--outputs-file', options.outputsFile, '--log-file', options.logFile];
   if (options.cdkOut) args.push('--cdk-out', options.cdkOut);
   if (options.timeScale !== undefined) args.push('--time-scale', String(options.timeScale));
-  const child: ChildProcess = spawn('npx', args, { cwd: options.projectDir, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-  const killOnExit = () => child.kill('SIGKILL');
+  // Its own process group: npx does not pass signals on to tsx, so stop() signals the whole group.
+  const child: ChildProcess = spawn('npx', args, { cwd: options.projectDir, stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // The group has already ended.
+    }
+  };
+  const killOnExit = () => signalGroup('SIGKILL');
   process.once('exit', killOnExit);
   let output = '';
   await new Promise<void>((resolve, reject) => {
@@ -80,9 +88,9 @@ async function startTwinOnce(options: { projectDir: string; cdkOut?: string; out
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
+      signalGroup('SIGTERM');
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      signalGroup('SIGKILL');
       process.off('exit', killOnExit);
     },
   };
