@@ -117,10 +117,10 @@ describe('Reconciliation: a payment stuck in a non-terminal status beyond STUCK_
   });
 
   it('is found by a later run when it was accepted after an earlier run moved the merchant\'s cursor, and a restarted payment is watched until it is terminal', async () => {
-    // A bound of 1 s: the cursor really moves between runs, as it does every 5 minutes in a stack.
-    const quick = await importBundledHandler('ReconciliationReconcile', { ...env, STUCK_AFTER_SECONDS: '1' });
+    // A bound of 0.2 s: the cursor really moves between runs, as it does every 5 minutes in a stack.
+    const quick = await importBundledHandler('ReconciliationReconcile', { ...env, STUCK_AFTER_SECONDS: '0.2' });
     const merchantId = freshMerchant();
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 1_100));
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
     const first = await table.createPayment({ merchantId });
     await settle();
     expect(await runReconciliation(quick)).toMatchObject({ examined: 1, outcomes: { started: 1 } });
@@ -138,6 +138,41 @@ describe('Reconciliation: a payment stuck in a non-terminal status beyond STUCK_
     expect(await cursorOf(merchantId)).toMatchObject({ watching: [] });
     expect((await runReconciliation(quick)).examined).toBe(0);
     for (const payment of [first, second]) expect(await saga.payment(payment.id)).toMatchObject({ status: 'succeeded' });
+  });
+});
+
+describe('Reconciliation: a run that runs out of time', () => {
+  it('stores how far it got (the cursor after the last payment it examined, the restarted one watched); the next run goes on from there', async () => {
+    // The use case itself, on the real adapters, with an invocation whose time is up right after the first restart.
+    const [{ reconcile: reconcileUseCase }, { PaymentsTable: PaymentsTableAdapter }, { sagaStarterFromSettings }, { sqsQueueFromSettings }] = await Promise.all([
+      import('../../../lambdas/application/reconcile.ts'),
+      import('../../../lambdas/adapters/dynamodb/payments-table.ts'),
+      import('../../../lambdas/adapters/step-functions-saga-starter.ts'),
+      import('../../../lambdas/adapters/sqs-queue.ts'),
+    ]);
+    const merchantId = freshMerchant();
+    const payments = [await table.createPayment({ merchantId }, minutesAgo(40)), await table.createPayment({ merchantId }, minutesAgo(30)), await table.createPayment({ merchantId }, minutesAgo(20))];
+    const adapter = new PaymentsTableAdapter(documentClient(), saga.tables.PAYMENTS_TABLE_NAME!);
+    const run = reconcileUseCase({
+      openItems: adapter,
+      payments: adapter,
+      merchantIds: [merchantId],
+      starter: sagaStarterFromSettings(),
+      operatorQueue: sqsQueueFromSettings('sagaFailuresQueueUrl'),
+      operatorQueueIsFifo: saga.sagaFailuresQueueUrl.endsWith('.fifo'),
+      stuckAfterSeconds: STUCK_AFTER_SECONDS,
+      pageSize: 2,
+      maxRestarts: 3,
+    });
+    const first = payments[0]!;
+    const summary = await run(() => (executionsNamed(`payment-${first.id}`).length > 0 ? 0 : Infinity));
+    await saga.stepFunctions.idle();
+    expect(summary).toMatchObject({ examined: 1, outcomes: { started: 1 } });
+    expect(await cursorOf(merchantId)).toMatchObject({ after: `${first.createdAt}#${first.id}`, watching: [first.id] });
+
+    expect(await runReconciliation()).toMatchObject({ examined: 3, outcomes: { terminal: 1, started: 2 } });
+    expect(payments.map((payment) => executionsNamed(`payment-${payment.id}`).length)).toEqual([1, 1, 1]);
+    expect(await runReconciliation()).toMatchObject({ examined: 2, outcomes: { terminal: 2 } });
   });
 });
 
