@@ -8,12 +8,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import {
+  BatchGetItemCommand,
   CreateTableCommand,
   DeleteTableCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 
@@ -203,7 +203,6 @@ export async function rawConditionalWriteRate(endpoint: string, concurrency: num
     description: { S: 'bench' },
     createdAt: { S: new Date().toISOString() },
     updatedAt: { S: new Date().toISOString() },
-    openEntity: { S: 'payment' },
   });
   let next = 0;
   const put = () =>
@@ -279,27 +278,22 @@ export async function readPayments(endpoint: string, table: string, ids: string[
   }
 }
 
-/** How many payments are not terminal yet (the sparse open-items index, as reconciliation reads it). */
-export async function openPayments(endpoint: string, table: string): Promise<number> {
+/** Those of `ids` whose payment is not terminal yet (BatchGetItem of their status, 100 at a time). */
+export async function openPayments(endpoint: string, table: string, ids: readonly string[]): Promise<string[]> {
   const client = localClient(endpoint);
   try {
-    let count = 0;
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await client.send(
-        new QueryCommand({
-          TableName: table,
-          IndexName: 'open-items',
-          KeyConditionExpression: 'openEntity = :payment',
-          ExpressionAttributeValues: { ':payment': { S: 'payment' } },
-          Select: 'COUNT',
-          ExclusiveStartKey: start,
-        }),
-      );
-      count += page.Count ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return count;
+    const open: string[] = [];
+    for (let start = 0; start < ids.length; start += 100) {
+      let keys: Array<Record<string, AttributeValue>> = ids.slice(start, start + 100).map((id) => ({ PK: { S: `PAYMENT#${id}` }, SK: { S: 'PAYMENT' } }));
+      while (keys.length > 0) {
+        const { Responses, UnprocessedKeys } = await client.send(
+          new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys, ProjectionExpression: 'id, #status', ExpressionAttributeNames: { '#status': 'status' } } } }),
+        );
+        for (const item of Responses?.[table] ?? []) if (['pending', 'processing'].includes(item.status?.S ?? '')) open.push(item.id?.S ?? '');
+        keys = UnprocessedKeys?.[table]?.Keys ?? [];
+      }
+    }
+    return open;
   } finally {
     client.destroy();
   }
