@@ -16,6 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { PAYFLOW_APP } from '../../bin/payflow-local.ts';
 import { STACK_NAME } from '../../lib/app.ts';
+import { BUNDLE_ALIASES } from '../../lib/constructs/payflow-function.ts';
 import { startDynamoDbLocal } from '../local-runner/dynamodb/dynamodb-local.ts';
 import { createTablesFromTemplate } from '../local-runner/dynamodb/tables.ts';
 import { createIntrinsicResolver, type TemplateValue } from '../local-runner/intrinsics.ts';
@@ -297,7 +298,7 @@ async function minimalDynamoDbBundle(): Promise<{ kb: number; importMs: number; 
     minify: true,
     mainFields: ['module', 'main'],
     nodePaths: [join(PROJECT_DIR, 'node_modules')],
-    alias: { '@aws-sdk/credential-provider-node': join(PROJECT_DIR, 'lambdas/commons/lambda-credentials.ts') },
+    alias: { ...BUNDLE_ALIASES },
     banner: { js: "import { createRequire as __payflowCreateRequire } from 'module'; const require = __payflowCreateRequire(import.meta.url);" },
     logLevel: 'error',
   });
