@@ -43,7 +43,14 @@ export class PayflowStack extends Stack {
     this.saga = new PaymentSaga(this, 'Saga', { paymentsTable, processor, circuitBreakerTable, circuitBreaker: config.circuitBreaker, sagaType: config.sagaType });
     const { paymentSaga, refundSaga, sagaFailuresQueue } = this.saga;
     this.outbox = new Outbox(this, 'Outbox', { paymentsTable, paymentSaga, refundSaga });
-    this.reconciliation = new Reconciliation(this, 'Reconciliation', { paymentsTable, paymentSaga, refundSaga, sagaFailuresQueue, maxRestarts: config.reconciliation.maxRestarts });
+    this.reconciliation = new Reconciliation(this, 'Reconciliation', {
+      paymentsTable,
+      paymentSaga,
+      refundSaga,
+      sagaFailuresQueue,
+      maxRestarts: config.reconciliation.maxRestarts,
+      merchantIds: config.merchants.map((merchant) => merchant.id),
+    });
     this.dailyReconciliation = new DailyReconciliation(this, 'DailyReconciliation', {
       paymentsTable,
       dailyReportsTable,

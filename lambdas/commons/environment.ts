@@ -14,9 +14,11 @@ export const FUNCTION_SETTINGS = {
   refundSagaArn: 'REFUND_SAGA_ARN',
   sagaFailuresQueueUrl: 'SAGA_FAILURES_QUEUE_URL',
   stuckAfterSeconds: 'STUCK_AFTER_SECONDS',
-  /** Open items per query page (every page is read while the run has time). */
+  /** Payments or open items per query page (every page is read while the run has time). */
   reconcileMaxItems: 'RECONCILE_MAX_ITEMS',
   reconcileMaxRestarts: 'RECONCILE_MAX_RESTARTS',
+  /** The stack's merchant ids, comma-separated: reconciliation scans each one's payments. */
+  reconcileMerchantIds: 'RECONCILE_MERCHANT_IDS',
   circuitBreakerTable: 'CIRCUIT_BREAKER_TABLE_NAME',
   breakerFailureThreshold: 'BREAKER_FAILURE_THRESHOLD',
   breakerWindowSeconds: 'BREAKER_WINDOW_SECONDS',

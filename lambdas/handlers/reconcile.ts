@@ -6,8 +6,11 @@ import { sagaStarterFromSettings } from '#adapters/step-functions-saga-starter';
 import { numberSetting, setting } from '#commons/environment';
 import { metrics } from '#commons/powertools';
 
+const paymentsTable = paymentsTableFromSettings();
 const run = reconcile({
-  openItems: paymentsTableFromSettings(),
+  openItems: paymentsTable,
+  payments: paymentsTable,
+  merchantIds: setting('reconcileMerchantIds').split(','),
   starter: sagaStarterFromSettings(),
   operatorQueue: sqsQueueFromSettings('sagaFailuresQueueUrl'),
   operatorQueueIsFifo: setting('sagaFailuresQueueUrl').endsWith('.fifo'),

@@ -65,6 +65,8 @@ export type OpenItemRef = { entity: 'payment'; paymentId: string } | { entity: '
 export type OpenItem = (({ entity: 'payment' } & Payment) | ({ entity: 'refund' } & Refund)) & {
   /** How often reconciliation has (re)started its saga so far. */
   reconcileRestarts: number;
+  /** When reconciliation handed it to an operator (no saga will move it; it is not restarted again). */
+  handedOverAt?: string;
 };
 
 /** One page of open items, oldest first; `cursor` continues after it (absent on the last page). */
@@ -73,7 +75,10 @@ export interface OpenItemsPage {
   cursor?: string;
 }
 
-/** Payments and refunds a saga still has work on, for reconciliation. */
+/**
+ * Payments and refunds in the sparse open-items index, for reconciliation: refunds while pending, and
+ * the payments an earlier version wrote into it (new payments are found through PaymentScan).
+ */
 export interface OpenItems {
   openItemRefs(entity: 'payment' | 'refund', createdBefore: string, pageSize: number, cursor?: string): Promise<OpenItemsPage>;
   /** When the oldest item of `entity` still open was created (ISO 8601), or undefined when none is open. */
@@ -82,6 +87,57 @@ export interface OpenItems {
   /** Counts one more restart of the item's saga (whatever its status: the saga may already have moved it); false when the item is gone. */
   countRestart(ref: OpenItemRef): Promise<boolean>;
   handToOperator(ref: OpenItemRef, seenStatus: string, at: string): Promise<boolean>;
+}
+
+/** A payment in its merchant's creation order. */
+export interface ScannedPayment {
+  paymentId: string;
+  createdAt: string;
+  /** Its place in the merchant's payments (opaque): a scan resumes after it. */
+  position: string;
+}
+
+/** One page of a merchant's payments, oldest first; `cursor` continues the same scan (absent on the last page). */
+export interface ScannedPaymentsPage {
+  payments: ScannedPayment[];
+  cursor?: string;
+}
+
+/** What reconciliation reads of a scanned payment to tell whether it still has to act on it. */
+export interface ScannedPaymentState {
+  status: string;
+  /** Reconciliation handed it to an operator: no saga can move it, it is not examined again. */
+  handedOver: boolean;
+  /** Written by an earlier version into the open-items index: reconciled through OpenItems until it leaves it. */
+  inOpenItems: boolean;
+}
+
+/** How far reconciliation has examined one merchant's payments. */
+export interface PaymentScanCursor {
+  merchantId: string;
+  /** Every payment at or before this position has been examined (absent: none yet). */
+  after?: string;
+  /** Payments it found open and restarted (or found running): examined again on every run until they are terminal or handed over. */
+  watching: string[];
+  /** The stored version this cursor was read at (0: none stored); a save succeeds only over that version. */
+  version: number;
+}
+
+/**
+ * A merchant's payments in creation order, for reconciliation: the keys the API writes once per payment
+ * (nothing per status change), and one cursor per merchant that reconciliation keeps.
+ */
+export interface PaymentScan {
+  /** Every stored cursor (one per merchant reconciliation has scanned, listed or not any more). */
+  paymentScanCursors(): Promise<PaymentScanCursor[]>;
+  /** The position after which every payment created at or after `createdAt` lies: where a scan that reached `createdAt` resumes. */
+  positionAt(createdAt: string): string;
+  /** A page of the merchant's payments after `after` and created before `createdBefore`, oldest first. */
+  merchantPayments(query: { merchantId: string; createdBefore: string; pageSize: number; after?: string; cursor?: string }): Promise<ScannedPaymentsPage>;
+  /** The state of each payment, read together (eventually consistent: an open one is read again before acting); absent when missing. */
+  scannedPaymentStates(paymentIds: readonly string[]): Promise<Map<string, ScannedPaymentState>>;
+  /** Stores the cursor unless another run stored one since it was read (then false: that run's cursor stands). */
+  savePaymentScanCursor(cursor: PaymentScanCursor): Promise<boolean>;
 }
 
 /** The ledger's captures, for the daily reconciliation against the processor's records. */

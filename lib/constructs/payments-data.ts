@@ -37,9 +37,11 @@ export class PaymentsData extends Construct {
       sortKey: { name: 'SK', type: AttributeType.STRING },
       stream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
-    // Sparse and keys-only: an item is in it only while it is not terminal, so that reconciliation
-    // finds stuck payments and refunds without a scan, and only creation and the terminal write pay
-    // an index write.
+    // Sparse and keys-only: a refund is in it only while it is pending, so that reconciliation finds
+    // stuck refunds without a scan (creation and the terminal write pay an index write each). Payments
+    // are no longer written into it: reconciliation reads them per merchant from the lookup index; the
+    // ones earlier versions put here leave it with their terminal write. Its partition key has one value
+    // per entity, so all its writes go to one index partition.
     this.paymentsTable.addGlobalSecondaryIndex({
       indexName: PaymentsData.OPEN_ITEMS_INDEX,
       partitionKey: { name: 'openEntity', type: AttributeType.STRING },
@@ -47,7 +49,7 @@ export class PaymentsData extends Construct {
       projectionType: ProjectionType.KEYS_ONLY,
     });
     // Sparse and keys-only, keys written once when a payment or refund is created and never changed:
-    // a merchant's payments newest first (the lists) and a refund by its id. One index write unit per
+    // a merchant's payments newest first (the lists; reconciliation reads them oldest first) and a refund by its id. One index write unit per
     // payment and per refund; status changes write nothing to it. A page reads the items back by key.
     this.paymentsTable.addGlobalSecondaryIndex({
       indexName: PaymentsData.LOOKUP_INDEX,

@@ -19,12 +19,20 @@ export interface ReconciliationProps {
   readonly schedule?: Schedule;
   /** Restarts of one item's saga before it is handed to the saga-failures queue. Default 3. */
   readonly maxRestarts?: number;
+  /** The stack's merchants (payflow:merchants): reconciliation scans each one's payments. */
+  readonly merchantIds: readonly string[];
 }
+
+/** The partition of reconciliation's per-merchant cursors (lambdas/adapters/dynamodb/payments-items.ts PAYMENT_SCAN_CURSORS_PK). */
+export const PAYMENT_SCAN_CURSORS_PARTITION = 'RECONCILIATION#PAYMENTS';
+/** The attributes of a cursor item, all its function may put. */
+const CURSOR_ATTRIBUTES = ['PK', 'SK', 'entity', 'merchantId', 'after', 'watching', 'version'];
 
 /**
  * Scheduled reconciliation (DESIGN §4): every few minutes, finds payments and refunds open for longer
- * than `stuckAfter` through the sparse `open-items` index and restarts their saga (idempotent under
- * the deterministic execution name) or flags them to the saga-failures queue.
+ * than `stuckAfter` and restarts their saga (idempotent under the deterministic execution name) or flags
+ * them to the saga-failures queue. Payments: each merchant's `lookup` entries from a cursor item per
+ * merchant; refunds (and payments an earlier version put there): the sparse `open-items` index.
  */
 export class Reconciliation extends Construct {
   readonly function: PayflowFunction;
@@ -45,13 +53,26 @@ export class Reconciliation extends Construct {
         sagaFailuresQueueUrl: props.sagaFailuresQueue.queueUrl,
         stuckAfterSeconds: String(stuckAfter.toSeconds()),
         reconcileMaxRestarts: String(props.maxRestarts ?? 3),
+        reconcileMerchantIds: props.merchantIds.join(','),
       },
     });
     const fn = this.function;
 
-    // Finds open items on the open-items index (Query) and reads each one (GetItem).
+    // Finds each merchant's payments on the lookup index and refunds on the open-items index (Query), reads the
+    // payments a page found in one batch (BatchGetItem) and each open item again before acting on it (GetItem).
+    fn.grantTableActions(props.paymentsTable, ['dynamodb:Query'], 'lookup');
     fn.grantTableActions(props.paymentsTable, ['dynamodb:Query'], 'open-items');
-    fn.grantTableActions(props.paymentsTable, ['dynamodb:GetItem']);
+    fn.grantTableActions(props.paymentsTable, ['dynamodb:GetItem', 'dynamodb:BatchGetItem']);
+    // Its cursors: read (one Query of their partition) and put only there, with only their attributes.
+    const cursorsOnly = { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PAYMENT_SCAN_CURSORS_PARTITION] } };
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [props.paymentsTable.tableArn], conditions: cursorsOnly }));
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [props.paymentsTable.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { ...cursorsOnly['ForAllValues:StringEquals'], 'dynamodb:Attributes': CURSOR_ATTRIBUTES }, StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' } },
+      }),
+    );
     // Counting a restart and handing a case to an operator touch only these attributes (and read the status they are conditioned on).
     fn.addToRolePolicy(
       new PolicyStatement({

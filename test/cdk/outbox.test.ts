@@ -5,6 +5,7 @@ import { Pass, StateMachine, DefinitionBody } from 'aws-cdk-lib/aws-stepfunction
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Outbox } from '../../lib/constructs/outbox.ts';
 import { PaymentsData } from '../../lib/constructs/payments-data.ts';
+import { PAYMENT_SCAN_CURSORS_PK } from '../../lambdas/adapters/dynamodb/payments-items.ts';
 import { Reconciliation } from '../../lib/constructs/reconciliation.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -39,7 +40,7 @@ beforeAll(() => {
   const refundSaga = saga('RefundSaga');
   const sagaFailuresQueue = new Queue(stack, 'SagaFailures', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
   outbox = new Outbox(stack, 'Outbox', { paymentsTable: data.paymentsTable, paymentSaga, refundSaga });
-  reconciliation = new Reconciliation(stack, 'Reconciliation', { paymentsTable: data.paymentsTable, paymentSaga, refundSaga, sagaFailuresQueue });
+  reconciliation = new Reconciliation(stack, 'Reconciliation', { paymentsTable: data.paymentsTable, paymentSaga, refundSaga, sagaFailuresQueue, merchantIds: ['merchant-a', 'merchant-b'] });
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
 }, 120_000);
@@ -186,12 +187,29 @@ describe('least-privilege grants', () => {
   it('reconciliation reads the table, may update only the hand-over attributes, starts and describes executions, sends to saga failures', () => {
     const statements = statementsOf(reconciliation.function);
     const actions = new Set(statements.flatMap(actionsOf));
-    for (const action of ['dynamodb:Query', 'dynamodb:GetItem', 'states:StartExecution', 'states:DescribeExecution', 'sqs:SendMessage']) {
+    for (const action of ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'states:StartExecution', 'states:DescribeExecution', 'sqs:SendMessage']) {
       expect(actions).toContain(action);
     }
     const update = statements.find((statement) => actionsOf(statement).includes('dynamodb:UpdateItem'))!;
     expect(update.Condition['ForAllValues:StringEquals']['dynamodb:Attributes']).toEqual(['PK', 'SK', 'status', 'openEntity', 'reconciliationFlaggedAt', 'reconcileRestarts']);
-    expect([...actions].filter((action) => /^dynamodb:(PutItem|DeleteItem|BatchWriteItem)$/.test(action))).toEqual([]);
+    expect([...actions].filter((action) => /^dynamodb:(DeleteItem|BatchWriteItem|Scan)$/.test(action))).toEqual([]);
+  });
+
+  it('reconciliation queries the lookup and open-items indexes, and its cursors only in their own partition, where alone it may put', () => {
+    const statements = statementsOf(reconciliation.function);
+    const resourceOf = (statement: Record<string, any>) => JSON.stringify(statement.Resource);
+    const queries = statements.filter((statement) => actionsOf(statement).includes('dynamodb:Query'));
+    expect(queries.filter((statement) => /index\/(lookup|open-items)/.test(resourceOf(statement))).map((statement) => resourceOf(statement).match(/index\/([a-z-]+)/)![1]).sort()).toEqual(['lookup', 'open-items']);
+    const onTable = queries.filter((statement) => !/index\//.test(resourceOf(statement)));
+    expect(onTable).toHaveLength(1);
+    expect(onTable[0]!.Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PAYMENT_SCAN_CURSORS_PK] } });
+    const puts = statements.filter((statement) => actionsOf(statement).includes('dynamodb:PutItem'));
+    expect(puts).toHaveLength(1);
+    expect(actionsOf(puts[0]!)).toEqual(['dynamodb:PutItem']);
+    expect(puts[0]!.Condition['ForAllValues:StringEquals']).toEqual({
+      'dynamodb:LeadingKeys': [PAYMENT_SCAN_CURSORS_PK],
+      'dynamodb:Attributes': ['PK', 'SK', 'entity', 'merchantId', 'after', 'watching', 'version'],
+    });
   });
 });
 
@@ -202,7 +220,7 @@ describe('reconciliation schedule', () => {
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdOf(reconciliation.function), 'Arn'] } })],
     });
     const environment = resources[logicalIdOf(reconciliation.function)]!.Properties.Environment.Variables;
-    expect(environment).toMatchObject({ STUCK_AFTER_SECONDS: '900', SAGA_FAILURES_QUEUE_URL: { Ref: expect.stringMatching(/^SagaFailures/) } });
+    expect(environment).toMatchObject({ STUCK_AFTER_SECONDS: '900', SAGA_FAILURES_QUEUE_URL: { Ref: expect.stringMatching(/^SagaFailures/) }, RECONCILE_MERCHANT_IDS: 'merchant-a,merchant-b' });
     expect(Object.keys(environment)).toEqual(expect.arrayContaining(['PAYMENTS_TABLE_NAME', 'PAYMENT_SAGA_ARN', 'REFUND_SAGA_ARN']));
   });
 });

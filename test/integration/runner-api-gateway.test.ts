@@ -2,6 +2,7 @@
 // its routes, keys, usage plans and gateway responses — with every method's integration pointed at
 // a fixture function (real worker thread) that can answer what the real handlers never do
 // (malformed proxy responses, crashes), so the gateway's side of the contract can be checked.
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAYFLOW_MALFORMED_REQUEST_BODY } from '../../bin/payflow-local.ts';
@@ -319,6 +320,15 @@ describe('requests the HTTP parser refuses are answered in the error shape, with
 
   it('headers over 16 KB → 431 request_header_fields_too_large', async () => {
     expectShape(await rawRequest(get('/v1/payments/pay_1', `X-Big: ${'a'.repeat(17 * 1024)}\r\n`)), 431, 'request_header_fields_too_large');
+  });
+
+  it('headers over 16 KB followed by a 118 KB body: the 431 arrives whole, the connection is not reset (fuzz seed 777001)', async () => {
+    // The parser refuses each further chunk of the body again; the socket must keep draining, not be destroyed.
+    const head = (first: number, second: number) =>
+      `POST /v1/payments HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Big: ${'h'.repeat(first)}\r\nX-Other: ${'o'.repeat(second)}\r\nContent-Length: 118000\r\n\r\n`;
+    for (const [first, second] of [[9000, 9000], [16000, 1000], [30000, 1], [9000, 9000], [16000, 1000], [30000, 1]] as const) {
+      expectShape(await rawRequest(Buffer.concat([Buffer.from(head(first, second), 'latin1'), randomBytes(118_000)])), 431, 'request_header_fields_too_large');
+    }
   });
 
   it.each(['FOO', 'get', 'BREW'])('an unknown method (%s) is a method the API lacks: the MISSING_AUTHENTICATION_TOKEN gateway response (404 resource_not_found)', async (method) => {

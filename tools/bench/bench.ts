@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: prints the figures DESIGN §9 budgets — bundle sizes, import times, DynamoDB calls
- * and write units per request and per succeeded payment, handler latency, what the circuit breaker and
- * the daily reconciliation add — and the cost per million
+ * and write units per request and per succeeded payment, handler latency, what the circuit breaker, the
+ * scheduled reconciliation and the daily reconciliation add — and the cost per million
  * payments at AWS list prices, itemized, for the Standard and the Express saga. Everything runs on
  * this machine: the synthesized stack's bundled functions, DynamoDB Local behind a metering proxy,
  * the synthesized state machine on aws-local-stepfunctions.
@@ -175,6 +175,23 @@ try {
   const dailyReport = (await (await handlerOf(dailyId.logicalId))({ day: new Date().toISOString().slice(0, 10) }, lambdaContext({ functionName: dailyId.logicalId }))) as { counts: { processorCaptures: number; matched: number; inFlight: number } };
   printDailyReconciliationCost({ sagaCalls, runCalls: [...meter.calls], payments: dailyReport.counts.processorCaptures, runMs: performance.now() - dailyStarted, memoryMb: dailyId.memoryMb });
 
+  const reconcileFn = functions.find((f) => /^ReconciliationReconcile/.test(f.logicalId));
+  if (!reconcileFn) throw new Error('No reconciliation function in the template');
+  // A stuck bound of 0 s puts every payment of the bench so far behind it: one run reads each, as a run reads
+  // the payments of the last 5 minutes once they are past the 15-minute bound.
+  const stuckAfterSeconds = process.env.STUCK_AFTER_SECONDS;
+  process.env.STUCK_AFTER_SECONDS = '0';
+  const reconcileRun = await handlerOf(reconcileFn.logicalId);
+  process.env.STUCK_AFTER_SECONDS = stuckAfterSeconds;
+  meter.reset();
+  const reconcileStarted = performance.now();
+  await reconcileRun({}, lambdaContext({ functionName: reconcileFn.logicalId, remainingMs: 60_000 }));
+  const reconcileMs = performance.now() - reconcileStarted;
+  const reconcileCalls = [...meter.calls];
+  meter.reset();
+  await reconcileRun({}, lambdaContext({ functionName: reconcileFn.logicalId, remainingMs: 60_000 }));
+  printReconciliationCost({ paymentCalls: [...firstCalls, ...sagaCalls], runCalls: reconcileCalls, idleRunCalls: [...meter.calls], payments: 1 + WARM_SAGA_RUNS, runMs: reconcileMs, memoryMb: reconcileFn.memoryMb });
+
   const latency = await measureLatency(post, paymentBody);
   print(`\nHandler latency, create-payment in-process on DynamoDB Local (${LATENCY_SAMPLES} sequential requests each):`);
   print(`  first request  p50 ${latency.first.p50.toFixed(1)} ms  p95 ${latency.first.p95.toFixed(1)} ms  p99 ${latency.first.p99.toFixed(1)} ms`);
@@ -293,6 +310,37 @@ function printDailyReconciliationCost(input: { sagaCalls: MeteredCall[]; runCall
   print(`  one run over ${input.payments} payments of a day (measured): ${calls}; ${runReads} read units (${per(runReads).toFixed(2)} per payment), ${runWrites} write units (the report), ${input.runMs.toFixed(0)} ms`);
   print(`  per million payments: ${(cost.indexWrites + cost.reads + cost.writes + cost.compute).toFixed(2)} USD (index writes ${cost.indexWrites.toFixed(3)}, run reads ${cost.reads.toFixed(3)}, report writes ${cost.writes.toFixed(3)}, compute ${cost.compute.toFixed(3)} at ${input.memoryMb} MB); invocations: 1 per day (${(PRICE.lambdaRequestPerMillion / million).toFixed(7)} USD), not per payment`);
   print('  (a small day rounds reads up: Query and BatchGetItem units are per page and per 4 KB item; at scale the batch reads dominate)');
+}
+
+/**
+ * Scheduled reconciliation (every 5 minutes): what finding stuck payments costs. A payment writes nothing
+ * for it (the open-items index took 2 write units of every payment: measured in the saga, shown first); a
+ * run reads each payment created since the last run once — its merchant's keys-only `lookup` entries and a
+ * batch read of its status — and puts one small cursor item per merchant that had new payments. Measured:
+ * a run over the bench's payments, then a run with nothing new (what every run costs whatever the volume).
+ */
+function printReconciliationCost(input: { paymentCalls: MeteredCall[]; runCalls: MeteredCall[]; idleRunCalls: MeteredCall[]; payments: number; runMs: number; memoryMb: number }) {
+  const openItemsWrites = input.paymentCalls.reduce((sum, call) => sum + total(Object.fromEntries(Object.entries(call.writeUnits).filter(([key]) => key.endsWith('/open-items')))), 0);
+  const reads = total(sumUnits(input.runCalls, 'readUnits'));
+  const writes = total(sumUnits(input.runCalls, 'writeUnits'));
+  const idleReads = total(sumUnits(input.idleRunCalls, 'readUnits'));
+  const idleWrites = total(sumUnits(input.idleRunCalls, 'writeUnits'));
+  const perPaymentReads = Math.max(0, reads - idleReads) / Math.max(1, input.payments);
+  const calls = (list: MeteredCall[]) => [...new Set(list.map((call) => call.operation))].map((operation) => `${list.filter((call) => call.operation === operation).length} ${operation}`).join(', ');
+  const million = 1_000_000;
+  const runsPerDay = (24 * 60) / 5;
+  const gbSecondsPerPayment = (input.runMs / 1000 / Math.max(1, input.payments)) * (input.memoryMb / 1024);
+  const perMillion = {
+    reads: perPaymentReads * PRICE.dynamodbReadUnitPerMillion,
+    compute: gbSecondsPerPayment * million * PRICE.lambdaArmGbSecond,
+  };
+  const idleRunUsd = idleReads * (PRICE.dynamodbReadUnitPerMillion / million) + idleWrites * (PRICE.dynamodbWriteUnitPerMillion / million) + PRICE.lambdaRequestPerMillion / million;
+  print(`\nReconciliation (every 5 minutes), per succeeded payment: ${openItemsWrites} write units of the open-items index in the API and saga (in the totals above), 0 transitions`);
+  print(`  one run over ${input.payments} payments past the bound (measured): ${calls(input.runCalls)}; ${reads} read units, ${writes} write units (cursors), ${input.runMs.toFixed(0)} ms`);
+  print(`  a run with nothing new (measured): ${calls(input.idleRunCalls)}; ${idleReads} read units, ${idleWrites} write units`);
+  print(`  per payment: ${perPaymentReads.toFixed(2)} read units (its lookup entry and its batch read); per million payments: ${(perMillion.reads + perMillion.compute).toFixed(3)} USD (reads ${perMillion.reads.toFixed(3)}, compute ${perMillion.compute.toFixed(3)} at ${input.memoryMb} MB)`);
+  print(`  per run, whatever the volume: ${idleReads} read units + 1 invocation = ${(idleRunUsd * runsPerDay * 30).toFixed(4)} USD a month (${runsPerDay} runs a day), plus 1 write unit per merchant with new payments per run`);
+  print('  (a small run rounds reads up: a Query and each BatchGetItem item are billed per 4 KB, at least half a unit; at scale the batch reads, half a unit per payment, dominate)');
 }
 
 function printCalls(title: string, calls: MeteredCall[]) {

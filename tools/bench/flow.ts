@@ -122,7 +122,11 @@ async function offerLoad(twin: Awaited<ReturnType<typeof startTwin>>, perSecond:
   const responses = await Promise.all(requests);
   const ids = responses.filter((r) => r.status === 201 && r.id).map((r) => r.id!);
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-  while ((await openPayments(twin.dynamodbEndpoint, twin.paymentsTable)) > 0 && Date.now() < deadline) await sleep(250);
+  let open = ids;
+  while (open.length > 0 && Date.now() < deadline) {
+    open = await openPayments(twin.dynamodbEndpoint, twin.paymentsTable, open);
+    if (open.length > 0) await sleep(250);
+  }
   const outcomes = await readPayments(twin.dynamodbEndpoint, twin.paymentsTable, ids);
   const succeeded = outcomes.filter((o) => o.status === 'succeeded');
   const otherStatuses: Record<string, number> = {};

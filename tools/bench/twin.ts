@@ -8,12 +8,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import {
+  BatchGetItemCommand,
   CreateTableCommand,
   DeleteTableCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 
@@ -46,8 +46,16 @@ async function startTwinOnce(options: { projectDir: string; cdkOut?: string; out
   const args = ['tsx', 'bin/start.ts', '--port', '0', '--outputs-file', options.outputsFile, '--log-file', options.logFile];
   if (options.cdkOut) args.push('--cdk-out', options.cdkOut);
   if (options.timeScale !== undefined) args.push('--time-scale', String(options.timeScale));
-  const child: ChildProcess = spawn('npx', args, { cwd: options.projectDir, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-  const killOnExit = () => child.kill('SIGKILL');
+  // Its own process group: npx does not pass signals on to tsx, so stop() signals the whole group.
+  const child: ChildProcess = spawn('npx', args, { cwd: options.projectDir, stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // The group has already ended.
+    }
+  };
+  const killOnExit = () => signalGroup('SIGKILL');
   process.once('exit', killOnExit);
   let output = '';
   await new Promise<void>((resolve, reject) => {
@@ -80,9 +88,9 @@ async function startTwinOnce(options: { projectDir: string; cdkOut?: string; out
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
+      signalGroup('SIGTERM');
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      signalGroup('SIGKILL');
       process.off('exit', killOnExit);
     },
   };
@@ -195,7 +203,6 @@ export async function rawConditionalWriteRate(endpoint: string, concurrency: num
     description: { S: 'bench' },
     createdAt: { S: new Date().toISOString() },
     updatedAt: { S: new Date().toISOString() },
-    openEntity: { S: 'payment' },
   });
   let next = 0;
   const put = () =>
@@ -271,27 +278,22 @@ export async function readPayments(endpoint: string, table: string, ids: string[
   }
 }
 
-/** How many payments are not terminal yet (the sparse open-items index, as reconciliation reads it). */
-export async function openPayments(endpoint: string, table: string): Promise<number> {
+/** Those of `ids` whose payment is not terminal yet (BatchGetItem of their status, 100 at a time). */
+export async function openPayments(endpoint: string, table: string, ids: readonly string[]): Promise<string[]> {
   const client = localClient(endpoint);
   try {
-    let count = 0;
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await client.send(
-        new QueryCommand({
-          TableName: table,
-          IndexName: 'open-items',
-          KeyConditionExpression: 'openEntity = :payment',
-          ExpressionAttributeValues: { ':payment': { S: 'payment' } },
-          Select: 'COUNT',
-          ExclusiveStartKey: start,
-        }),
-      );
-      count += page.Count ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return count;
+    const open: string[] = [];
+    for (let start = 0; start < ids.length; start += 100) {
+      let keys: Array<Record<string, AttributeValue>> = ids.slice(start, start + 100).map((id) => ({ PK: { S: `PAYMENT#${id}` }, SK: { S: 'PAYMENT' } }));
+      while (keys.length > 0) {
+        const { Responses, UnprocessedKeys } = await client.send(
+          new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys, ProjectionExpression: 'id, #status', ExpressionAttributeNames: { '#status': 'status' } } } }),
+        );
+        for (const item of Responses?.[table] ?? []) if (['pending', 'processing'].includes(item.status?.S ?? '')) open.push(item.id?.S ?? '');
+        keys = UnprocessedKeys?.[table]?.Keys ?? [];
+      }
+    }
+    return open;
   } finally {
     client.destroy();
   }

@@ -6,17 +6,25 @@
  * | `PAYMENT#<id>` | `REFUND#<refundId>` | a refund of it |
  * | `PAYMENT#<id>` | `POSTING#capture`, `POSTING#refund#<refundId>` | its balanced ledger postings |
  *
- * `openEntity` ('payment' | 'refund') is present while a saga has work on the item: it is the
- * partition key of the sparse `open-items` index that reconciliation reads; `reconcileRestarts` counts
- * the times reconciliation (re)started its saga. A capture posting carries `postedDay` (its UTC day): the
+ * `openEntity` ('refund') is present while a refund's saga has work on it: it is the partition key of the
+ * sparse `open-items` index that reconciliation reads for refunds. Payments are no longer written into it
+ * (two index writes per payment, all in one index partition); reconciliation finds them through their
+ * merchant's `lookup` entries instead, and payments an earlier version wrote with `openEntity = 'payment'`
+ * leave the index as before (their terminal write or the hand-over REMOVEs it). `reconcileRestarts` counts
+ * the times reconciliation (re)started an item's saga. A capture posting carries `postedDay` (its UTC day): the
  * partition key of the sparse `capture-postings-by-day` index that the daily reconciliation reads.
  *
  * `lookupPK` / `lookupSK` are the keys of the sparse, keys-only `lookup` index (set once, when the item
  * is created, and never changed, so status updates write nothing to it):
  *
  * | item | lookupPK | lookupSK | for |
- * | payment | `MERCHANT#<merchantId>#PAYMENTS` | `<createdAt>#<id>` | a merchant's payments, newest first |
+ * | payment | `MERCHANT#<merchantId>#PAYMENTS` | `<createdAt>#<id>` | a merchant's payments, newest first; reconciliation reads them oldest first |
  * | refund | `REFUND#<refundId>` | `REFUND` | a refund by its id alone |
+ *
+ * Reconciliation keeps one small item per merchant (written at most once per run, never per payment):
+ *
+ * | PK | SK | item |
+ * | `RECONCILIATION#PAYMENTS` | `MERCHANT#<merchantId>` | how far it has examined the merchant's payments, and the ones it still watches |
  */
 import type { Posting } from '#domain/ledger';
 import type { Payment } from '#domain/payment';
@@ -28,6 +36,9 @@ export const OPEN_ITEMS_INDEX = 'open-items';
 export const LOOKUP_INDEX = 'lookup';
 export const REFUND_SK_PREFIX = 'REFUND#';
 export const CAPTURE_POSTINGS_BY_DAY_INDEX = 'capture-postings-by-day';
+/** The partition of reconciliation's per-merchant scan cursors (its function may write only there). */
+export const PAYMENT_SCAN_CURSORS_PK = 'RECONCILIATION#PAYMENTS';
+export const paymentScanCursorKey = (merchantId: string) => ({ PK: PAYMENT_SCAN_CURSORS_PK, SK: `MERCHANT#${merchantId}` });
 
 export const paymentPartitionKey = (paymentId: string) => `PAYMENT#${paymentId}`;
 export const paymentKey = (paymentId: string) => ({ PK: paymentPartitionKey(paymentId), SK: PAYMENT_SK });
@@ -59,7 +70,7 @@ export interface PaymentItem extends Payment, LookupKey {
   PK: string;
   SK: string;
   entity: 'payment';
-  /** Present ('payment') while the saga has work to do; removed on a terminal status. */
+  /** Written by earlier versions only (the open-items index); removed on a terminal status or a hand-over. */
   openEntity?: 'payment';
 }
 
@@ -81,10 +92,9 @@ export interface PostingItem extends Posting {
   authorizationId?: string;
 }
 
-/** The item a new payment is written as: open for the saga while it is not terminal. */
+/** The item a new payment is written as: in its merchant's `lookup` partition, which reconciliation reads too (no open-items entry). */
 export function paymentItem(payment: Payment): PaymentItem {
-  const open = payment.status === 'pending' || payment.status === 'processing';
-  return { ...paymentKey(payment.id), ...merchantPaymentsLookupKey(payment), entity: 'payment', ...payment, ...(open ? { openEntity: 'payment' as const } : {}) };
+  return { ...paymentKey(payment.id), ...merchantPaymentsLookupKey(payment), entity: 'payment', ...payment };
 }
 
 export function refundItem(refund: Refund): RefundItem {

@@ -35,6 +35,10 @@ import {
   type SagaLedger,
   type OpenItems,
   type CaptureLedger,
+  type PaymentScan,
+  type PaymentScanCursor,
+  type ScannedPaymentState,
+  type ScannedPaymentsPage,
 } from '#ports/payments-store';
 import type { Page as TokenPage } from '#ports/processor';
 import {
@@ -42,6 +46,7 @@ import {
   CAPTURE_POSTINGS_BY_DAY_INDEX,
   LOOKUP_INDEX,
   OPEN_ITEMS_INDEX,
+  PAYMENT_SCAN_CURSORS_PK,
   REFUND_SK_PREFIX,
   capturePostingItem,
   merchantPaymentsLookupKey,
@@ -51,6 +56,7 @@ import {
   entityOf,
   paymentItem,
   paymentKey,
+  paymentScanCursorKey,
   postingItem,
   refundItem,
   refundKey,
@@ -82,7 +88,7 @@ const FILTERED_LIST_QUERY_LIMIT = 100;
 /** BatchGetItem's limit of keys per call. */
 const BATCH_GET_LIMIT = 100;
 
-export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, OpenItems, CaptureLedger {
+export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, OpenItems, PaymentScan, CaptureLedger {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -485,7 +491,7 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
     }
   }
 
-  // --- Reconciliation ----------------------------------------------------------------------------
+  // --- Reconciliation: the open-items index (refunds; payments an earlier version put there) -----
 
   /**
    * One page of the open payments or refunds created before `createdBefore`, oldest first (the index
@@ -523,7 +529,8 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
     const item = await this.get<Record<string, unknown>>(keyOf(ref));
     const entity = entityOf(item);
     if (!item || (entity !== 'payment' && entity !== 'refund')) return undefined;
-    return { entity, ...withoutStorageAttributes<Payment & Refund>(item), reconcileRestarts: Number(item.reconcileRestarts ?? 0) } as OpenItem;
+    const handedOverAt = typeof item.reconciliationFlaggedAt === 'string' ? { handedOverAt: item.reconciliationFlaggedAt } : {};
+    return { entity, ...withoutStorageAttributes<Payment & Refund>(item), reconcileRestarts: Number(item.reconcileRestarts ?? 0), ...handedOverAt } as OpenItem;
   }
 
   async countRestart(ref: OpenItemRef): Promise<boolean> {
@@ -543,9 +550,9 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
   }
 
   /**
-   * Takes an item that no saga can move any more out of the open-items index and records when it was
-   * handed to an operator, provided its status is still the one that was seen. Returns false when the
-   * status moved in the meantime.
+   * Records when an item that no saga can move any more was handed to an operator (and takes it out of
+   * the open-items index, when it is in it), provided its status is still the one that was seen. Returns
+   * false when the status moved in the meantime.
    */
   async handToOperator(ref: OpenItemRef, seenStatus: string, at: string): Promise<boolean> {
     try {
@@ -556,6 +563,110 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
         ConditionExpression: '#status = :seen',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':at': at, ':seen': seenStatus },
+      }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  // --- Reconciliation: a merchant's payments through its lookup partition ------------------------
+
+  /** The cursors: one strongly consistent Query of their own partition (one small item per merchant). */
+  async paymentScanCursors(): Promise<PaymentScanCursor[]> {
+    const cursors: PaymentScanCursor[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const { Items = [], LastEvaluatedKey } = await this.client.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :cursors',
+        ExpressionAttributeValues: { ':cursors': PAYMENT_SCAN_CURSORS_PK },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }));
+      for (const item of Items) {
+        cursors.push({
+          merchantId: String(item.merchantId),
+          ...(typeof item.after === 'string' ? { after: item.after } : {}),
+          watching: Array.isArray(item.watching) ? item.watching.map(String) : [],
+          version: Number(item.version ?? 0),
+        });
+      }
+      startKey = LastEvaluatedKey;
+    } while (startKey);
+    return cursors;
+  }
+
+  /** A payment's position is its lookupSK `<createdAt>#<id>`: the bare time sorts before every payment created at or after it. */
+  positionAt(createdAt: string): string {
+    return createdAt;
+  }
+
+  /**
+   * One page of the merchant's keys-only `lookup` entries, oldest first, between `after` (excluded) and
+   * `createdBefore`: `<createdAt>#<id>` sorts below the bare time `createdBefore` exactly when it was created
+   * before it. BETWEEN includes its bounds, so the entry at `after` itself is dropped here.
+   */
+  async merchantPayments({ merchantId, createdBefore, pageSize, after, cursor }: { merchantId: string; createdBefore: string; pageSize: number; after?: string; cursor?: string }): Promise<ScannedPaymentsPage> {
+    // A longer stuck bound than the last run's leaves `after` above `createdBefore`: nothing new to read yet.
+    if (after !== undefined && after >= createdBefore) return { payments: [] };
+    const page = await this.client.send(new QueryCommand({
+      TableName: this.tableName,
+      IndexName: LOOKUP_INDEX,
+      KeyConditionExpression: `lookupPK = :merchant AND ${after !== undefined ? 'lookupSK BETWEEN :after AND :before' : 'lookupSK < :before'}`,
+      ExpressionAttributeValues: { ':merchant': merchantPaymentsPartition(merchantId), ':before': createdBefore, ...(after !== undefined ? { ':after': after } : {}) },
+      ScanIndexForward: true,
+      Limit: pageSize,
+      ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown> } : {}),
+    }));
+    const payments = (page.Items ?? [])
+      .filter((item) => item.lookupSK !== after)
+      .map((item) => {
+        const position = String(item.lookupSK);
+        return { paymentId: String(item.PK).slice('PAYMENT#'.length), createdAt: position.slice(0, position.indexOf('#')), position };
+      });
+    return { payments, ...(page.LastEvaluatedKey ? { cursor: Buffer.from(JSON.stringify(page.LastEvaluatedKey)).toString('base64url') } : {}) };
+  }
+
+  /** BatchGetItem, eventually consistent (half a read unit per payment under 4 KB), of the attributes that decide. */
+  async scannedPaymentStates(paymentIds: readonly string[]): Promise<Map<string, ScannedPaymentState>> {
+    const states = new Map<string, ScannedPaymentState>();
+    const keys = [...new Set(paymentIds)].map((id) => paymentKey(id));
+    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
+      let pending: Array<Record<string, unknown>> = keys.slice(start, start + BATCH_GET_LIMIT);
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const { Responses, UnprocessedKeys } = await this.client.send(new BatchGetCommand({
+          RequestItems: {
+            [this.tableName]: {
+              Keys: pending,
+              ProjectionExpression: 'PK, #status, reconciliationFlaggedAt, openEntity',
+              ExpressionAttributeNames: { '#status': 'status' },
+            },
+          },
+        }));
+        for (const item of Responses?.[this.tableName] ?? []) {
+          states.set(String(item.PK).slice('PAYMENT#'.length), {
+            status: String(item.status),
+            handedOver: item.reconciliationFlaggedAt !== undefined,
+            inOpenItems: item.openEntity === 'payment',
+          });
+        }
+        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (pending.length > 0) await jitteredBackoff(attempt);
+      }
+    }
+    return states;
+  }
+
+  /** A conditional Put over the version that was read: two overlapping runs cannot both store theirs. */
+  async savePaymentScanCursor({ merchantId, after, watching, version }: PaymentScanCursor): Promise<boolean> {
+    try {
+      await this.client.send(new PutCommand({
+        TableName: this.tableName,
+        Item: { ...paymentScanCursorKey(merchantId), entity: 'payment-scan-cursor', merchantId, ...(after !== undefined ? { after } : {}), watching, version: version + 1 },
+        ConditionExpression: version === 0 ? 'attribute_not_exists(PK)' : '#version = :seen',
+        ...(version === 0 ? {} : { ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':seen': version } }),
       }));
       return true;
     } catch (error) {

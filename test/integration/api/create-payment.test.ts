@@ -90,7 +90,6 @@ describe('POST /v1/payments', () => {
       amountCaptured: 0,
       amountRefunded: 0,
       amountRefundable: 0,
-      openEntity: 'payment',
       // The merchant's list (the keys-only lookup index), newest first by creation time then id.
       lookupPK: `MERCHANT#${merchant}#PAYMENTS`,
       lookupSK: `${response.json.createdAt}#${id}`,

@@ -159,7 +159,7 @@ export class PaymentsTable {
 
   async createPayment(overrides: Partial<PaymentItem> = {}, createdAt = new Date()): Promise<PaymentItem> {
     const id = overrides.id ?? `pay_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
-    const item = { ...paymentItem(newPayment({ id, merchantId: 'merchant-a', amount: 2500, currency: 'USD', source: 'tok_success', requestHash: 'h'.repeat(64), now: createdAt })), ...overrides };
+    const item = { ...paymentItem(newPayment({ id, merchantId: overrides.merchantId ?? 'merchant-a', amount: 2500, currency: 'USD', source: 'tok_success', requestHash: 'h'.repeat(64), now: createdAt })), ...overrides };
     await this.put(item);
     return item;
   }

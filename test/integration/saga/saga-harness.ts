@@ -160,7 +160,6 @@ export async function createSagaHarness(
         item.status = input.status;
         item.amountCaptured = input.amountCaptured ?? item.amount;
         item.amountRefundable = item.amountCaptured;
-        if (input.status !== 'pending' && input.status !== 'processing') delete item.openEntity;
       }
       await db.send(new PutCommand({ TableName: tables.PAYMENTS_TABLE_NAME, Item: item }));
       return item;

@@ -6,7 +6,7 @@ import { logger } from '#commons/powertools';
 import { reconcile } from '#application/reconcile';
 import { startSagaForEvent } from '#application/start-saga';
 import type { SagaStart } from '#domain/saga-starts';
-import type { OpenItems } from '#ports/payments-store';
+import type { OpenItems, PaymentScan } from '#ports/payments-store';
 
 let lines: Array<Record<string, unknown>>;
 beforeEach(() => {
@@ -52,14 +52,24 @@ describe('api_request_id on the log lines of the functions that handle a payment
   it('reconciliation restarts a stuck payment with its request id in the input and on its lines, not on the run’s summary', async () => {
     const starts: SagaStart[] = [];
     const openItems: OpenItems = {
-      openItemRefs: async (entity) => ({ refs: entity === 'payment' ? [{ entity: 'payment', paymentId: 'pay_1' }] : [] }),
+      openItemRefs: async () => ({ refs: [] }),
       oldestOpenCreatedAt: async () => undefined,
       readOpenItem: async () => ({ entity: 'payment', id: 'pay_1', merchantId: 'm', amount: 1, currency: 'EUR', status: 'pending', source: 'tok_success', amountCaptured: 0, amountRefunded: 0, amountRefundable: 0, requestHash: 'h', requestId: 'req-1', createdAt: '2026-12-01T00:00:00.000Z', updatedAt: '2026-12-01T00:00:00.000Z', reconcileRestarts: 0 }),
       countRestart: async () => true,
       handToOperator: async () => true,
     };
+    // The stuck payment is found through its merchant's payments (the scan), then read as an open item.
+    const payments: PaymentScan = {
+      paymentScanCursors: async () => [],
+      positionAt: (createdAt) => createdAt,
+      merchantPayments: async () => ({ payments: [{ paymentId: 'pay_1', createdAt: '2026-12-01T00:00:00.000Z', position: '2026-12-01T00:00:00.000Z#pay_1' }] }),
+      scannedPaymentStates: async () => new Map([['pay_1', { status: 'pending', handedOver: false, inOpenItems: false }]]),
+      savePaymentScanCursor: async () => true,
+    };
     const run = reconcile({
       openItems,
+      payments,
+      merchantIds: ['m'],
       starter: { start: async (s) => (starts.push(s), { executionArn: 'arn:x', alreadyExisted: false }), status: async () => undefined },
       operatorQueue: { send: async () => new Map(), sendInGroupOrder: async () => new Map() },
       operatorQueueIsFifo: true,

@@ -59,7 +59,7 @@ describe('payment status transitions (CONTRACT statuses)', () => {
 describe('a new payment item (CONTRACT payments table)', () => {
   const now = new Date('2026-01-02T03:04:05.678Z');
 
-  it('is pending, with nothing captured, open for the saga, keyed by its id', () => {
+  it('is pending, with nothing captured, keyed by its id and in its merchant\'s payments (no open-items entry: reconciliation reads those)', () => {
     const item = paymentItem(newPayment({
       id: 'pay_0123456789abcdef01234567', merchantId: 'm1', amount: 1999, currency: 'EUR', source: 'tok_success',
       description: 'd', metadata: { k: 'v' }, requestHash: 'h', now,
@@ -82,7 +82,6 @@ describe('a new payment item (CONTRACT payments table)', () => {
       amountRefunded: 0,
       amountRefundable: 0,
       requestHash: 'h',
-      openEntity: 'payment',
       createdAt: '2026-01-02T03:04:05.678Z',
       updatedAt: '2026-01-02T03:04:05.678Z',
     });

@@ -70,6 +70,7 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
 
   /** Writes a whole HTTP/1.1 answer to a socket whose request Node's parser refused, then closes it. */
   const writeRawResponse = (socket: Duplex, facts: RequestFacts, { status, headers, body }: Answer) => {
+    answeredRaw.add(socket);
     const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, `Date: ${new Date().toUTCString()}`, 'Connection: close'];
     for (const [name, values] of answerHeaders(facts, headers, body)) for (const value of values) lines.push(`${name}: ${value}`);
     // Keep reading what the client is still sending: closing with unread bytes makes the kernel reset the
@@ -106,6 +107,11 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
   const responseOnSocket = new WeakMap<Duplex, ServerResponse>();
   /** Sockets whose later bytes were refused while a request on them was being answered: closed after that answer. */
   const closingAfterAnswer = new WeakSet<Duplex>();
+  /**
+   * Sockets answered by writeRawResponse. The parser refuses again each chunk of what the client is still sending
+   * (e.g. the body behind oversized headers); destroying the socket then would reset the answer away.
+   */
+  const answeredRaw = new WeakSet<Duplex>();
 
   const server = createServer((request, response) => {
     responseOnSocket.set(request.socket, response);
@@ -132,7 +138,12 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
   });
   server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
     // As Node itself: nothing to answer on a connection the client reset.
-    if (error.code === 'ECONNRESET' || !socket.writable) {
+    if (error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    if (answeredRaw.has(socket)) return;
+    if (!socket.writable) {
       socket.destroy();
       return;
     }
