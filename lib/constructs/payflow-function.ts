@@ -11,6 +11,16 @@ import { readPayflowConfig } from '../payflow-config.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
+/**
+ * Modules every bundle takes from elsewhere (esbuild `--alias`), each file saying why: cold start is paid by
+ * users (DESIGN §9 budgets every import against a minimal DynamoDB-client bundle built with these too).
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': resolve(PROJECT_ROOT, 'lambdas/commons/lambda-credentials.ts'),
+  'node:http': resolve(PROJECT_ROOT, 'lambdas/commons/node-http.cjs'),
+  semver: resolve(PROJECT_ROOT, 'lambdas/commons/semver-left-out.cjs'),
+};
+
 export interface PayflowFunctionProps extends Omit<NodejsFunctionProps, 'entry'> {
   /** Handler file under lambdas/handlers, e.g. `api/create-payment.ts`. */
   readonly handlerPath: string;
@@ -63,7 +73,7 @@ export class PayflowFunction extends NodejsFunction {
         // ones that run, tree-shaken, and the bundle runs the same locally as in Lambda.
         externalModules: [],
         esbuildArgs: {
-          '--alias:@aws-sdk/credential-provider-node': resolve(PROJECT_ROOT, 'lambdas/commons/lambda-credentials.ts'),
+          ...Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([name, path]) => [`--alias:${name}`, path])),
           ...(readPayflowConfig(scope).sdkTracing
             ? {}
             : { '--alias:@aws-lambda-powertools/tracer': resolve(PROJECT_ROOT, 'lambdas/commons/platform-tracer.ts') }),

@@ -6,25 +6,20 @@
  * this machine: the synthesized stack's bundled functions, DynamoDB Local behind a metering proxy,
  * the synthesized state machine on aws-local-stepfunctions.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { build } from 'esbuild';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { PAYFLOW_APP } from '../../bin/payflow-local.ts';
-import { STACK_NAME } from '../../lib/app.ts';
 import { startDynamoDbLocal } from '../local-runner/dynamodb/dynamodb-local.ts';
 import { createTablesFromTemplate } from '../local-runner/dynamodb/tables.ts';
 import { createIntrinsicResolver, type TemplateValue } from '../local-runner/intrinsics.ts';
 import { loadStateMachine } from '../local-runner/step-functions/machines.ts';
-import { synthesize } from '../local-runner/synthesize.ts';
-import type { CfnTemplate } from '../local-runner/template.ts';
 import { startDynamoDbMeter, type MeteredCall } from './dynamodb-meter.ts';
 import { lambdaContext, postEvent } from './events.ts';
 import { benchFlow, type FlowResults } from './flow.ts';
+import { printBundles, synthesizedFunctions } from './bundles.ts';
 import { latencyVersusLoadSvg, latencyVersusLoadText, writeBenchmarksDoc } from './report.ts';
 
 const PROJECT_DIR = resolvePath(import.meta.dirname, '../..');
@@ -38,7 +33,6 @@ const print = (line = '') => {
 const benchStarted = Date.now();
 const loadBefore = loadavg();
 const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
-const IMPORT_RUNS = 5;
 const WARM_SAGA_RUNS = 10;
 /** The circuit breaker's gauge: one Powertools 2.35 EMF line of 216 bytes (measured once; the bench runs with metrics off) + 26 bytes CloudWatch counts per event. */
 const EMF_GAUGE_BYTES = 242;
@@ -59,26 +53,15 @@ const PRICE = {
   xrayTracePerMillion: 5.0,
 };
 
-interface FunctionResource {
-  logicalId: string;
-  assetDir: string;
-  memoryMb: number;
-  environment: Record<string, TemplateValue>;
-}
-
 const outdir = mkdtempSync(join(tmpdir(), 'payflow-bench-'));
 const cleanups: Array<() => Promise<void> | void> = [() => rmSync(outdir, { recursive: true, force: true })];
 
 try {
   print('Synthesizing the stack ...');
-  await synthesize({ ...PAYFLOW_APP, outdir, context: { 'payflow:dev': true } });
-  const template = JSON.parse(readFileSync(join(outdir, `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
-  const functions = functionResources(template, outdir);
-  const platformTracingOutdir = join(outdir, 'platform-tracing');
-  await synthesize({ ...PAYFLOW_APP, outdir: platformTracingOutdir, context: { 'payflow:dev': true, 'payflow:sdkTracing': false } });
-  const platformTracingTemplate = JSON.parse(readFileSync(join(platformTracingOutdir, `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
+  const { template, functions } = await synthesizedFunctions(outdir, { 'payflow:dev': true });
+  const platformTracing = await synthesizedFunctions(join(outdir, 'platform-tracing'), { 'payflow:dev': true, 'payflow:sdkTracing': false });
 
-  const importRatios = await printBundles(functions, functionResources(platformTracingTemplate, platformTracingOutdir));
+  const importRatios = await printBundles(functions, platformTracing.functions, { workDir: outdir, print });
 
   const ddb = await startDynamoDbLocal();
   cleanups.push(() => ddb.stop()); // a second stop() is a no-op
@@ -287,70 +270,6 @@ try {
   for (const cleanup of cleanups.reverse()) await cleanup();
 }
 
-function functionResources(template: CfnTemplate, assembly: string): FunctionResource[] {
-  return Object.entries(template.Resources)
-    .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function' && resource.Metadata?.['aws:asset:path'])
-    .map(([logicalId, resource]) => {
-      const properties = (resource.Properties ?? {}) as { MemorySize?: number; Environment?: { Variables?: Record<string, TemplateValue> } };
-      return {
-        logicalId,
-        assetDir: join(assembly, String(resource.Metadata!['aws:asset:path'])),
-        memoryMb: properties.MemorySize ?? 128,
-        environment: properties.Environment?.Variables ?? {},
-      };
-    });
-}
-
-/**
- * Bundle sizes and import times, each import as a ratio to a minimal bundle that only creates a DynamoDB
- * client (bundled as the functions are), measured in the same run, interleaved: absolute times vary by
- * machine and load, the ratio much less. Budget (DESIGN §9): ≤ 1.5×, about 100 ms where the minimal one takes 65.
- */
-async function printBundles(functions: FunctionResource[], withoutSdkTracing: FunctionResource[]): Promise<{ min: number; max: number; minimalMs: number; platformMin: number; platformMax: number }> {
-  const minimal = await minimalDynamoDbBundle();
-  print(`\nFunction bundles (minified ESM; budget ≤ 500 KB, import ≤ 1.5× a minimal bundle that only creates a DynamoDB client; import = CPU time of the import, median of ${IMPORT_RUNS} fresh Node processes):`);
-  const minimalTimes: number[] = [];
-  const rows = functions.map((fn) => {
-    const other = withoutSdkTracing.find((f) => f.logicalId === fn.logicalId)!;
-    const figures = importFigures(fn);
-    minimalTimes.push(importFigures(minimal).importMs);
-    return { name: fn.logicalId, ...figures, other: importFigures(other) };
-  });
-  const minimalMs = minimalTimes.sort((a, b) => a - b)[Math.floor(minimalTimes.length / 2)]!;
-  print(`  minimal bundle (DynamoDB client only): ${minimal.kb.toFixed(0)} KB, import ${minimalMs.toFixed(1)} ms (median over the run)`);
-  print(`  ${'function'.padEnd(44)} ${'default tracing'.padStart(28)}   ${'payflow:sdkTracing=false'.padStart(32)}`);
-  for (const row of rows.sort((a, b) => b.kb - a.kb)) {
-    const figures = (f: { kb: number; importMs: number }) => `${f.kb.toFixed(0).padStart(5)} KB ${f.importMs.toFixed(1).padStart(7)} ms ${(f.importMs / minimalMs).toFixed(2).padStart(5)}×`;
-    print(`  ${row.name.padEnd(44)} ${figures(row).padStart(28)}   ${figures(row.other).padStart(32)}`);
-  }
-  const ratios = rows.map((row) => row.importMs / minimalMs);
-  const platform = rows.map((row) => row.other.importMs / minimalMs);
-  print(`  import ratio, default tracing: ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}× (budget ≤ 1.5×); payflow:sdkTracing=false: ${Math.min(...platform).toFixed(2)}–${Math.max(...platform).toFixed(2)}×`);
-  return { min: Math.min(...ratios), max: Math.max(...ratios), minimalMs, platformMin: Math.min(...platform), platformMax: Math.max(...platform) };
-}
-
-/** The yardstick: a bundle that only creates a DynamoDB client, built with the functions' esbuild options. */
-async function minimalDynamoDbBundle(): Promise<{ kb: number; importMs: number; logicalId: string; assetDir: string; memoryMb: number; environment: Record<string, TemplateValue> }> {
-  const dir = join(outdir, 'minimal-dynamodb');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'handler.mjs'), "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nconst client = new DynamoDBClient({});\nexport const handler = async () => client.config.serviceId;\n");
-  await build({
-    entryPoints: [join(dir, 'handler.mjs')],
-    outfile: join(dir, 'index.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    mainFields: ['module', 'main'],
-    nodePaths: [join(PROJECT_DIR, 'node_modules')],
-    alias: { '@aws-sdk/credential-provider-node': join(PROJECT_DIR, 'lambdas/commons/lambda-credentials.ts') },
-    banner: { js: "import { createRequire as __payflowCreateRequire } from 'module'; const require = __payflowCreateRequire(import.meta.url);" },
-    logLevel: 'error',
-  });
-  return { kb: statSync(join(dir, 'index.mjs')).size / 1024, importMs: 0, logicalId: 'MinimalDynamoDbClient', assetDir: dir, memoryMb: 256, environment: {} };
-}
-
 /**
  * Key rotation (issue 11): what resolving the merchant of an API key adds to a request. The API functions read
  * the key id -> merchant pairs from their environment: parsed on a container's first request, then one map
@@ -374,20 +293,6 @@ async function printMerchantIdentityCost(keyId: string) {
   process.env.MERCHANT_API_KEYS = stackPairs;
   merchantIdOf(event);
   print(`\nMerchant of an API key (key rotation): first request of a container ${firstMs.toFixed(3)} ms (parses ${(JSON.parse(stackPairs) as unknown[]).length} pairs; ${firstHundredMs.toFixed(3)} ms for 100), then ${warmUs.toFixed(2)} µs per request; 0 DynamoDB calls, 0 invocations, 0 USD`);
-}
-
-function importFigures(fn: FunctionResource): { kb: number; importMs: number } {
-  const file = join(fn.assetDir, 'index.mjs');
-  const env = { ...process.env, AWS_REGION: 'us-east-1', ...Object.fromEntries(Object.entries(fn.environment).map(([name, value]) => [name, typeof value === 'string' ? value : 'bench'])) };
-  // CPU time (user + system) of the import, not wall time: on a shared machine other processes' load
-  // stretches wall time; the work of importing (parse, compile, evaluate) is what the CPU time counts.
-  const script = `const c = process.cpuUsage(); await import(${JSON.stringify(pathToFileURL(file).href)}); const u = process.cpuUsage(c); process.stdout.write(String((u.user + u.system) / 1000));`;
-  const times = Array.from({ length: IMPORT_RUNS }, () => {
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
-    if (run.status !== 0) throw new Error(`Importing ${fn.logicalId} failed: ${run.stderr.slice(-2000)}`);
-    return Number(run.stdout);
-  }).sort((a, b) => a - b);
-  return { kb: statSync(file).size / 1024, importMs: times[Math.floor(IMPORT_RUNS / 2)]! };
 }
 
 /**
