@@ -43,9 +43,13 @@ export type { LocalStackApiKey, StackOutputs } from './outputs.ts';
 
 /** DynamoDB operations that write items (and so may add stream records). */
 const TABLE_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems', 'ExecuteStatement', 'BatchExecuteStatement', 'ExecuteTransaction']);
-/** Stream polling while writes come (a record appears a few ms after its write) and once they have stopped. */
+/**
+ * Stream polling while writes come (a record appears a few ms after its write), once they have stopped, and
+ * once nothing has come for 10 s (the safety net for writes that do not pass the proxy: a test's own client).
+ */
 const STREAM_POLL_BUSY_MS = 20;
 const STREAM_POLL_IDLE_MS = 1000;
+const STREAM_POLL_QUIET_MS = 5000;
 
 export interface LocalStackOptions {
   /** The stack to run: its artifact in the cloud assembly (and `AWS::StackName`). */
@@ -553,7 +557,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             checkPermissions: (mappingId: string, functionLogicalId: string, source: { kind: 'sqs' | 'stream'; arn: string }, destinationArn?: string) =>
               iam.checkEventSourceMapping(mappingId, functionLogicalId, source, destinationArn),
             // Woken by every write through the proxy; a write from elsewhere (a test's own client, TTL) waits at most the idle interval.
-            streamPolling: { pollIntervalMs: STREAM_POLL_BUSY_MS, idlePollIntervalMs: STREAM_POLL_IDLE_MS },
+            streamPolling: { pollIntervalMs: STREAM_POLL_BUSY_MS, idlePollIntervalMs: STREAM_POLL_IDLE_MS, quietPollIntervalMs: STREAM_POLL_QUIET_MS },
           }
         : {}),
     });

@@ -16,7 +16,7 @@ afterEach(async () => {
   await Promise.all(pollers.splice(0).map((poller) => poller.stop()));
 });
 
-async function streamRig(mapping: EventSourceMappingProperties, fn: (event: DynamoDBStreamEvent) => Promise<unknown>, polling: { pollIntervalMs?: number; idlePollIntervalMs?: number; busyForMs?: number } = {}) {
+async function streamRig(mapping: EventSourceMappingProperties, fn: (event: DynamoDBStreamEvent) => Promise<unknown>, polling: { pollIntervalMs?: number; idlePollIntervalMs?: number; busyForMs?: number; quietPollIntervalMs?: number; quietAfterMs?: number } = {}) {
   const tables = await createTestTables();
   const failureQueueUrl = await createQueue('mapping-failures');
   const streamArn = await latestStreamArn(dynamodbClient(), tables.PAYMENTS_TABLE_NAME!);
@@ -58,6 +58,23 @@ describe('Local stream mapping', () => {
     rig.poller.wake();
     await eventually(async () => (rig.invocations.flat().includes('p2') ? true : undefined), 'p2 after a wake');
     expect(Date.now() - woken).toBeLessThan(5_000);
+  });
+
+  it('past quietAfterMs without a wake or a record, a write nobody announces waits for the quiet interval; before it, for the idle one', async () => {
+    const rig = await streamRig({ BatchSize: 10 }, ok, { idlePollIntervalMs: 300, busyForMs: 100, quietAfterMs: 1_000, quietPollIntervalMs: 30_000 });
+    await writePayments(rig.table, ['p1']);
+    rig.poller.wake();
+    await eventually(async () => (rig.invocations.flat().includes('p1') ? true : undefined), 'p1 after a wake');
+    // Within quietAfterMs: found by an idle-interval poll.
+    await writePayments(rig.table, ['p2']);
+    await eventually(async () => (rig.invocations.flat().includes('p2') ? true : undefined), 'p2 at the idle interval', 3_000);
+    // Past it (nothing for 1.5 s): the poller is on its 30 s quiet interval until a wake.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await writePayments(rig.table, ['p3']);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(rig.invocations.flat()).not.toContain('p3');
+    rig.poller.wake();
+    await eventually(async () => (rig.invocations.flat().includes('p3') ? true : undefined), 'p3 after a wake');
   });
 
   it('delivers records in stream order, at most BatchSize per invocation, after the FilterCriteria', async () => {

@@ -43,7 +43,7 @@ export interface EventSourceMappingsOptions {
    * How often stream pollers poll (see StreamPollerOptions): pass an idle interval only when something
    * calls `wakeStreams()` on every write to the tables. Default: every 100 ms, always.
    */
-  streamPolling?: { pollIntervalMs?: number; idlePollIntervalMs?: number };
+  streamPolling?: { pollIntervalMs?: number; idlePollIntervalMs?: number; quietPollIntervalMs?: number };
 }
 
 export interface LocalEventSourceMappings {

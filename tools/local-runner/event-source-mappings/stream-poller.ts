@@ -56,6 +56,13 @@ export interface StreamPollerOptions {
   idlePollIntervalMs?: number;
   /** How long after a wake() (or a record) the poller keeps polling at pollIntervalMs. Default 1 s. */
   busyForMs?: number;
+  /**
+   * Pause between polls once nothing has come for quietAfterMs: the safety net for writes nothing announced,
+   * on a twin nobody uses. Default: idlePollIntervalMs.
+   */
+  quietPollIntervalMs?: number;
+  /** How long after its last wake() (or record) a stream counts as quiet. Default 10 s. */
+  quietAfterMs?: number;
   /** How often the stream is described to find new shards. Default 1 s. */
   shardDiscoveryIntervalMs?: number;
   /** Errors of the poller itself (not of the function), e.g. an unreachable emulator. Default: console.error. */
@@ -123,6 +130,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const pollIntervalMs = options.pollIntervalMs ?? 100;
   const idlePollIntervalMs = options.idlePollIntervalMs ?? pollIntervalMs;
   const busyForMs = options.busyForMs ?? 1000;
+  const quietPollIntervalMs = options.quietPollIntervalMs ?? idlePollIntervalMs;
+  const quietAfterMs = options.quietAfterMs ?? 10_000;
   const discoveryIntervalMs = options.shardDiscoveryIntervalMs ?? 1000;
   const onError = options.onError ?? ((error: unknown) => console.error('[stream-poller]', error));
   const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS ?? process.env.AWS_ENDPOINT_URL_DYNAMODB;
@@ -364,7 +373,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         pause = new AbortController();
         const onStop = () => pause?.abort();
         abort.signal.addEventListener('abort', onStop, { once: true });
-        await sleep(Date.now() < busyUntil ? pollIntervalMs : idlePollIntervalMs, pause.signal);
+        const now = Date.now();
+        await sleep(now < busyUntil ? pollIntervalMs : now < busyUntil - busyForMs + quietAfterMs ? idlePollIntervalMs : quietPollIntervalMs, pause.signal);
         abort.signal.removeEventListener('abort', onStop);
         pause = undefined;
       }

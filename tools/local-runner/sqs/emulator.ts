@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFauxqs } from 'fauxqs';
 import { withSqsLimitMessages } from '../limits/sqs.ts';
+import { useQuietQueueTimers } from './long-poll-timer.ts';
 
 /** Any character SQS refuses: not #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF (by code point; a lone surrogate is refused). */
 export const SQS_REFUSED_CHARACTER = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
@@ -92,7 +93,7 @@ function patchFauxqs(): Promise<void> {
   patched ??= (async () => {
     const dist = fauxqsEntryUrl(); // .../fauxqs/dist/app.js
     const load = (path: string) => import(new URL(path, dist).href);
-    const [types, router, errors] = await Promise.all([load('./sqs/sqsTypes.js'), load('./sqs/sqsRouter.js'), load('./common/errors.js')]);
+    const [types, router, errors, store] = await Promise.all([load('./sqs/sqsTypes.js'), load('./sqs/sqsRouter.js'), load('./common/errors.js'), load('./sqs/sqsStore.js')]);
     const internals: FauxqsInternals = { INVALID_MESSAGE_BODY_CHAR: types.INVALID_MESSAGE_BODY_CHAR, SqsRouter: router.SqsRouter, SqsError: errors.SqsError };
     if (!(internals.INVALID_MESSAGE_BODY_CHAR instanceof RegExp) || typeof internals.SqsRouter?.prototype?.register !== 'function' || typeof internals.SqsError !== 'function') {
       throw new Error('fauxqs internals changed (expected those of 1.9.2): tools/local-runner/sqs/emulator.ts cannot apply the SQS character rules');
@@ -101,6 +102,8 @@ function patchFauxqs(): Promise<void> {
     if (Object.hasOwn(internals.INVALID_MESSAGE_BODY_CHAR, 'test')) return;
     // fauxqs calls `INVALID_MESSAGE_BODY_CHAR.test(body)`: the export is read-only, the RegExp object is not.
     Object.defineProperty(internals.INVALID_MESSAGE_BODY_CHAR, 'test', { value: (text: string) => SQS_REFUSED_CHARACTER.test(text) });
+    // A long poll on a quiet queue waits on a timer at the queue's next deadline, not on a 20 ms interval (long-poll-timer.ts).
+    useQuietQueueTimers(store.SqsQueue);
     // Every SqsRouter built from now on (one per fauxqs server) gets the wrapped SendMessage/SendMessageBatch,
     // with AWS's wording of the size and batch limits fauxqs enforces (limits/sqs.ts).
     const register = internals.SqsRouter.prototype.register;
@@ -111,7 +114,7 @@ function patchFauxqs(): Promise<void> {
   return patched;
 }
 
-/** `startFauxqs`, with the characters SQS accepts and refuses (see above). */
+/** `startFauxqs`, with the characters SQS accepts and refuses (see above), and long polls on a quiet queue without a 20 ms timer. */
 export async function startSqsEmulator(options: Parameters<typeof startFauxqs>[0]): ReturnType<typeof startFauxqs> {
   await patchFauxqs();
   return startFauxqs(options);
