@@ -118,7 +118,7 @@ describe('how invocations end', () => {
         [
           fixtureFunction(slowInit, 'slow-init', { timeoutSeconds: 2, environment: { FIXTURE_INIT_MS: '700' } }),
           fixtureFunction(slowInit, 'endless-init', { timeoutSeconds: 1, environment: { FIXTURE_INIT_MS: '60000' } }),
-          fixtureFunction(slowInit, 'slower-init', { timeoutSeconds: 1, maxConcurrency: 1, environment: { FIXTURE_INIT_MS: '1500' } }),
+          fixtureFunction(slowInit, 'slower-init', { timeoutSeconds: 2, maxConcurrency: 1, environment: { FIXTURE_INIT_MS: '2500' } }),
         ],
         { initPhaseMs: 200 },
       );
@@ -141,7 +141,8 @@ describe('how invocations end', () => {
     });
 
     it('an invocation that timed out waiting leaves the init going on: the next one gets that environment, not a new init', async () => {
-      // A 1.5 s init outlasts the first invocation (200 ms phase + 1 s); a new environment would time out the same way.
+      // A 2.5 s init outlasts the first invocation (200 ms phase + 2 s); a new environment would time out the same way. The
+      // second invocation's 2 s leave the init 1.7 s to spare on a loaded machine (a worker can take that long to start).
       expect((await failureOf(slow.invoke('slower-init', {}))).errorType).toBe('Sandbox.Timedout');
       expect(((await slow.invoke('slower-init', {})) as { remainingMs: number }).remainingMs).toBeGreaterThan(0);
     });
