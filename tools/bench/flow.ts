@@ -11,6 +11,8 @@ import { openPayments, postPayment, processTreeCpu, rawConditionalWriteRate, rea
 /** The twin's concurrency per function (the runner's default, 10 execution environments). */
 export const TWIN_CONCURRENCY = 10;
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
+/** The runner's pollers and queues count as quiet 10 s after their last traffic: measured once they are. */
+const SETTLE_SECONDS = 15;
 const RAW_SECONDS = 5;
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
 const LOAD_FRACTIONS = [0.1, 0.25, 0.5, 0.75, 1];
@@ -53,9 +55,9 @@ export async function benchFlow(options: { projectDir: string; cdkOut?: string; 
   print('\nStarting the twin (npm start) ...');
   const twin = await startTwin({ projectDir: options.projectDir, cdkOut: options.cdkOut, outputsFile: join(dir, 'outputs.json'), logFile: join(dir, 'local.log') });
   try {
-    await sleep(3000);
+    await sleep(SETTLE_SECONDS * 1000);
     const idle = await processTreeCpu(twin.pid, IDLE_SECONDS);
-    print(`\nIdle twin: npm start with no traffic, ${idle.seconds.toFixed(0)} s, CPU time of its process tree from /proc (budget < 3 % of a core):`);
+    print(`\nIdle twin: npm start with no traffic, ${idle.seconds.toFixed(0)} s from ${SETTLE_SECONDS} s after it was ready, CPU time of its process tree from /proc (budget < 3 % of a core):`);
     print(`  all processes  ${idle.totalPercent.toFixed(2)} % of a core`);
     for (const [command, percent] of Object.entries(idle.byCommand).sort((a, b) => b[1] - a[1])) print(`    ${command.padEnd(14)} ${percent.toFixed(2)} %`);
 
