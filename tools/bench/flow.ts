@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openPayments, postPayment, processTreeCpu, rawConditionalWriteRate, readPayments, startTwin, waitTerminal, type IdleCpu } from './twin.ts';
+import { openPayments, postPayment, processTreeCpu, rawConditionalWriteRate, readPayments, startTwin, treeCpuDuring, waitTerminal, type IdleCpu } from './twin.ts';
 
 /** The twin's concurrency per function (the runner's default, 10 execution environments). */
 export const TWIN_CONCURRENCY = 10;
@@ -30,6 +30,8 @@ export interface LoadResult {
   sustainedPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU milliseconds of the twin's processes per succeeded payment, by command (node: the runner and its functions; java: DynamoDB Local). */
+  cpuMsPerPayment: Record<string, number>;
 }
 
 export interface FlowResults {
@@ -95,13 +97,14 @@ export async function benchFlow(options: { projectDir: string; cdkOut?: string; 
       if (result.sustainedPerSecond < 0.8 * offered) break; // saturated: more load only queues longer
     }
     print(`\nOffered loads over HTTP (${LOAD_SECONDS} s each, two merchants' keys, tok_success), payments reaching succeeded (goal ≥ 0.5 of the implied limit):`);
-    print(`  ${'offered/s'.padStart(9)} ${'sent'.padStart(5)} ${'201'.padStart(5)} ${'succeeded'.padStart(9)} ${'sustained/s'.padStart(11)} ${'of limit'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`);
+    print(`  ${'offered/s'.padStart(9)} ${'sent'.padStart(5)} ${'201'.padStart(5)} ${'succeeded'.padStart(9)} ${'sustained/s'.padStart(11)} ${'of limit'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}   CPU ms per payment (from /proc)`);
     for (const load of loads) {
       const others = Object.keys(load.otherStatuses).length ? `  other: ${JSON.stringify(load.otherStatuses)}` : '';
       print(
-        `  ${String(load.offeredPerSecond).padStart(9)} ${String(load.sent).padStart(5)} ${String(load.accepted).padStart(5)} ${String(load.succeeded).padStart(9)} ${load.sustainedPerSecond.toFixed(1).padStart(11)} ${(load.sustainedPerSecond / limitPerSecond).toFixed(2).padStart(8)} ${load.p50Ms.toFixed(0).padStart(8)} ${load.p99Ms.toFixed(0).padStart(8)}${others}`,
+        `  ${String(load.offeredPerSecond).padStart(9)} ${String(load.sent).padStart(5)} ${String(load.accepted).padStart(5)} ${String(load.succeeded).padStart(9)} ${load.sustainedPerSecond.toFixed(1).padStart(11)} ${(load.sustainedPerSecond / limitPerSecond).toFixed(2).padStart(8)} ${load.p50Ms.toFixed(0).padStart(8)} ${load.p99Ms.toFixed(0).padStart(8)}   ${cpuText(load.cpuMsPerPayment)}${others}`,
       );
     }
+    print('  (2 cores give 2,000 CPU ms a second: a flow that costs C ms of CPU per payment tops out near 2000 / C payments/s, whatever the limit)');
     return { idle, single: { coldMs: cold.server, warmMs, warmClientMs: warm.map((w) => w.client) }, raw: { perSecond: raw.perSecond, concurrency: TWIN_CONCURRENCY }, callsPerPayment: options.callsPerPayment, limitPerSecond, loads };
   } finally {
     await twin.stop();
@@ -109,26 +112,37 @@ export async function benchFlow(options: { projectDir: string; cdkOut?: string; 
   }
 }
 
+const cpuText = (cpu: Record<string, number>) =>
+  `${Object.values(cpu).reduce((sum, ms) => sum + ms, 0).toFixed(0)} (${Object.entries(cpu)
+    .filter(([, ms]) => ms >= 0.5)
+    .sort((a, b) => b[1] - a[1])
+    .map(([command, ms]) => `${command} ${ms.toFixed(0)}`)
+    .join(', ')})`;
+
 /** Sends `perSecond` payments a second for LOAD_SECONDS (open loop), waits until none is open, reads their outcomes. */
 async function offerLoad(twin: Awaited<ReturnType<typeof startTwin>>, perSecond: number, label: string): Promise<LoadResult> {
   const total = perSecond * LOAD_SECONDS;
-  const started = performance.now();
-  const requests: Array<Promise<{ status: number; id?: string }>> = [];
-  for (let n = 0; n < total; n++) {
-    const due = started + (n * 1000) / perSecond;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    const key = twin.apiKeys[n % twin.apiKeys.length]!;
-    requests.push(postPayment(twin.apiUrl, key, `${label}-${n}`, body(label)).catch(() => ({ status: 0 })));
-  }
-  const responses = await Promise.all(requests);
-  const ids = responses.filter((r) => r.status === 201 && r.id).map((r) => r.id!);
-  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-  let open = ids;
-  while (open.length > 0 && Date.now() < deadline) {
-    open = await openPayments(twin.dynamodbEndpoint, twin.paymentsTable, open);
-    if (open.length > 0) await sleep(250);
-  }
+  let responses: Array<{ status: number; id?: string }> = [];
+  let ids: string[] = [];
+  const { cpuSeconds } = await treeCpuDuring(twin.pid, async () => {
+    const started = performance.now();
+    const requests: Array<Promise<{ status: number; id?: string }>> = [];
+    for (let n = 0; n < total; n++) {
+      const due = started + (n * 1000) / perSecond;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      const key = twin.apiKeys[n % twin.apiKeys.length]!;
+      requests.push(postPayment(twin.apiUrl, key, `${label}-${n}`, body(label)).catch(() => ({ status: 0 })));
+    }
+    responses = await Promise.all(requests);
+    ids = responses.filter((r) => r.status === 201 && r.id).map((r) => r.id!);
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    let open = ids;
+    while (open.length > 0 && Date.now() < deadline) {
+      open = await openPayments(twin.dynamodbEndpoint, twin.paymentsTable, open);
+      if (open.length > 0) await sleep(250);
+    }
+  });
   const outcomes = await readPayments(twin.dynamodbEndpoint, twin.paymentsTable, ids);
   const succeeded = outcomes.filter((o) => o.status === 'succeeded');
   const otherStatuses: Record<string, number> = {};
@@ -146,6 +160,7 @@ async function offerLoad(twin: Awaited<ReturnType<typeof startTwin>>, perSecond:
     sustainedPerSecond: succeeded.length / Math.max(0.001, (last - first) / 1000),
     p50Ms: percentile(times, 50),
     p99Ms: percentile(times, 99),
+    cpuMsPerPayment: Object.fromEntries(Object.entries(cpuSeconds).map(([command, cpu]) => [command, (1000 * cpu) / Math.max(1, succeeded.length)])),
   };
 }
 

@@ -143,25 +143,29 @@ export interface IdleCpu {
   byCommand: Record<string, number>;
 }
 
+/** CPU seconds a process tree used while `work` ran, per command (node, java, ...), and the wall-clock seconds. */
+export async function treeCpuDuring(root: number, work: () => Promise<void>): Promise<{ seconds: number; cpuSeconds: Record<string, number> }> {
+  const before = new Map(tree(root, readProcesses()).map((p) => [p.pid, p]));
+  const started = performance.now();
+  await work();
+  const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds: Record<string, number> = {};
+  for (const p of tree(root, readProcesses())) cpuSeconds[p.command] = (cpuSeconds[p.command] ?? 0) + (p.ticks - (before.get(p.pid)?.ticks ?? 0)) / CLOCK_TICKS_PER_SECOND;
+  return { seconds, cpuSeconds };
+}
+
 /**
  * CPU used by a process tree over `seconds`, from /proc/<pid>/stat's utime + stime (what the processes
  * themselves used: other load on the machine does not count, unlike wall-clock probes).
  */
 export async function processTreeCpu(root: number, seconds: number): Promise<IdleCpu> {
-  const before = new Map(tree(root, readProcesses()).map((p) => [p.pid, p]));
-  const started = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  const elapsed = (performance.now() - started) / 1000;
-  const after = tree(root, readProcesses());
-  const byCommand: Record<string, number> = {};
-  let ticks = 0;
-  for (const p of after) {
-    const used = p.ticks - (before.get(p.pid)?.ticks ?? 0);
-    ticks += used;
-    byCommand[p.command] = (byCommand[p.command] ?? 0) + used;
-  }
-  const percent = (t: number) => (100 * t) / CLOCK_TICKS_PER_SECOND / elapsed;
-  return { seconds: elapsed, totalPercent: percent(ticks), byCommand: Object.fromEntries(Object.entries(byCommand).map(([c, t]) => [c, percent(t)])) };
+  const used = await treeCpuDuring(root, () => new Promise((resolve) => setTimeout(resolve, seconds * 1000)));
+  const percent = (cpu: number) => (100 * cpu) / used.seconds;
+  return {
+    seconds: used.seconds,
+    totalPercent: percent(Object.values(used.cpuSeconds).reduce((sum, cpu) => sum + cpu, 0)),
+    byCommand: Object.fromEntries(Object.entries(used.cpuSeconds).map(([command, cpu]) => [command, percent(cpu)])),
+  };
 }
 
 const localClient = (endpoint: string) =>
