@@ -78,13 +78,24 @@ export const postLedger = (ledger: SagaLedger): Step => async (state) => {
 };
 
 export const markFailed = (ledger: SagaLedger, now = systemClock): Step => async (state) => {
+  if (isSettled(state)) return state;
   const payment = await ledger.markFailed({ paymentId: state.paymentId, failureCode: paymentFailureCode(state), at: now().toISOString() });
   logger.info('Payment failed', { paymentId: state.paymentId, failureCode: payment.failureCode });
   return { ...state, status: 'failed', failureCode: payment.failureCode };
 };
 
-/** Compensation: cancel the authorization (reversing a capture whose outcome was unknown). */
-export const voidAuthorization = (processor: PaymentProcessor): Step => async (state) => {
+/**
+ * Compensation: cancel the authorization (reversing a capture whose outcome was unknown). Never for a settled
+ * payment: a late or repeated start whose Authorize or Capture failed before its code ran (a Lambda service error,
+ * throttling past the retries) lands here without knowing the payment's status, and a void of a captured payment
+ * gives the money back while the ledger says succeeded. So the status is read first when Authorize did not.
+ */
+export const voidAuthorization = (processor: PaymentProcessor, ledger: SagaLedger): Step => async (state) => {
+  const status = state.status ?? (await ledger.loadPayment(state.paymentId)).status;
+  if (isSagaTerminal(status)) {
+    logger.warn('Payment already settled: nothing voided', { paymentId: state.paymentId, status });
+    return { ...state, status };
+  }
   await processor.void({ key: processorKey(state.paymentId, 'void'), authorizationId: state.authorizationId });
   logger.info('Authorization voided', { paymentId: state.paymentId, authorizationId: state.authorizationId });
   return { ...state, voided: true };

@@ -132,7 +132,8 @@ export class PaymentSaga extends Construct {
     authorizeFn.grantTableActions(circuitBreakerTable, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     const captureFn = fn('CaptureFunction', 'capture', 'Payment saga: capture at the processor', { processor: true });
     const postLedgerFn = fn('PostLedgerFunction', 'post-ledger', 'Payment saga: capture posting + succeeded, one transaction', { payments: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] });
-    const voidAuthorizationFn = fn('VoidAuthorizationFunction', 'void-authorization', 'Payment saga compensation: void the authorization', { processor: true });
+    // VoidAuthorization reads the payment when Authorize did not, and voids nothing for a settled one.
+    const voidAuthorizationFn = fn('VoidAuthorizationFunction', 'void-authorization', 'Payment saga compensation: void the authorization', { payments: ['dynamodb:GetItem'], processor: true });
     const refundCaptureFn = fn('RefundCaptureFunction', 'refund-capture', 'Payment saga compensation: refund the capture', { processor: true });
     const markFailedFn = fn('MarkFailedFunction', 'mark-failed', 'Payment saga: pending -> failed', { payments: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
     const refundAtProcessorFn = fn('RefundAtProcessorFunction', 'refund-at-processor', 'Refund saga: refund at the processor', { payments: ['dynamodb:GetItem'], processor: true });

@@ -277,7 +277,7 @@ describe('least privilege', () => {
       AuthorizeFunction: { [payments]: 'read', [processor]: 'write', [breaker]: 'write' },
       CaptureFunction: { [processor]: 'write' },
       PostLedgerFunction: { [payments]: 'write' },
-      VoidAuthorizationFunction: { [processor]: 'write' },
+      VoidAuthorizationFunction: { [payments]: 'read', [processor]: 'write' },
       RefundCaptureFunction: { [processor]: 'write' },
       MarkFailedFunction: { [payments]: 'write' },
       RefundAtProcessorFunction: { [payments]: 'read', [processor]: 'write' },

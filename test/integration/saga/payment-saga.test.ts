@@ -337,6 +337,26 @@ describe('PaymentSaga: duplicate delivery', () => {
     expect(await saga.payment(payment.id)).toEqual(before);
   });
 
+  // A late start whose Authorize never ran its code (a Lambda service error past the retries) reaches the void
+  // without the payment's status: a void of a captured payment would give the money back under a succeeded ledger.
+  it('a late start of a succeeded payment whose Authorize fails before running voids nothing and leaves it succeeded', async () => {
+    const payment = await saga.seedPayment({ source: 'tok_success', amount: 2900 });
+    await saga.runPaymentSaga(payment.id);
+    const before = await saga.payment(payment.id);
+    const records = await saga.processorRecords(payment.id);
+    const restore = saga.failInvocations('Authorize', 'Lambda.ServiceException');
+    try {
+      const late = await saga.runPaymentSaga(payment.id, `payment-${payment.id}-redriven`);
+      expect(statesEntered(late)).toEqual(['Authorize', 'AuthorizationUnavailable', 'VoidAuthorization', 'MarkFailed']);
+      expect(late.status).toBe('SUCCEEDED');
+    } finally {
+      restore();
+    }
+    expect(await saga.processorRecords(payment.id)).toEqual(records);
+    expect(await saga.payment(payment.id)).toEqual(before);
+    await saga.assertInvariants(payment.id);
+  });
+
   it('a late start of a payment left processing by an earlier version still settles it', async () => {
     const payment = await saga.seedPayment({ source: 'tok_success', amount: 3300, status: 'processing', amountCaptured: 0 });
     const execution = await saga.runPaymentSaga(payment.id);

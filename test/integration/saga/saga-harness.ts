@@ -41,6 +41,11 @@ export interface SagaHarness {
    * a function that puts the real one back.
    */
   injectFault(stateName: string, env: Record<string, string>): Promise<() => void>;
+  /**
+   * Fault injection: every invocation of the state's function fails before its code runs, with `errorName` (as
+   * Lambda's own errors do, e.g. `Lambda.ServiceException`). Returns a function that puts the real one back.
+   */
+  failInvocations(stateName: string, errorName: string): () => void;
   seedPayment(input?: { source?: string; amount?: number; currency?: Currency; merchantId?: string; status?: PaymentItem['status']; amountCaptured?: number }): Promise<PaymentItem>;
   seedRefund(payment: PaymentItem, amount: number): Promise<RefundItem>;
   payment(paymentId: string): Promise<PaymentItem>;
@@ -144,6 +149,14 @@ export async function createSagaHarness(
           else process.env[key] = value;
         }
       }
+      return () => faults.delete(logicalId);
+    },
+
+    failInvocations(stateName, errorName) {
+      const logicalId = functionOfState(stateName);
+      faults.set(logicalId, async () => {
+        throw Object.assign(new Error(`${errorName} (injected before the function ran)`), { name: errorName });
+      });
       return () => faults.delete(logicalId);
     },
 
