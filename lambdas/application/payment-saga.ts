@@ -16,8 +16,8 @@ const systemClock: Clock = () => new Date();
 
 /**
  * The saga's first step. It reads the payment first (a consistent read: one read unit, no write, no state
- * of its own), because a start may come late or twice (Express starts at least once; reconciliation and
- * redrives restart under a new execution name): a payment that is already settled is returned with its
+ * of its own), because a start may come late or twice (Express starts at least once, under any name; a
+ * redrive or a restart after Standard's 90-day name retention starts again): a payment that is already settled is returned with its
  * status and nothing is sent, for the processor keeps idempotency keys only so long (Stripe: 24 hours) and a
  * late authorization could charge again. The later steps pass such a state on untouched. The read also gives
  * them what they need (merchant, amount, currency, source), so a saga's input is only the payment's id.

@@ -42,7 +42,7 @@ export interface ReconcileDependencies {
 const SAFETY_MARGIN_MS = 5_000;
 /**
  * Payments of one merchant kept on its cursor while their restarted saga has not finished them. Past
- * this many the merchant's scan stops at the next open payment until some are settled (the cursor item
+ * this many the merchant's scan pauses (before its next payment, whatever its status) until some are settled (the cursor item
  * stays well under DynamoDB's 400 KB).
  */
 export const MAX_WATCHED_PAYMENTS = 1_000;
@@ -88,11 +88,8 @@ export function reconcile(deps: ReconcileDependencies) {
     try {
       // Stuck-item signals, read before acting: the oldest item still in the open-items index.
       for (const entity of ['payment', 'refund'] as const) seenOpen(run, entity, await openItems.oldestOpenCreatedAt(entity));
-      const cursors = await payments.paymentScanCursors();
-      for (const merchantId of new Set([...merchantIds, ...cursors.map((cursor) => cursor.merchantId)])) {
-        if (run.timeIsUp()) return run.summary;
-        await reconcileMerchant(run, cursors.find((cursor) => cursor.merchantId === merchantId) ?? { merchantId, watching: [], version: 0 });
-      }
+      // The open-items index first (refunds, and payments of an earlier version): a merchant's first scan after an
+      // upgrade reads its whole history, over several runs, and must not keep them waiting.
       for (const entity of ['payment', 'refund'] as const) {
         let cursor: string | undefined;
         do {
@@ -104,6 +101,11 @@ export function reconcile(deps: ReconcileDependencies) {
           }
           cursor = page.cursor;
         } while (cursor);
+      }
+      const cursors = await payments.paymentScanCursors();
+      for (const merchantId of new Set([...merchantIds, ...cursors.map((cursor) => cursor.merchantId)])) {
+        if (run.timeIsUp()) return run.summary;
+        await reconcileMerchant(run, cursors.find((cursor) => cursor.merchantId === merchantId) ?? { merchantId, watching: [], version: 0 });
       }
       return run.summary;
     } finally {
@@ -157,8 +159,9 @@ async function reconcileMerchant(run: Run, cursor: PaymentScanCursor): Promise<v
     const states = page.payments.length > 0 ? await payments.scannedPaymentStates(page.payments.map((payment) => payment.paymentId)) : new Map<string, ScannedPaymentState>();
     for (const payment of page.payments) {
       if (run.timeIsUp() || watching.length >= MAX_WATCHED_PAYMENTS) {
-        // Not examined yet, so not known to be terminal: it counts as open for the signal.
-        seenOpen(run, 'payment', payment.createdAt);
+        // Not examined yet, so not known to be terminal: it counts as open for the signal — except in a merchant's
+        // first scan (no cursor yet), which after an upgrade reads years of settled payments over several runs.
+        if (cursor.after !== undefined) seenOpen(run, 'payment', payment.createdAt);
         reachedBound = false;
         break scan;
       }

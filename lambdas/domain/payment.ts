@@ -25,7 +25,7 @@ export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, readonly Paymen
   refunded: [],
 };
 
-/** Statuses in which the saga has nothing left to do (the item leaves the open-items index). */
+/** Statuses in which the saga has nothing left to do (reconciliation leaves the payment alone). */
 export const SAGA_TERMINAL_PAYMENT_STATUSES: readonly PaymentStatus[] = ['succeeded', 'failed', 'partially_refunded', 'refunded'];
 /** Statuses a refund may be requested in. */
 export const REFUNDABLE_PAYMENT_STATUSES: readonly PaymentStatus[] = ['succeeded', 'partially_refunded'];

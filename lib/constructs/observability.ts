@@ -30,8 +30,8 @@ export const CIRCUIT_OPEN_VALUE = 2;
 /** Stuck-payment signals (published by reconciliation every run): the age of the oldest open payment and refund. */
 export const OLDEST_OPEN_AGE_METRICS = { payment: 'OldestOpenPaymentAgeSeconds', refund: 'OldestOpenRefundAgeSeconds' } as const;
 /**
- * Reconciliation restarts a saga after 15 minutes and flags what it cannot move (which takes it out of
- * the index); an item still open after 30 minutes means neither worked.
+ * Reconciliation restarts a saga after 15 minutes and flags what it cannot move (handed over once, to the
+ * saga-failures queue); an item still open after 30 minutes means neither worked.
  */
 export const MAX_OPEN_ITEM_AGE = Duration.minutes(30);
 /** New discrepancies a daily reconciliation run found (published once per run; its findings also go to the saga-failures queue). */
