@@ -42,6 +42,8 @@ export const paymentScanCursorKey = (merchantId: string) => ({ PK: PAYMENT_SCAN_
 
 export const paymentPartitionKey = (paymentId: string) => `PAYMENT#${paymentId}`;
 export const paymentKey = (paymentId: string) => ({ PK: paymentPartitionKey(paymentId), SK: PAYMENT_SK });
+/** The payment id of an item's partition key (`PAYMENT#<id>`). */
+export const paymentIdOfKey = (partitionKey: unknown) => String(partitionKey).slice('PAYMENT#'.length);
 export const refundKey = (paymentId: string, refundId: string) => ({ PK: paymentPartitionKey(paymentId), SK: `${REFUND_SK_PREFIX}${refundId}` });
 export const refundPostingSortKey = (refundId: string) => `POSTING#refund#${refundId}`;
 

@@ -55,6 +55,7 @@ import {
   refundLookupKey,
   entityOf,
   paymentItem,
+  paymentIdOfKey,
   paymentKey,
   paymentScanCursorKey,
   postingItem,
@@ -256,15 +257,7 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
   /** The items of `keys`, in that order (eventually consistent reads; unprocessed keys retried with backoff). */
   private async batchGet<T>(keys: readonly ItemKey[]): Promise<T[]> {
     const byKey = new Map<string, Record<string, unknown>>();
-    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
-      let pending: Array<Record<string, unknown>> = keys.slice(start, start + BATCH_GET_LIMIT).map((key) => ({ PK: key.PK, SK: key.SK }));
-      for (let attempt = 1; pending.length > 0; attempt++) {
-        const { Responses, UnprocessedKeys } = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }));
-        for (const item of Responses?.[this.tableName] ?? []) byKey.set(`${String(item.PK)}\u0000${String(item.SK)}`, item);
-        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-        if (pending.length > 0) await jitteredBackoff(attempt);
-      }
-    }
+    for (const item of await this.batchGetItems(keys)) byKey.set(`${String(item.PK)}\u0000${String(item.SK)}`, item);
     return keys.flatMap((key) => {
       const item = byKey.get(`${key.PK}\u0000${key.SK}`);
       return item ? [withoutStorageAttributes<T>(item)] : [];
@@ -609,7 +602,7 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
       .filter((item) => item.lookupSK !== after)
       .map((item) => {
         const position = String(item.lookupSK);
-        return { paymentId: String(item.PK).slice('PAYMENT#'.length), createdAt: position.slice(0, position.indexOf('#')), position };
+        return { paymentId: paymentIdOfKey(item.PK), createdAt: position.slice(0, position.indexOf('#')), position };
       });
     return { payments, ...(page.LastEvaluatedKey ? { cursor: Buffer.from(JSON.stringify(page.LastEvaluatedKey)).toString('base64url') } : {}) };
   }
@@ -618,28 +611,8 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
   async scannedPaymentStates(paymentIds: readonly string[]): Promise<Map<string, ScannedPaymentState>> {
     const states = new Map<string, ScannedPaymentState>();
     const keys = [...new Set(paymentIds)].map((id) => paymentKey(id));
-    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
-      let pending: Array<Record<string, unknown>> = keys.slice(start, start + BATCH_GET_LIMIT);
-      for (let attempt = 1; pending.length > 0; attempt++) {
-        const { Responses, UnprocessedKeys } = await this.client.send(new BatchGetCommand({
-          RequestItems: {
-            [this.tableName]: {
-              Keys: pending,
-              ProjectionExpression: 'PK, #status, reconciliationFlaggedAt, openEntity',
-              ExpressionAttributeNames: { '#status': 'status' },
-            },
-          },
-        }));
-        for (const item of Responses?.[this.tableName] ?? []) {
-          states.set(String(item.PK).slice('PAYMENT#'.length), {
-            status: String(item.status),
-            handedOver: item.reconciliationFlaggedAt !== undefined,
-            inOpenItems: item.openEntity === 'payment',
-          });
-        }
-        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-        if (pending.length > 0) await jitteredBackoff(attempt);
-      }
+    for (const item of await this.batchGetItems(keys, { projection: 'PK, #status, reconciliationFlaggedAt, openEntity', names: { '#status': 'status' } })) {
+      states.set(paymentIdOfKey(item.PK), { status: String(item.status), handedOver: item.reconciliationFlaggedAt !== undefined, inOpenItems: item.openEntity === 'payment' });
     }
     return states;
   }
@@ -681,25 +654,41 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
   async captureLedgerOf(paymentIds: readonly string[]): Promise<Map<string, { payment?: PaymentView & { authorizationId?: string }; posting?: LedgerCapture }>> {
     const found = new Map<string, { payment?: PaymentView & { authorizationId?: string }; posting?: LedgerCapture }>();
     const keys = [...new Set(paymentIds)].flatMap((id) => [paymentKey(id), { PK: paymentPartitionKey(id), SK: CAPTURE_POSTING_SK }]);
-    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
-      let requested: Array<Record<string, unknown>> = keys.slice(start, start + BATCH_GET_LIMIT);
-      for (let attempt = 1; requested.length > 0; attempt++) {
-        const { Responses, UnprocessedKeys } = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: requested, ConsistentRead: true } } }));
-        for (const item of Responses?.[this.tableName] ?? []) {
-          const paymentId = String(item.PK).slice('PAYMENT#'.length);
-          const entry = found.get(paymentId) ?? {};
-          if (item.SK === CAPTURE_POSTING_SK) entry.posting = ledgerCaptureOf(item as PostingItem);
-          else {
-            const { id, merchantId, status, amount, currency, authorizationId } = item as PaymentItem;
-            entry.payment = { id, merchantId, status, amount, currency, ...(authorizationId ? { authorizationId } : {}) };
-          }
-          found.set(paymentId, entry);
-        }
-        requested = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-        if (requested.length > 0) await jitteredBackoff(attempt);
+    for (const item of await this.batchGetItems(keys, { consistent: true })) {
+      const paymentId = paymentIdOfKey(item.PK);
+      const entry = found.get(paymentId) ?? {};
+      if (item.SK === CAPTURE_POSTING_SK) entry.posting = ledgerCaptureOf(item as unknown as PostingItem);
+      else {
+        const { id, merchantId, status, amount, currency, authorizationId } = item as unknown as PaymentItem;
+        entry.payment = { id, merchantId, status, amount, currency, ...(authorizationId ? { authorizationId } : {}) };
       }
+      found.set(paymentId, entry);
     }
     return found;
+  }
+
+  /** BatchGetItem over any number of keys, in calls of BATCH_GET_LIMIT; unprocessed keys retried with backoff. Items in no order. */
+  private async batchGetItems(keys: readonly ItemKey[], read: { projection?: string; names?: Record<string, string>; consistent?: boolean } = {}): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
+      let pending: Array<Record<string, unknown>> = keys.slice(start, start + BATCH_GET_LIMIT).map((key) => ({ PK: key.PK, SK: key.SK }));
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const { Responses, UnprocessedKeys } = await this.client.send(new BatchGetCommand({
+          RequestItems: {
+            [this.tableName]: {
+              Keys: pending,
+              ...(read.projection ? { ProjectionExpression: read.projection } : {}),
+              ...(read.names ? { ExpressionAttributeNames: read.names } : {}),
+              ...(read.consistent ? { ConsistentRead: true } : {}),
+            },
+          },
+        }));
+        items.push(...(Responses?.[this.tableName] ?? []));
+        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (pending.length > 0) await jitteredBackoff(attempt);
+      }
+    }
+    return items;
   }
 
   private async get<T>(key: ItemKey): Promise<T | undefined> {
