@@ -86,6 +86,10 @@ const toRefundCondition = (to: RefundStatus) => statusCondition(`refund_from_${t
 
 /** Keys read per lookup-index query when a status filter may drop most of them. */
 const FILTERED_LIST_QUERY_LIMIT = 100;
+/** A query's LastEvaluatedKey as an opaque page token, and back. */
+const pageTokenOf = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString('base64url');
+const pageKeyOf = (token: string) => JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
+
 /** BatchGetItem's limit of keys per call. */
 const BATCH_GET_LIMIT = 100;
 
@@ -482,10 +486,10 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
       KeyConditionExpression: 'openEntity = :entity AND createdAt < :before',
       ExpressionAttributeValues: { ':entity': entity, ':before': createdBefore },
       Limit: pageSize,
-      ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown> } : {}),
+      ...(cursor ? { ExclusiveStartKey: pageKeyOf(cursor) } : {}),
     }));
     const refs = (page.Items ?? []).map((item) => refOf({ PK: String(item.PK), SK: String(item.SK) }));
-    return { refs, ...(page.LastEvaluatedKey ? { cursor: Buffer.from(JSON.stringify(page.LastEvaluatedKey)).toString('base64url') } : {}) };
+    return { refs, ...(page.LastEvaluatedKey ? { cursor: pageTokenOf(page.LastEvaluatedKey) } : {}) };
   }
 
   /** One key-only item of the open-items index, oldest first: half a read unit. */
@@ -596,7 +600,7 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
       ExpressionAttributeValues: { ':merchant': merchantPaymentsPartition(merchantId), ':before': createdBefore, ...(after !== undefined ? { ':after': after } : {}) },
       ScanIndexForward: true,
       Limit: pageSize,
-      ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown> } : {}),
+      ...(cursor ? { ExclusiveStartKey: pageKeyOf(cursor) } : {}),
     }));
     const payments = (page.Items ?? [])
       .filter((item) => item.lookupSK !== after)
@@ -604,7 +608,7 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
         const position = String(item.lookupSK);
         return { paymentId: paymentIdOfKey(item.PK), createdAt: position.slice(0, position.indexOf('#')), position };
       });
-    return { payments, ...(page.LastEvaluatedKey ? { cursor: Buffer.from(JSON.stringify(page.LastEvaluatedKey)).toString('base64url') } : {}) };
+    return { payments, ...(page.LastEvaluatedKey ? { cursor: pageTokenOf(page.LastEvaluatedKey) } : {}) };
   }
 
   /** BatchGetItem, eventually consistent (half a read unit per payment under 4 KB), of the attributes that decide. */
@@ -642,11 +646,11 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
       KeyConditionExpression: 'postedDay = :day',
       ExpressionAttributeValues: { ':day': day },
       Limit: LEDGER_PAGE_SIZE,
-      ...(pageToken ? { ExclusiveStartKey: JSON.parse(Buffer.from(pageToken, 'base64url').toString('utf8')) as Record<string, unknown> } : {}),
+      ...(pageToken ? { ExclusiveStartKey: pageKeyOf(pageToken) } : {}),
     }));
     return {
       items: (Items as PostingItem[]).map(ledgerCaptureOf),
-      ...(LastEvaluatedKey ? { nextPageToken: Buffer.from(JSON.stringify(LastEvaluatedKey)).toString('base64url') } : {}),
+      ...(LastEvaluatedKey ? { nextPageToken: pageTokenOf(LastEvaluatedKey) } : {}),
     };
   }
 

@@ -374,7 +374,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         const onStop = () => pause?.abort();
         abort.signal.addEventListener('abort', onStop, { once: true });
         const now = Date.now();
-        await sleep(now < busyUntil ? pollIntervalMs : now < busyUntil - busyForMs + quietAfterMs ? idlePollIntervalMs : quietPollIntervalMs, pause.signal);
+        const sinceActivity = now - (busyUntil - busyForMs);
+        await sleep(now < busyUntil ? pollIntervalMs : sinceActivity < quietAfterMs ? idlePollIntervalMs : quietPollIntervalMs, pause.signal);
         abort.signal.removeEventListener('abort', onStop);
         pause = undefined;
       }

@@ -29,7 +29,7 @@ interface Delayable {
 }
 
 /** The fields and methods of fauxqs's SqsQueue this relies on. */
-export interface FauxqsQueue {
+interface FauxqsQueue {
   inflightMessages: Map<string, InflightEntry>;
   delayedMessages: Delayable[];
   fifoDelayed: Map<string, Delayable[]>;
@@ -49,10 +49,10 @@ const armedFor = new WeakMap<FauxqsQueue, number>();
 /** When each queue last had traffic (absent: never, so quiet). */
 const lastTraffic = new WeakMap<FauxqsQueue, number>();
 
-export const isQuiet = (queue: FauxqsQueue, now = Date.now()) => now - (lastTraffic.get(queue) ?? -Infinity) >= quietAfterMs;
+const isQuiet = (queue: FauxqsQueue, now = Date.now()) => now - (lastTraffic.get(queue) ?? -Infinity) >= quietAfterMs;
 
 /** The earliest moment something of the queue becomes visible by itself; Infinity when nothing will. */
-export function nextDeadline(queue: FauxqsQueue): number {
+function nextDeadline(queue: FauxqsQueue): number {
   let next = Infinity;
   for (const entry of queue.inflightMessages.values()) next = Math.min(next, entry.visibilityDeadline);
   for (const message of queue.delayedMessages) if (message.delayUntil) next = Math.min(next, message.delayUntil);
@@ -67,7 +67,7 @@ function disarm(queue: FauxqsQueue): void {
 }
 
 /** Arms a quiet queue's timer for its next deadline while a long poll waits (keeps an earlier one armed). */
-export function armLongPollTimer(queue: FauxqsQueue): void {
+function armLongPollTimer(queue: FauxqsQueue): void {
   if (queue.pollWaiters.length === 0) return disarm(queue);
   const next = nextDeadline(queue);
   if (next === Infinity) return disarm(queue);
