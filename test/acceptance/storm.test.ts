@@ -51,7 +51,7 @@ async function unthrottled(send: () => Promise<HttpAnswer>): Promise<HttpAnswer 
  * environment has its own CPU). Waves until one is answered without a 5xx.
  */
 async function warmCreatePayment(): Promise<number> {
-  // More at once than the twin runs environments of one function (10), until two waves in a row pass.
+  // More at once than the twin runs environments of one function (10 at most), until two waves in a row pass.
   for (let wave = 1, clean = 0; wave <= 10; wave++) {
     const answers = await Promise.all(Array.from({ length: 24 }, () => call('POST', 'payments', { apiKey: merchantA.apiKey, idempotencyKey: newKey('storm-warm'), body: {} }).catch(() => undefined)));
     clean = answers.every((answer) => answer !== undefined && answer.status < 500) ? clean + 1 : 0;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPayments, postPayment, processTreeCpu, rawConditionalWriteRate, readPayments, startTwin, treeCpuDuring, waitTerminal, type IdleCpu } from './twin.ts';
 
-/** The twin's concurrency per function (the runner's default, 10 execution environments). */
+/** The concurrency of the raw write rate: Lambda's default concurrency per function on the twin (10; its environments are fewer, lambda/runtime.ts). */
 export const TWIN_CONCURRENCY = 10;
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
 /** The runner's pollers and queues count as quiet 10 s after their last traffic: measured once they are. */

@@ -87,6 +87,8 @@ export interface LocalStackOptions {
   functionEnvironment?: Record<string, string>;
   /** Concurrent executions per function (default: the function's reserved concurrency, else 10). */
   maxConcurrencyPerFunction?: number;
+  /** The twin's limit on each function's execution environments (default: lambda/runtime.ts DEFAULT_ENVIRONMENTS_PER_FUNCTION). */
+  maxEnvironmentsPerFunction?: number;
   /**
    * Start one execution environment per function before ready (default false: each function starts
    * on its first invocation, a cold start as on Lambda).
@@ -399,7 +401,7 @@ function startFunctions(
         return { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey };
       }
     : undefined;
-  const runtime = new LocalLambdaRuntime(functions, { logSink: options.functionLogs, environmentFor });
+  const runtime = new LocalLambdaRuntime(functions, { logSink: options.functionLogs, environmentFor, maxEnvironmentsPerFunction: options.maxEnvironmentsPerFunction });
   startup.onStop(() => runtime.stop());
   return runtime;
 }

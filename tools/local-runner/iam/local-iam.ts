@@ -57,6 +57,8 @@ export class LocalIam {
   private readonly queueArns = new Map<string, string>();
   private readonly keyPolicies = new Map<string, PolicyDocument>();
   private readonly proxies: AuthorizingProxy[] = [];
+  /** Decisions of functions' resource policies, by function, service and source ARN (the policies are the template's). */
+  private readonly serviceInvokeDecisions = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly template: CfnTemplate,
@@ -179,7 +181,14 @@ export class LocalIam {
   async serviceMayInvoke(functionLogicalId: string, service: string, sourceArn: string): Promise<boolean> {
     const functionArn = String(this.references.getAtt(functionLogicalId, 'Arn'));
     const request = { action: 'lambda:InvokeFunction', resource: functionArn };
-    const allowed = await resourcePolicyAllowsService(this.functionPolicy(functionLogicalId), service, request, this.references.identity.accountId, sourceArn);
+    // The function's policy is the template's: one simulation per function, service and source (every API request asked it again).
+    const key = `${functionLogicalId}\u0000${service}\u0000${sourceArn}`;
+    let decision = this.serviceInvokeDecisions.get(key);
+    if (!decision) {
+      decision = resourcePolicyAllowsService(this.functionPolicy(functionLogicalId), service, request, this.references.identity.accountId, sourceArn);
+      this.serviceInvokeDecisions.set(key, decision);
+    }
+    const allowed = await decision;
     if (allowed) this.authorizer.recordUse(`${service} → ${functionLogicalId}`, { ...request, resource: sourceArn });
     return allowed;
   }

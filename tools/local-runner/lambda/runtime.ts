@@ -1,10 +1,33 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as nodeModule from 'node:module';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import { requestRefusal, responseRefusal, type InvocationType } from '../limits/lambda.ts';
 import type { InvokeMessage, SerializedLambdaError, WorkerInit, WorkerMessage } from './worker.ts';
 
 const WORKER_FILE = new URL('./worker.ts', import.meta.url);
+let workerScript: URL | undefined;
+/**
+ * worker.ts stripped of its types once, here, and run from a data: URL: given the .ts file, Node loads its type
+ * stripper into every new isolate — measured ~100 ms of CPU per execution environment's init, on top of the
+ * ~110 ms a bare worker costs. Where Node has no stripTypeScriptTypes (before 22.13), each worker strips it.
+ */
+function workerScriptUrl(): URL {
+  if (workerScript) return workerScript;
+  const strip = (nodeModule as { stripTypeScriptTypes?: (code: string, options: { mode: 'strip'; sourceUrl: string }) => string }).stripTypeScriptTypes;
+  if (!strip) return (workerScript = WORKER_FILE);
+  // Its ExperimentalWarning (once per process) would tell a user of the twin nothing.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = () => undefined;
+  try {
+    const code = strip(readFileSync(WORKER_FILE, 'utf8'), { mode: 'strip', sourceUrl: WORKER_FILE.href });
+    return (workerScript = new URL(`data:text/javascript,${encodeURIComponent(code)}`));
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
 /** The runner's own dependencies (resolved from here) stand in for the packages the Lambda runtime provides (the AWS SDK). */
 const RUNTIME_MODULES_FROM = import.meta.url;
 /**
@@ -21,6 +44,14 @@ const INIT_TIMEOUT_MS = 10_000;
  * burst of inits starves the invocations already running.
  */
 const SCALE_OUT_DELAY_MS = 50;
+/**
+ * Execution environments the twin runs at most per function, below its concurrency limit: twice the cores
+ * (at least 4). Each environment is an isolate that imports its bundle and warms up its own JIT; on a few
+ * shared cores more of them add no throughput, only inits and cold code — under load the pools grew to their
+ * limits (10, or 20 with reserved concurrency: about 80 isolates on 2 cores) and a payment cost twice the CPU.
+ * Invocations past it wait for a free environment, as they do past a concurrency limit below it.
+ */
+export const DEFAULT_ENVIRONMENTS_PER_FUNCTION = Math.max(4, 2 * availableParallelism());
 
 /** A function as the runner deploys it: what the template says, resolved to local values. */
 export interface LocalFunction {
@@ -34,7 +65,10 @@ export interface LocalFunction {
   memoryMb: number;
   /** The function's environment (template variables plus the runner's endpoints and credentials). */
   environment: Record<string, string>;
-  /** How many invocations may run at once (one execution environment each); more wait for a free one. */
+  /**
+   * How many invocations may run at once (one execution environment each); more wait for a free one. The twin
+   * runs at most its own environments limit of them (LocalLambdaRuntime's `maxEnvironmentsPerFunction`).
+   */
   maxConcurrency: number;
 }
 
@@ -91,6 +125,8 @@ class FunctionPool {
     private readonly logSink: FunctionLogSink,
     private readonly environmentFor?: EnvironmentVariablesFor,
     private readonly initPhaseMs = INIT_TIMEOUT_MS,
+    /** The most environments at once: the function's concurrency, within the twin's limit. */
+    private readonly maxEnvironments = fn.maxConcurrency,
   ) {}
 
   /** Kills the environment `id` as a crash would (its invocation fails with Runtime.ExitError); false when it is not this pool's or gone. */
@@ -174,9 +210,9 @@ class FunctionPool {
         resolve(environment);
       };
       this.waiting.push(waiter);
-      if (this.all.size >= this.fn.maxConcurrency) return;
+      if (this.all.size >= this.maxEnvironments) return;
       timer = setTimeout(() => {
-        if (this.stopped || this.all.size >= this.fn.maxConcurrency) return;
+        if (this.stopped || this.all.size >= this.maxEnvironments) return;
         const index = this.waiting.indexOf(waiter);
         if (index === -1) return;
         this.waiting.splice(index, 1);
@@ -204,7 +240,7 @@ class FunctionPool {
     const { fn } = this;
     const logStreamName = `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${randomUUID().replaceAll('-', '')}`;
     const id = `${fn.logicalId}#${++this.environments}`;
-    const worker = new Worker(WORKER_FILE, {
+    const worker = new Worker(workerScriptUrl(), {
       env: {
         ...fn.environment,
         ...this.environmentFor?.(fn, id),
@@ -349,11 +385,19 @@ export class LocalLambdaRuntime {
   private readonly pools = new Map<string, FunctionPool>();
   private readonly byReference = new Map<string, FunctionPool>();
 
-  /** `initPhaseMs`: the Init phase, 10 s as on Lambda (shorter only in tests of it). */
-  constructor(functions: readonly LocalFunction[], options: { logSink?: FunctionLogSink; environmentFor?: EnvironmentVariablesFor; initPhaseMs?: number } = {}) {
+  /**
+   * `initPhaseMs`: the Init phase, 10 s as on Lambda (shorter only in tests of it). `maxEnvironmentsPerFunction`:
+   * the twin's limit on a function's execution environments (default DEFAULT_ENVIRONMENTS_PER_FUNCTION); a
+   * function's concurrency below it still applies.
+   */
+  constructor(
+    functions: readonly LocalFunction[],
+    options: { logSink?: FunctionLogSink; environmentFor?: EnvironmentVariablesFor; initPhaseMs?: number; maxEnvironmentsPerFunction?: number } = {},
+  ) {
     const logSink = options.logSink ?? (() => undefined);
+    const environmentsLimit = options.maxEnvironmentsPerFunction ?? DEFAULT_ENVIRONMENTS_PER_FUNCTION;
     for (const fn of functions) {
-      const pool = new FunctionPool(fn, logSink, options.environmentFor, options.initPhaseMs);
+      const pool = new FunctionPool(fn, logSink, options.environmentFor, options.initPhaseMs, Math.max(1, Math.min(fn.maxConcurrency, environmentsLimit)));
       this.pools.set(fn.logicalId, pool);
       for (const reference of [fn.logicalId, fn.functionName, fn.arn]) this.byReference.set(reference, pool);
     }

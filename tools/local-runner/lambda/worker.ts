@@ -1,7 +1,8 @@
 // One Lambda execution environment: a worker thread that imports one bundled function (its init phase)
 // and then runs one invocation at a time. Its process.env is the function's environment, given by the
 // parent through `new Worker(..., { env })`, because bundles read their configuration at import.
-// Plain erasable TypeScript with no imports of project files, so that Node runs it without a loader.
+// Plain erasable TypeScript with no imports of project files: the runtime strips its types once and runs it from a
+// data: URL (lambda/runtime.ts), with no loader.
 import { enableCompileCache, registerHooks } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
