@@ -157,6 +157,18 @@ describe('concurrency', () => {
     expect(results.map((result) => result.invocations).sort()).toEqual([1, 2]);
   });
 
+  it("the twin's environments limit holds below a higher concurrency: a third invocation waits for one of two environments", async () => {
+    const capped = new LocalLambdaRuntime([fixtureFunction(writeFixtureAssets().ok, 'capped', { maxConcurrency: 10 }), fixtureFunction(writeFixtureAssets().ok, 'one', { maxConcurrency: 1 })], { maxEnvironmentsPerFunction: 2 });
+    try {
+      expect([capped.environmentsLimit('capped'), capped.environmentsLimit('one')]).toEqual([2, 1]);
+      const results = (await Promise.all(Array.from({ length: 3 }, () => capped.invoke('capped', { action: 'sleep', ms: 300 })))) as Array<{ invocations: number }>;
+      // Two environments: one of them ran two of the three invocations.
+      expect(results.map((result) => result.invocations).sort()).toEqual([1, 1, 2]);
+    } finally {
+      await capped.stop();
+    }
+  });
+
   it('up to maxConcurrency environments run side by side', async () => {
     // Start the four environments first, so that only the handlers' own time is measured.
     await Promise.all(Array.from({ length: 4 }, () => runtime.invoke('second', { action: 'sleep', ms: 200 })));

@@ -79,7 +79,10 @@ export async function startEventSourceMappings(options: EventSourceMappingsOptio
         await options.checkPermissions?.(logicalId, fn.logicalId, { kind: queue ? 'sqs' : 'stream', arn: String(EventSourceArn) }, destination === undefined ? undefined : String(destination));
       }
       if (queue) {
-        const concurrency = (mapping.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? SQS_POLLER_CONCURRENCY;
+        // No more batches in flight than the function has environments: a batch waiting for one would see its
+        // visibility timeout run out and be received again (counting towards its dead-letter queue) before it ran.
+        const maximum = (mapping.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? SQS_POLLER_CONCURRENCY;
+        const concurrency = Math.min(maximum, lambdas.environmentsLimit(fn.logicalId) ?? maximum);
         pollers.push(
           startSqsPoller({
             queueUrl: queue.url,

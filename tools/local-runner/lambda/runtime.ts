@@ -126,7 +126,7 @@ class FunctionPool {
     private readonly environmentFor?: EnvironmentVariablesFor,
     private readonly initPhaseMs = INIT_TIMEOUT_MS,
     /** The most environments at once: the function's concurrency, within the twin's limit. */
-    private readonly maxEnvironments = fn.maxConcurrency,
+    readonly maxEnvironments = fn.maxConcurrency,
   ) {}
 
   /** Kills the environment `id` as a crash would (its invocation fails with Runtime.ExitError); false when it is not this pool's or gone. */
@@ -425,6 +425,11 @@ export class LocalLambdaRuntime {
     const payload = JSON.stringify(event ?? null);
     const refused = requestRefusal(Buffer.byteLength(payload), invocationType);
     return refused ? Promise.reject(refused) : pool.invoke(payload);
+  }
+
+  /** How many execution environments of the function may run at once (its concurrency, within the twin's limit). */
+  environmentsLimit(reference: string): number | undefined {
+    return this.pool(reference)?.maxEnvironments;
   }
 
   /** Kills one execution environment (see FunctionPool.kill), as Lambda loses one that crashes mid-invocation. */
