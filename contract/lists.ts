@@ -7,6 +7,7 @@
  * from them.
  */
 import * as z from 'zod/mini';
+import './zod-messages.ts';
 
 export const DEFAULT_LIST_LIMIT = 10;
 export const MAX_LIST_LIMIT = 100;

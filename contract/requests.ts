@@ -1,16 +1,12 @@
 // zod/mini: the same validation as classic zod in a fraction of the bundle (classic pulls every locale in).
 import * as z from 'zod/mini';
-import { en } from 'zod/locales';
 import { MAX_AMOUNT, MIN_AMOUNT, SUPPORTED_CURRENCIES } from '#domain/money';
 import { PAYMENT_STATUSES } from '#domain/payment';
 import { REFUND_REASONS } from '#domain/refund';
 import { listQuerySchema } from './lists.ts';
 import { idempotencyKeyInvalid, idempotencyKeyMissing } from './errors.ts';
+import './zod-messages.ts';
 
-z.config(en());
-
-/** Largest accepted request body, in bytes of its UTF-8 text. */
-export const MAX_BODY_BYTES = 16 * 1024;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 export const MAX_DESCRIPTION_LENGTH = 500;
 export const MAX_METADATA_KEYS = 20;

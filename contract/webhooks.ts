@@ -2,6 +2,7 @@
 import * as z from 'zod/mini';
 import { ALL_EVENTS, EVENT_TYPES, type WebhookEndpoint } from '#domain/webhooks';
 import { listQuerySchema } from './lists.ts';
+import './zod-messages.ts';
 
 export { eventView, type EventView, SIGNATURE_HEADER, EVENT_TYPES } from '#domain/webhooks';
 
