@@ -13,8 +13,8 @@ import * as z from 'zod/mini';
 import { toJSONSchema, type $ZodType } from 'zod/v4/core';
 import { API_ERROR_TYPES } from './errors.ts';
 import { API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, REQUEST_ID_HEADER, RETRY_AFTER_HEADER } from './headers.ts';
-import { listQuerySchema } from './lists.ts';
-import { createPaymentBodySchema, createRefundBodySchema, listPaymentsQuerySchema, MAX_IDEMPOTENCY_KEY_LENGTH } from './requests.ts';
+import { listPaymentsQuerySchema, listQuerySchema } from './lists.ts';
+import { createPaymentBodySchema, createRefundBodySchema, MAX_IDEMPOTENCY_KEY_LENGTH } from './requests.ts';
 import {
   deletedWebhookEndpointSchema,
   eventListSchema,
