@@ -103,9 +103,14 @@ export function reconcile(deps: ReconcileDependencies) {
         } while (cursor);
       }
       const cursors = await payments.paymentScanCursors();
-      for (const merchantId of new Set([...merchantIds, ...cursors.map((cursor) => cursor.merchantId)])) {
+      const merchants = [...new Set([...merchantIds, ...cursors.map((cursor) => cursor.merchantId)])];
+      for (const [index, merchantId] of merchants.entries()) {
         if (run.timeIsUp()) return run.summary;
-        await reconcileMerchant(run, cursors.find((cursor) => cursor.merchantId === merchantId) ?? { merchantId, watching: [], version: 0 });
+        // An equal share of the time left: one merchant's backfill (its first scan after an upgrade) or a
+        // long watch list cannot keep the merchants after it waiting run after run.
+        const shareEndsAt = remainingMs() - (remainingMs() - SAFETY_MARGIN_MS) / (merchants.length - index);
+        const merchantRun = { ...run, timeIsUp: () => run.timeIsUp() || remainingMs() < shareEndsAt };
+        await reconcileMerchant(merchantRun, cursors.find((cursor) => cursor.merchantId === merchantId) ?? { merchantId, watching: [], version: 0 });
       }
       return run.summary;
     } finally {

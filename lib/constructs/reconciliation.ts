@@ -23,9 +23,12 @@ export interface ReconciliationProps {
   readonly merchantIds: readonly string[];
 }
 
-/** The partition of reconciliation's per-merchant cursors (lambdas/adapters/dynamodb/payments-items.ts PAYMENT_SCAN_CURSORS_PK). */
+/**
+ * The partition of reconciliation's per-merchant cursors and the attributes of a cursor item, all its function
+ * may put: lib may not import the adapter, so test/cdk/outbox.test.ts checks these against the adapter's own
+ * (lambdas/adapters/dynamodb/payments-items.ts).
+ */
 export const PAYMENT_SCAN_CURSORS_PARTITION = 'RECONCILIATION#PAYMENTS';
-/** The attributes of a cursor item, all its function may put. */
 const CURSOR_ATTRIBUTES = ['PK', 'SK', 'entity', 'merchantId', 'after', 'watching', 'version'];
 
 /**

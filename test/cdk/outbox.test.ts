@@ -5,7 +5,7 @@ import { Pass, StateMachine, DefinitionBody } from 'aws-cdk-lib/aws-stepfunction
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Outbox } from '../../lib/constructs/outbox.ts';
 import { PaymentsData } from '../../lib/constructs/payments-data.ts';
-import { PAYMENT_SCAN_CURSORS_PK } from '../../lambdas/adapters/dynamodb/payments-items.ts';
+import { PAYMENT_SCAN_CURSOR_ATTRIBUTES, PAYMENT_SCAN_CURSORS_PK, paymentScanCursorItem } from '../../lambdas/adapters/dynamodb/payments-items.ts';
 import { Reconciliation } from '../../lib/constructs/reconciliation.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -208,8 +208,10 @@ describe('least-privilege grants', () => {
     expect(actionsOf(puts[0]!)).toEqual(['dynamodb:PutItem']);
     expect(puts[0]!.Condition['ForAllValues:StringEquals']).toEqual({
       'dynamodb:LeadingKeys': [PAYMENT_SCAN_CURSORS_PK],
-      'dynamodb:Attributes': ['PK', 'SK', 'entity', 'merchantId', 'after', 'watching', 'version'],
+      'dynamodb:Attributes': [...PAYMENT_SCAN_CURSOR_ATTRIBUTES],
     });
+    const storedCursor = paymentScanCursorItem({ merchantId: 'merchant-a', after: '2026-12-02T00:00:00.000Z#pay_1', watching: ['pay_0'], version: 1 });
+    expect(Object.keys(storedCursor).filter((attribute) => !(PAYMENT_SCAN_CURSOR_ATTRIBUTES as readonly string[]).includes(attribute))).toEqual([]);
   });
 });
 

@@ -29,6 +29,7 @@
 import type { Posting } from '#domain/ledger';
 import type { Payment } from '#domain/payment';
 import type { Refund } from '#domain/refund';
+import type { PaymentScanCursor } from '#ports/payments-store';
 
 export const PAYMENT_SK = 'PAYMENT';
 export const CAPTURE_POSTING_SK = 'POSTING#capture';
@@ -39,6 +40,14 @@ export const CAPTURE_POSTINGS_BY_DAY_INDEX = 'capture-postings-by-day';
 /** The partition of reconciliation's per-merchant scan cursors (its function may write only there). */
 export const PAYMENT_SCAN_CURSORS_PK = 'RECONCILIATION#PAYMENTS';
 export const paymentScanCursorKey = (merchantId: string) => ({ PK: PAYMENT_SCAN_CURSORS_PK, SK: `MERCHANT#${merchantId}` });
+/** Every attribute a cursor item has: reconciliation's grant allows putting these alone (lib/constructs/reconciliation.ts, checked by test/cdk/outbox.test.ts). */
+export const PAYMENT_SCAN_CURSOR_ATTRIBUTES = ['PK', 'SK', 'entity', 'merchantId', 'after', 'watching', 'version'] as const;
+type PaymentScanCursorItem = { readonly [attribute in (typeof PAYMENT_SCAN_CURSOR_ATTRIBUTES)[number]]?: unknown };
+
+/** The cursor as stored over the version `cursor` was read at. */
+export function paymentScanCursorItem({ merchantId, after, watching, version }: PaymentScanCursor): PaymentScanCursorItem {
+  return { ...paymentScanCursorKey(merchantId), entity: 'payment-scan-cursor', merchantId, ...(after !== undefined ? { after } : {}), watching, version: version + 1 };
+}
 
 export const paymentPartitionKey = (paymentId: string) => `PAYMENT#${paymentId}`;
 export const paymentKey = (paymentId: string) => ({ PK: paymentPartitionKey(paymentId), SK: PAYMENT_SK });

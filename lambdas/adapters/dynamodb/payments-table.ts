@@ -57,7 +57,7 @@ import {
   paymentItem,
   paymentIdOfKey,
   paymentKey,
-  paymentScanCursorKey,
+  paymentScanCursorItem,
   postingItem,
   refundItem,
   refundKey,
@@ -622,11 +622,12 @@ export class PaymentsTable implements PaymentsStore, PaymentLists, SagaLedger, O
   }
 
   /** A conditional Put over the version that was read: two overlapping runs cannot both store theirs. */
-  async savePaymentScanCursor({ merchantId, after, watching, version }: PaymentScanCursor): Promise<boolean> {
+  async savePaymentScanCursor(cursor: PaymentScanCursor): Promise<boolean> {
+    const { version } = cursor;
     try {
       await this.client.send(new PutCommand({
         TableName: this.tableName,
-        Item: { ...paymentScanCursorKey(merchantId), entity: 'payment-scan-cursor', merchantId, ...(after !== undefined ? { after } : {}), watching, version: version + 1 },
+        Item: paymentScanCursorItem(cursor),
         ConditionExpression: version === 0 ? 'attribute_not_exists(PK)' : '#version = :seen',
         ...(version === 0 ? {} : { ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':seen': version } }),
       }));

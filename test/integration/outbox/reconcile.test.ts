@@ -16,7 +16,7 @@ import { PaymentsTable, eventually, importBundledHandler, type Handler } from '.
 const STUCK_AFTER_SECONDS = 900;
 // Each test's payments belong to a merchant of its own: its cursor starts fresh, so payments written with
 // a creation time in the past (as stuck ones are) are not behind a cursor an earlier test moved.
-const MERCHANTS = Array.from({ length: 12 }, (_, index) => `reconcile-${index}`);
+const MERCHANTS = Array.from({ length: 14 }, (_, index) => `reconcile-${index}`);
 let merchantsUsed = 0;
 const freshMerchant = () => MERCHANTS[merchantsUsed++]!;
 let saga: SagaHarness;
@@ -173,6 +173,45 @@ describe('Reconciliation: a run that runs out of time', () => {
     expect(await runReconciliation()).toMatchObject({ examined: 3, outcomes: { terminal: 1, started: 2 } });
     expect(payments.map((payment) => executionsNamed(`payment-${payment.id}`).length)).toEqual([1, 1, 1]);
     expect(await runReconciliation()).toMatchObject({ examined: 2, outcomes: { terminal: 2 } });
+  });
+});
+
+describe('Reconciliation: merchants sharing a run', () => {
+  it('gives each merchant an equal share of the time left: a merchant with a long backlog does not keep the next one waiting', async () => {
+    const [{ reconcile: reconcileUseCase }, { PaymentsTable: PaymentsTableAdapter }, { sagaStarterFromSettings }, { sqsQueueFromSettings }] = await Promise.all([
+      import('../../../lambdas/application/reconcile.ts'),
+      import('../../../lambdas/adapters/dynamodb/payments-table.ts'),
+      import('../../../lambdas/adapters/step-functions-saga-starter.ts'),
+      import('../../../lambdas/adapters/sqs-queue.ts'),
+    ]);
+    const [busy, next] = [freshMerchant(), freshMerchant()];
+    const backlog = [await table.createPayment({ merchantId: busy }, minutesAgo(50)), await table.createPayment({ merchantId: busy }, minutesAgo(40)), await table.createPayment({ merchantId: busy }, minutesAgo(30))];
+    const waiting = await table.createPayment({ merchantId: next }, minutesAgo(20));
+    const adapter = new PaymentsTableAdapter(documentClient(), saga.tables.PAYMENTS_TABLE_NAME!);
+    const run = reconcileUseCase({
+      openItems: adapter,
+      payments: adapter,
+      merchantIds: [busy, next],
+      starter: sagaStarterFromSettings(),
+      operatorQueue: sqsQueueFromSettings('sagaFailuresQueueUrl'),
+      operatorQueueIsFifo: saga.sagaFailuresQueueUrl.endsWith('.fifo'),
+      stuckAfterSeconds: STUCK_AFTER_SECONDS,
+      pageSize: 10,
+      maxRestarts: 3,
+    });
+    // A 25 s invocation where each restart costs 8 s: in merchant order, the busy merchant's three restarts would use
+    // it all (25 → 17 → 9 → 1 s, under the 5 s margin) and the next merchant's stuck payment would wait for a later run.
+    // (Earlier tests' merchants have cursors too, so they share the run as well.)
+    const restarted = (payment: { id: string }) => executionsNamed(`payment-${payment.id}`).length;
+    await run(() => 25_000 - 8_000 * [...backlog, waiting].filter(restarted).length);
+    await saga.stepFunctions.idle();
+    expect(restarted(waiting)).toBe(1);
+    expect(backlog.filter(restarted).length).toBeGreaterThan(0);
+    expect(backlog.filter(restarted).length).toBeLessThan(backlog.length);
+    await runReconciliation();
+    expect(backlog.map(restarted)).toEqual([1, 1, 1]);
+    await runReconciliation(); // drops the finished payments from the watch lists: the next test's runs see none of them
+    for (const merchantId of [busy, next]) expect(await cursorOf(merchantId)).toMatchObject({ watching: [] });
   });
 });
 
