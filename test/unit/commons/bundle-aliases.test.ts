@@ -23,8 +23,10 @@ describe('the modules every bundle takes from elsewhere (BUNDLE_ALIASES)', () =>
     expect(require(BUNDLE_ALIASES['node:http']!)).toBe(require('node:http'));
   });
 
-  /** Every handler in one bundle, with the construct's aliases: what the functions' bundles can contain. */
-  async function allHandlersMetafile() {
+  /** Every handler in one bundle, with the construct's aliases: what the functions' bundles can contain (built once). */
+  let allHandlers: ReturnType<typeof bundleAllHandlers> | undefined;
+  const allHandlersMetafile = () => (allHandlers ??= bundleAllHandlers());
+  async function bundleAllHandlers() {
     const handlers = sourceFiles(join(ROOT, 'lambdas/handlers'));
     const { metafile } = await build({
       stdin: { contents: handlers.map((file, i) => `export * as handler${i} from ${JSON.stringify(file)};`).join('\n'), resolveDir: ROOT, loader: 'ts' },
