@@ -81,6 +81,8 @@ export const parameterUnknown = (param: string) =>
 export const duplicateKey = (param: string) =>
   new ApiError(400, 'invalid_request_error', 'invalid_json',
     'The request body has the same key twice in one object; send each field once.', param);
+/** Largest accepted request body, in bytes of its UTF-8 text. */
+export const MAX_BODY_BYTES = 16 * 1024;
 export const bodyTooLarge = (limitBytes: number) =>
   new ApiError(400, 'invalid_request_error', 'body_too_large',
     `The request body is larger than ${limitBytes} bytes.`);

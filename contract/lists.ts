@@ -7,6 +7,8 @@
  * from them.
  */
 import * as z from 'zod/mini';
+import { PAYMENT_STATUSES } from '#domain/payment';
+import './zod-messages.ts';
 
 export const DEFAULT_LIST_LIMIT = 10;
 export const MAX_LIST_LIMIT = 100;
@@ -31,6 +33,12 @@ export const listQuerySchema = z.strictObject({
   starting_after: z.optional(startingAfterSchema),
 });
 export type ListQuery = z.output<typeof listQuerySchema>;
+
+/** Query of GET /v1/payments: a page, optionally only the payments in one status. */
+export const listPaymentsQuerySchema = z.extend(listQuerySchema, {
+  status: z.optional(z.enum(PAYMENT_STATUSES, { error: `status must be one of ${PAYMENT_STATUSES.join(', ')}` })),
+});
+export type ListPaymentsQuery = z.output<typeof listPaymentsQuerySchema>;
 
 /** A page of `item`s, as the API answers a list request. */
 export function listSchema<Item extends z.ZodMiniType>(item: Item) {

@@ -1,7 +1,7 @@
 /**
  * The API's OpenAPI 3.1 document, generated from the zod schemas the handlers validate requests with
  * (contract/requests.ts, contract/lists.ts, contract/webhooks.ts) and the views they answer with
- * (contract/resources.ts, contract/webhooks.ts).
+ * (contract/view-schemas.ts).
  * `npm run openapi` writes it to docs/openapi.json; a test keeps that file up to date, and the acceptance
  * suite validates every response it receives against it.
  *
@@ -13,23 +13,28 @@ import * as z from 'zod/mini';
 import { toJSONSchema, type $ZodType } from 'zod/v4/core';
 import { API_ERROR_TYPES } from './errors.ts';
 import { API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, REQUEST_ID_HEADER, RETRY_AFTER_HEADER } from './headers.ts';
-import { listQuerySchema } from './lists.ts';
-import { createPaymentBodySchema, createRefundBodySchema, listPaymentsQuerySchema, MAX_IDEMPOTENCY_KEY_LENGTH } from './requests.ts';
-import { paymentListSchema, paymentViewSchema, refundListSchema, refundViewSchema } from './resources.ts';
+import { listPaymentsQuerySchema, listQuerySchema } from './lists.ts';
+import { createPaymentBodySchema, createRefundBodySchema, MAX_IDEMPOTENCY_KEY_LENGTH } from './requests.ts';
 import {
-  createWebhookEndpointBodySchema,
   deletedWebhookEndpointSchema,
   eventListSchema,
   eventResendSchema,
   eventViewSchema,
+  paymentListSchema,
+  paymentViewSchema,
+  refundListSchema,
+  refundViewSchema,
+  webhookEndpointListSchema,
+  webhookEndpointViewSchema,
+  webhookEndpointWithSecretSchema,
+} from './view-schemas.ts';
+import {
+  createWebhookEndpointBodySchema,
   listEventsQuerySchema,
   listWebhookEndpointsQuerySchema,
   resendEventBodySchema,
   rollWebhookSecretBodySchema,
   updateWebhookEndpointBodySchema,
-  webhookEndpointListSchema,
-  webhookEndpointViewSchema,
-  webhookEndpointWithSecretSchema,
 } from './webhooks.ts';
 
 /** The error shape of every 4xx and 5xx (DESIGN §2), whoever answers: a handler or API Gateway. */

@@ -1,8 +1,8 @@
-/** The wire contract of events and webhook endpoints (issue 11): request bodies and the views the API returns. */
+/** The wire contract of events and webhook endpoints (issue 11): request bodies and the views the API returns (their zod schemas: contract/view-schemas.ts). */
 import * as z from 'zod/mini';
-import { ALL_EVENTS, EVENT_TYPES, type EventView, type WebhookEndpoint } from '#domain/webhooks';
-import { listQuerySchema, listSchema } from './lists.ts';
-import { paymentViewSchema, refundViewSchema } from './resources.ts';
+import { ALL_EVENTS, EVENT_TYPES, type WebhookEndpoint } from '#domain/webhooks';
+import { listQuerySchema } from './lists.ts';
+import './zod-messages.ts';
 
 export { eventView, type EventView, SIGNATURE_HEADER, EVENT_TYPES } from '#domain/webhooks';
 
@@ -64,43 +64,6 @@ export const listEventsQuerySchema = z.strictObject({
 /** GET /v1/webhook_endpoints: the list query (the cursor is an endpoint id). */
 export const listWebhookEndpointsQuerySchema = listQuerySchema;
 
-const eventIdSchema = z.string().check(z.regex(/^evt_[0-9a-f]{32}$/));
-const endpointIdSchema = z.string().check(z.regex(/^we_[0-9a-f]{24}$/));
-
-/** An event as the API and a webhook body show it (`eventView`): the object is the payment or refund as GET answered it right after the change. */
-export const eventViewSchema = z.strictObject({
-  id: eventIdSchema,
-  object: z.literal('event'),
-  type: z.enum(EVENT_TYPES),
-  api_version: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/)),
-  created: z.int(),
-  data: z.strictObject({ object: z.union([paymentViewSchema, refundViewSchema]) }),
-});
-export const eventListSchema = listSchema(eventViewSchema);
-
-/** The answer of POST /v1/events/{id}/resend. */
-export const eventResendSchema = z.strictObject({
-  object: z.literal('event_resend'),
-  event: eventIdSchema,
-  webhook_endpoints: z.array(endpointIdSchema),
-});
-
-const endpointFields = {
-  id: endpointIdSchema,
-  object: z.literal('webhook_endpoint'),
-  url: z.string(),
-  enabled_events: z.array(z.enum([ALL_EVENTS, ...EVENT_TYPES])),
-  status: z.enum(['enabled', 'disabled']),
-  disabled_reason: z.optional(z.string()),
-  created: z.int(),
-};
-/** A webhook endpoint as every answer but its creation and a roll shows it: never with a secret. */
-export const webhookEndpointViewSchema = z.strictObject(endpointFields);
-/** The answer of its creation and of a secret roll: the one time the secret is shown. */
-export const webhookEndpointWithSecretSchema = z.strictObject({ ...endpointFields, secret: z.string().check(z.regex(/^whsec_/)) });
-export const webhookEndpointListSchema = listSchema(webhookEndpointViewSchema);
-export const deletedWebhookEndpointSchema = z.strictObject({ id: endpointIdSchema, object: z.literal('webhook_endpoint'), deleted: z.literal(true) });
-
 export interface WebhookEndpointView {
   id: string;
   object: 'webhook_endpoint';
@@ -128,10 +91,3 @@ export function toWebhookEndpointView(endpoint: WebhookEndpoint & { secret?: str
 }
 
 export const isEventIdText = (value: string): boolean => /^evt_[0-9a-f]{32}$/.test(value);
-
-// The views the handlers answer are the views the schemas (and the OpenAPI document) describe.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const endpointViewMatches: Same<Omit<WebhookEndpointView, 'secret' | 'enabled_events'>, Omit<z.output<typeof webhookEndpointViewSchema>, 'enabled_events'>> = true;
-const eventViewMatches: Same<Omit<EventView, 'data'>, Omit<z.output<typeof eventViewSchema>, 'data'>> = true;
-void endpointViewMatches;
-void eventViewMatches;

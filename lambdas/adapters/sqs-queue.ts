@@ -112,7 +112,7 @@ export class SqsQueue implements OutboundQueue {
   private async sendChunk(chunk: Chunk, failures: Map<string, Error>): Promise<void> {
     try {
       const entries = chunk.map(({ entry }, index): SendMessageBatchRequestEntry => ({ Id: String(index), ...entry }));
-      const result = await sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
+      const result = await sqs().send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
       for (const failed of result.Failed ?? []) {
         const message = chunk[Number(failed.Id)]?.message;
         if (!message) continue;
@@ -129,4 +129,11 @@ export class SqsQueue implements OutboundQueue {
 }
 
 /** The queue whose URL the function's settings name. */
-export const sqsQueueFromSettings = (url: Extract<FunctionSetting, `${string}QueueUrl`>) => new SqsQueue(setting(url));
+/**
+ * The queue a setting names. `clientOnFirstSend`: the function sends to it only now and then (retries, dead
+ * letters, a rare request), so the SQS client is made when it first does; otherwise now, at import.
+ */
+export function sqsQueueFromSettings(url: Extract<FunctionSetting, `${string}QueueUrl`>, { clientOnFirstSend = false } = {}): SqsQueue {
+  if (!clientOnFirstSend) sqs();
+  return new SqsQueue(setting(url));
+}

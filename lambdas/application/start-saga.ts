@@ -1,6 +1,6 @@
 import { withCorrelation } from '#commons/correlation';
 import { logger } from '#commons/powertools';
-import { parseOutboxEvent } from '#domain/events';
+import { parseOutboxEvent } from '#domain/outbox-event-parsing';
 import { sagaStartForEvent } from '#domain/saga-starts';
 import type { SagaStarter } from '#ports/saga-starter';
 

@@ -14,6 +14,7 @@ import {
   internalError,
   invalidApiKey,
   invalidJson,
+  MAX_BODY_BYTES,
   nothingLeftToRefund,
   parameterInvalid,
   parameterMissing,
@@ -25,7 +26,6 @@ import {
   unsupportedMediaType,
 } from '#contract/errors';
 import { RefundRefused } from '#domain/refund';
-import { MAX_BODY_BYTES } from '#contract/requests';
 
 /** What a handler returns; `body` is always a JSON string. */
 export interface HttpResult {

@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { PAYMENT_STATUSES } from '#domain/payment';
 import { REFUND_STATUSES } from '#domain/refund';
 
@@ -105,37 +104,4 @@ function requiredString(item: Record<string, unknown>, attribute: string, entity
     throw new MalformedEventError(`${entity} ${String(item.id)} has no ${attribute}`);
   }
   return value;
-}
-
-/** The envelope a consumer relies on; `data` is passed through as it was published. */
-const nonEmpty = () => z.string().check(z.minLength(1));
-const outboxEventSchema = z
-  .object({
-    type: z.enum(OUTBOX_EVENT_TYPES),
-    version: z.literal(OUTBOX_EVENT_VERSION),
-    id: nonEmpty(),
-    paymentId: nonEmpty(),
-    refundId: z.optional(nonEmpty()),
-    occurredAt: nonEmpty(),
-    requestId: z.optional(nonEmpty()),
-    data: z.record(z.string(), z.unknown()),
-  })
-  .check(
-    z.refine((event) => !event.type.startsWith('refund.') || event.refundId !== undefined, {
-      message: 'a refund event needs a refundId',
-      path: ['refundId'],
-    }),
-  );
-
-/** Parses a message body into an OutboxEvent; throws MalformedEventError when it is not one. */
-export function parseOutboxEvent(body: string): OutboxEvent {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new MalformedEventError('the message body is not JSON');
-  }
-  const parsed = outboxEventSchema.safeParse(json);
-  if (!parsed.success) throw new MalformedEventError(`the message is not an outbox event: ${z.prettifyError(parsed.error)}`);
-  return parsed.data as OutboxEvent;
 }

@@ -17,6 +17,8 @@ const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
  */
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': resolve(PROJECT_ROOT, 'lambdas/commons/lambda-credentials.ts'),
+  'aws-xray-sdk-core': resolve(PROJECT_ROOT, 'lambdas/commons/xray-sdk-core.cjs'),
+  assert: resolve(PROJECT_ROOT, 'lambdas/commons/assert-ok-only.cjs'),
   'node:http': resolve(PROJECT_ROOT, 'lambdas/commons/node-http.cjs'),
   semver: resolve(PROJECT_ROOT, 'lambdas/commons/semver-left-out.cjs'),
 };

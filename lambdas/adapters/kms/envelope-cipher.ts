@@ -22,8 +22,12 @@ export class KmsEnvelopeCipher implements SecretCipher {
 
   constructor(
     private readonly keyArn: string,
-    private readonly client: KMSClient = kms,
+    private readonly givenClient?: KMSClient,
   ) {}
+
+  private get client(): KMSClient {
+    return this.givenClient ?? kms();
+  }
 
   async seal(plaintext: string, context: Readonly<Record<string, string>>): Promise<string> {
     const { Plaintext, CiphertextBlob } = await this.client.send(new GenerateDataKeyCommand({ KeyId: this.keyArn, KeySpec: 'AES_256', EncryptionContext: { ...context } }));
@@ -62,4 +66,8 @@ export class KmsEnvelopeCipher implements SecretCipher {
   }
 }
 
-export const kmsEnvelopeCipherFromSettings = () => new KmsEnvelopeCipher(setting('webhookSigningKeyArn'));
+/** `clientOnFirstUse`: the function seals or opens secrets only now and then, so the KMS client is made when it first does; otherwise now, at import. */
+export function kmsEnvelopeCipherFromSettings({ clientOnFirstUse = false } = {}): KmsEnvelopeCipher {
+  if (!clientOnFirstUse) kms();
+  return new KmsEnvelopeCipher(setting('webhookSigningKeyArn'));
+}

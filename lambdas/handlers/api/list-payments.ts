@@ -1,8 +1,7 @@
 import { listPayments } from '#application/list-payments';
 import { paymentsTableFromSettings } from '#adapters/dynamodb/payments-table';
 import { apiHandler, jsonResponse, merchantIdOf, parseQuery } from '#commons/http';
-import { DEFAULT_LIST_LIMIT, toListView } from '#contract/lists';
-import { listPaymentsQuerySchema } from '#contract/requests';
+import { DEFAULT_LIST_LIMIT, listPaymentsQuerySchema, toListView } from '#contract/lists';
 import { toPaymentView } from '#contract/resources';
 
 const list = listPayments(paymentsTableFromSettings());

@@ -22,7 +22,8 @@ import {
 } from '#contract/webhooks';
 
 // Stores new secrets sealed with a KMS data key (GenerateDataKey); it never decrypts one.
-const store = webhooksTableFromSettings(kmsEnvelopeCipherFromSettings());
+// Only creating an endpoint and rolling its secret seal one: the other routes never need the KMS client.
+const store = webhooksTableFromSettings(kmsEnvelopeCipherFromSettings({ clientOnFirstUse: true }));
 const devMode = setting('webhookDevMode') === 'true';
 const create = createWebhookEndpoint(store, devMode);
 const get = getWebhookEndpoint(store);

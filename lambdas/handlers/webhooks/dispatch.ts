@@ -12,8 +12,9 @@ const deliver = deliverWebhook({
   // Signs with the endpoints' secrets: KMS Decrypt of their data keys, cached per container.
   store: webhooksTableFromSettings(kmsEnvelopeCipherFromSettings()),
   sender: webhookSenderFromSettings(),
-  deliveries: sqsQueueFromSettings('webhookDeliveryQueueUrl'),
-  deadLetters: sqsQueueFromSettings('webhookDeadLetterQueueUrl'),
+  // Sent to only when a delivery fails (a retry, or the dead letter once the retry window is over).
+  deliveries: sqsQueueFromSettings('webhookDeliveryQueueUrl', { clientOnFirstSend: true }),
+  deadLetters: sqsQueueFromSettings('webhookDeadLetterQueueUrl', { clientOnFirstSend: true }),
   schedule: {
     baseSeconds: numberSetting('webhookRetryBaseSeconds', Number.NaN),
     capSeconds: numberSetting('webhookRetryCapSeconds', Number.NaN),

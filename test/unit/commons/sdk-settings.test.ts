@@ -13,7 +13,7 @@ import { sqs } from '#commons/sqs';
 
 describe('SDK request timeouts and retries', () => {
   it('each client has the request and connection timeouts and the attempts of sdk-settings.ts', async () => {
-    for (const client of [dynamodb, sqs, sfn]) {
+    for (const client of [dynamodb, sqs(), sfn]) {
       expect(await client.config.maxAttempts()).toBe(SDK_MAX_ATTEMPTS);
       const handler = client.config.requestHandler as unknown as { configProvider: Promise<{ requestTimeout?: number; connectionTimeout?: number }> };
       expect(await handler.configProvider).toMatchObject({ requestTimeout: SDK_REQUEST_TIMEOUT_MS, connectionTimeout: SDK_CONNECTION_TIMEOUT_MS });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MalformedEventError, OUTBOX_EVENT_TYPES, parseOutboxEvent, toOutboxEvent, type EntityChange } from '#domain/events';
+import { MalformedEventError, OUTBOX_EVENT_TYPES, toOutboxEvent, type EntityChange } from '#domain/events';
+import { parseOutboxEvent } from '#domain/outbox-event-parsing';
 import { entityOf, withoutStorageAttributes } from '#adapters/dynamodb/payments-items';
 import { PAYMENT_STATUSES } from '#domain/payment';
 import { REFUND_STATUSES } from '#domain/refund';
