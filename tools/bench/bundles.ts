@@ -17,7 +17,7 @@ import { synthesize } from '../local-runner/synthesize.ts';
 import type { CfnTemplate } from '../local-runner/template.ts';
 
 const PROJECT_DIR = resolvePath(import.meta.dirname, '../..');
-const IMPORT_RUNS = 5;
+const IMPORT_RUNS = 9;
 
 export interface FunctionResource {
   logicalId: string;
