@@ -28,8 +28,11 @@ export interface LoadResult {
   succeeded: number;
   otherStatuses: Record<string, number>;
   sustainedPerSecond: number;
+  /** Created → succeeded in the table. */
   p50Ms: number;
   p99Ms: number;
+  /** The POST sent → succeeded in the table: with the wait at the API when the twin falls behind. */
+  fromPost: { p50Ms: number; p99Ms: number };
   /** CPU milliseconds of the twin's processes per succeeded payment, by command (node: the runner and its functions; java: DynamoDB Local). */
   cpuMsPerPayment: Record<string, number>;
 }
@@ -94,14 +97,18 @@ export async function benchFlow(options: { projectDir: string; cdkOut?: string; 
       if (loads.some((load) => load.offeredPerSecond === offered)) continue;
       const result = await offerLoad(twin, offered, `bench-load-${run++}`);
       loads.push(result);
-      if (result.sustainedPerSecond < 0.8 * offered) break; // saturated: more load only queues longer
+      // Saturated (it no longer keeps up) and no better than a lighter load: more load only queues longer. A twin
+      // that falls behind may still carry more at a heavier load (larger batches cost less per payment), so a step
+      // that falls behind but beats the best so far is followed by the next.
+      const best = Math.max(...loads.slice(0, -1).map((load) => load.sustainedPerSecond), 0);
+      if (result.sustainedPerSecond < 0.8 * offered && result.sustainedPerSecond < 1.05 * best) break;
     }
     print(`\nOffered loads over HTTP (${LOAD_SECONDS} s each, two merchants' keys, tok_success), payments reaching succeeded (goal ≥ 0.5 of the implied limit):`);
-    print(`  ${'offered/s'.padStart(9)} ${'sent'.padStart(5)} ${'201'.padStart(5)} ${'succeeded'.padStart(9)} ${'sustained/s'.padStart(11)} ${'of limit'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}   CPU ms per payment (from /proc)`);
+    print(`  ${'offered/s'.padStart(9)} ${'sent'.padStart(5)} ${'201'.padStart(5)} ${'succeeded'.padStart(9)} ${'sustained/s'.padStart(11)} ${'of limit'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'from POST: p50'.padStart(14)} ${'p99'.padStart(6)}   CPU ms per payment (from /proc)`);
     for (const load of loads) {
       const others = Object.keys(load.otherStatuses).length ? `  other: ${JSON.stringify(load.otherStatuses)}` : '';
       print(
-        `  ${String(load.offeredPerSecond).padStart(9)} ${String(load.sent).padStart(5)} ${String(load.accepted).padStart(5)} ${String(load.succeeded).padStart(9)} ${load.sustainedPerSecond.toFixed(1).padStart(11)} ${(load.sustainedPerSecond / limitPerSecond).toFixed(2).padStart(8)} ${load.p50Ms.toFixed(0).padStart(8)} ${load.p99Ms.toFixed(0).padStart(8)}   ${cpuText(load.cpuMsPerPayment)}${others}`,
+        `  ${String(load.offeredPerSecond).padStart(9)} ${String(load.sent).padStart(5)} ${String(load.accepted).padStart(5)} ${String(load.succeeded).padStart(9)} ${load.sustainedPerSecond.toFixed(1).padStart(11)} ${(load.sustainedPerSecond / limitPerSecond).toFixed(2).padStart(8)} ${load.p50Ms.toFixed(0).padStart(8)} ${load.p99Ms.toFixed(0).padStart(8)} ${load.fromPost.p50Ms.toFixed(0).padStart(14)} ${load.fromPost.p99Ms.toFixed(0).padStart(6)}   ${cpuText(load.cpuMsPerPayment)}${others}`,
       );
     }
     print('  (2 cores give 2,000 CPU ms a second: a flow that costs C ms of CPU per payment tops out near 2000 / C payments/s, whatever the limit)');
@@ -122,17 +129,18 @@ const cpuText = (cpu: Record<string, number>) =>
 /** Sends `perSecond` payments a second for LOAD_SECONDS (open loop), waits until none is open, reads their outcomes. */
 async function offerLoad(twin: Awaited<ReturnType<typeof startTwin>>, perSecond: number, label: string): Promise<LoadResult> {
   const total = perSecond * LOAD_SECONDS;
-  let responses: Array<{ status: number; id?: string }> = [];
+  let responses: Array<{ status: number; id?: string; sentAt: number }> = [];
   let ids: string[] = [];
   const { cpuSeconds } = await treeCpuDuring(twin.pid, async () => {
     const started = performance.now();
-    const requests: Array<Promise<{ status: number; id?: string }>> = [];
+    const requests: Array<Promise<{ status: number; id?: string; sentAt: number }>> = [];
     for (let n = 0; n < total; n++) {
       const due = started + (n * 1000) / perSecond;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
       const key = twin.apiKeys[n % twin.apiKeys.length]!;
-      requests.push(postPayment(twin.apiUrl, key, `${label}-${n}`, body(label)).catch(() => ({ status: 0 })));
+      const sentAt = Date.now();
+      requests.push(postPayment(twin.apiUrl, key, `${label}-${n}`, body(label)).then((answer) => ({ ...answer, sentAt }), () => ({ status: 0, sentAt })));
     }
     responses = await Promise.all(requests);
     ids = responses.filter((r) => r.status === 201 && r.id).map((r) => r.id!);
@@ -151,6 +159,8 @@ async function offerLoad(twin: Awaited<ReturnType<typeof startTwin>>, perSecond:
   const first = Math.min(...succeeded.map((o) => o.createdAt));
   const last = Math.max(...succeeded.map((o) => o.updatedAt));
   const times = succeeded.map((o) => o.updatedAt - o.createdAt);
+  const sentAt = new Map(responses.map((r) => [r.id, r.sentAt]));
+  const timesFromPost = succeeded.map((o) => o.updatedAt - (sentAt.get(o.id) ?? o.createdAt));
   return {
     offeredPerSecond: perSecond,
     sent: total,
@@ -160,6 +170,7 @@ async function offerLoad(twin: Awaited<ReturnType<typeof startTwin>>, perSecond:
     sustainedPerSecond: succeeded.length / Math.max(0.001, (last - first) / 1000),
     p50Ms: percentile(times, 50),
     p99Ms: percentile(times, 99),
+    fromPost: { p50Ms: percentile(timesFromPost, 50), p99Ms: percentile(timesFromPost, 99) },
     cpuMsPerPayment: Object.fromEntries(Object.entries(cpuSeconds).map(([command, cpu]) => [command, (1000 * cpu) / Math.max(1, succeeded.length)])),
   };
 }
