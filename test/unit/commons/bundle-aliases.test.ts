@@ -51,6 +51,13 @@ describe('the modules every bundle takes from elsewhere (BUNDLE_ALIASES)', () =>
     return { inputs, importersOf };
   }
 
+  it('the X-Ray SDK stand-in copies the Lambda set-up of the installed SDK version (a transitive ^ range: an upgrade must re-compare it)', () => {
+    const standIn = readFileSync(BUNDLE_ALIASES['aws-xray-sdk-core']!, 'utf8');
+    const copiedFrom = /aws-xray-sdk-core (\d+\.\d+\.\d+), dist\/lib\/env\/aws_lambda\.js/.exec(standIn)?.[1];
+    const installed = (JSON.parse(readFileSync(join(ROOT, 'node_modules/aws-xray-sdk-core/package.json'), 'utf8')) as { version: string }).version;
+    expect(copiedFrom).toBe(installed);
+  });
+
   it('the X-Ray SDK stand-in has every SDK function the Powertools Tracer takes, and what it leaves out throws', () => {
     const tracerSources = ['lib/esm/Tracer.js', 'lib/esm/provider/ProviderService.js'].map((file) =>
       readFileSync(join(ROOT, 'node_modules/@aws-lambda-powertools/tracer', file), 'utf8'),
