@@ -14,10 +14,9 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { ApiErrorCode, ApiErrorType } from '#contract/errors';
 import { API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, REQUEST_ID_HEADER, RETRY_AFTER_HEADER } from '#contract/headers';
-import type { ListView } from '#contract/lists';
-import type { CreatePaymentBody, CreateRefundBody, ListPaymentsQuery } from '#contract/requests';
+import type { ListPage, ListPaymentsQuery, ListView } from '#contract/lists';
+import type { CreatePaymentBody, CreateRefundBody } from '#contract/requests';
 import type { PaymentView, RefundView } from '#contract/resources';
-import type { ListPage } from '#contract/lists';
 import type { EventView, WebhookEndpointView } from '#contract/webhooks';
 
 export type Payment = PaymentView;

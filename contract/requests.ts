@@ -100,6 +100,3 @@ export function validateIdempotencyKey(values: readonly string[]): string {
   }
   return key;
 }
-
-// GET /v1/payments's query is with the other lists' (contract/lists.ts): a create needs none of their schemas.
-export type { ListPaymentsQuery } from './lists.ts';
