@@ -7,17 +7,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { dynamodb } from '#commons/dynamodb';
+import { kms } from '#commons/kms';
 import { SDK_CONNECTION_TIMEOUT_MS, SDK_MAX_ATTEMPTS, SDK_REQUEST_TIMEOUT_MS, SDK_WORST_CASE_MS } from '#commons/sdk-settings';
 import { sfn } from '#commons/sfn';
 import { sqs } from '#commons/sqs';
 
 describe('SDK request timeouts and retries', () => {
   it('each client has the request and connection timeouts and the attempts of sdk-settings.ts', async () => {
-    for (const client of [dynamodb, sqs(), sfn]) {
+    for (const client of [dynamodb, sqs(), kms(), sfn]) {
       expect(await client.config.maxAttempts()).toBe(SDK_MAX_ATTEMPTS);
       const handler = client.config.requestHandler as unknown as { configProvider: Promise<{ requestTimeout?: number; connectionTimeout?: number }> };
       expect(await handler.configProvider).toMatchObject({ requestTimeout: SDK_REQUEST_TIMEOUT_MS, connectionTimeout: SDK_CONNECTION_TIMEOUT_MS });
     }
+  });
+
+  it('the SQS and KMS clients, made on first use, are made once: every later call gets the same client', () => {
+    expect(sqs()).toBe(sqs());
+    expect(kms()).toBe(kms());
   });
 
   it("a call's worst case (every attempt timing out, with the SDK's backoff) ends before any function's timeout", () => {
