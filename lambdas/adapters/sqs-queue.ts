@@ -130,10 +130,10 @@ export class SqsQueue implements OutboundQueue {
 
 /** The queue whose URL the function's settings name. */
 /**
- * The queue a setting names. `clientOnFirstSend`: the function sends to it only now and then (retries, dead
+ * The queue a setting names. `clientOnFirstUse`: the function sends to it only now and then (retries, dead
  * letters, a rare request), so the SQS client is made when it first does; otherwise now, at import.
  */
-export function sqsQueueFromSettings(url: Extract<FunctionSetting, `${string}QueueUrl`>, { clientOnFirstSend = false } = {}): SqsQueue {
-  if (!clientOnFirstSend) sqs();
+export function sqsQueueFromSettings(url: Extract<FunctionSetting, `${string}QueueUrl`>, { clientOnFirstUse = false } = {}): SqsQueue {
+  if (!clientOnFirstUse) sqs();
   return new SqsQueue(setting(url));
 }

@@ -108,7 +108,8 @@ export function reconcile(deps: ReconcileDependencies) {
         if (run.timeIsUp()) return run.summary;
         // An equal share of the time left: one merchant's backfill (its first scan after an upgrade) or a
         // long watch list cannot keep the merchants after it waiting run after run.
-        const shareEndsAt = remainingMs() - (remainingMs() - SAFETY_MARGIN_MS) / (merchants.length - index);
+        const left = remainingMs();
+        const shareEndsAt = Number.isFinite(left) ? left - (left - SAFETY_MARGIN_MS) / (merchants.length - index) : -Infinity;
         const merchantRun = { ...run, timeIsUp: () => run.timeIsUp() || remainingMs() < shareEndsAt };
         await reconcileMerchant(merchantRun, cursors.find((cursor) => cursor.merchantId === merchantId) ?? { merchantId, watching: [], version: 0 });
       }

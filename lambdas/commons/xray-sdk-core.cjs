@@ -5,7 +5,7 @@
  * point loads anyway: the AWS SDK v2 and promise patchers, the EC2/ECS/Elastic Beanstalk plugins, SQL data, and
  * the middlewares with their centralized sampling (rule and target pollers, the sampling service connector),
  * which the SDK itself turns off in Lambda (the facade segment decides nothing: Lambda samples). Together
- * ~15 KB of the bundles and ~0.05x of a cold start (DESIGN §9). What is left out throws if called.
+ * ~16 KB of the bundles and ~0.05x of a cold start (DESIGN §9). What is left out throws if called.
  * test/unit/commons/bundle-aliases.test.ts checks that the Tracer finds everything it takes from the SDK;
  * test/integration/bundle-tracing.test.ts that the subsegments still reach the daemon under the invocation's trace.
  *

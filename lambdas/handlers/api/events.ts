@@ -10,7 +10,7 @@ const store = webhooksTableFromSettings();
 const list = listEvents(store);
 const get = getEvent(store);
 // Only POST /v1/events/{id}/resend sends: the reads never need the SQS client.
-const resend = resendEvent(store, sqsQueueFromSettings('webhookDeliveryQueueUrl', { clientOnFirstSend: true }));
+const resend = resendEvent(store, sqsQueueFromSettings('webhookDeliveryQueueUrl', { clientOnFirstUse: true }));
 
 /** GET /v1/events, GET /v1/events/{id}, POST /v1/events/{id}/resend: one use case per route, merchant-scoped. */
 export const handler = apiHandler('events', async (event) => {

@@ -13,8 +13,8 @@ const deliver = deliverWebhook({
   store: webhooksTableFromSettings(kmsEnvelopeCipherFromSettings()),
   sender: webhookSenderFromSettings(),
   // Sent to only when a delivery fails (a retry, or the dead letter once the retry window is over).
-  deliveries: sqsQueueFromSettings('webhookDeliveryQueueUrl', { clientOnFirstSend: true }),
-  deadLetters: sqsQueueFromSettings('webhookDeadLetterQueueUrl', { clientOnFirstSend: true }),
+  deliveries: sqsQueueFromSettings('webhookDeliveryQueueUrl', { clientOnFirstUse: true }),
+  deadLetters: sqsQueueFromSettings('webhookDeadLetterQueueUrl', { clientOnFirstUse: true }),
   schedule: {
     baseSeconds: numberSetting('webhookRetryBaseSeconds', Number.NaN),
     capSeconds: numberSetting('webhookRetryCapSeconds', Number.NaN),

@@ -187,6 +187,7 @@ export class LocalIam {
     if (!decision) {
       decision = resourcePolicyAllowsService(this.functionPolicy(functionLogicalId), service, request, this.references.identity.accountId, sourceArn);
       this.serviceInvokeDecisions.set(key, decision);
+      decision.catch(() => this.serviceInvokeDecisions.delete(key)); // a failed simulation is asked again next time
     }
     const allowed = await decision;
     if (allowed) this.authorizer.recordUse(`${service} → ${functionLogicalId}`, { ...request, resource: sourceArn });

@@ -123,10 +123,10 @@ class FunctionPool {
   constructor(
     readonly fn: LocalFunction,
     private readonly logSink: FunctionLogSink,
-    private readonly environmentFor?: EnvironmentVariablesFor,
-    private readonly initPhaseMs = INIT_TIMEOUT_MS,
+    private readonly environmentFor: EnvironmentVariablesFor | undefined,
+    private readonly initPhaseMs: number,
     /** The most environments at once: the function's concurrency, within the twin's limit. */
-    readonly maxEnvironments = fn.maxConcurrency,
+    readonly maxEnvironments: number,
   ) {}
 
   /** Kills the environment `id` as a crash would (its invocation fails with Runtime.ExitError); false when it is not this pool's or gone. */
@@ -397,7 +397,7 @@ export class LocalLambdaRuntime {
     const logSink = options.logSink ?? (() => undefined);
     const environmentsLimit = options.maxEnvironmentsPerFunction ?? DEFAULT_ENVIRONMENTS_PER_FUNCTION;
     for (const fn of functions) {
-      const pool = new FunctionPool(fn, logSink, options.environmentFor, options.initPhaseMs, Math.max(1, Math.min(fn.maxConcurrency, environmentsLimit)));
+      const pool = new FunctionPool(fn, logSink, options.environmentFor, options.initPhaseMs ?? INIT_TIMEOUT_MS, Math.max(1, Math.min(fn.maxConcurrency, environmentsLimit)));
       this.pools.set(fn.logicalId, pool);
       for (const reference of [fn.logicalId, fn.functionName, fn.arn]) this.byReference.set(reference, pool);
     }
