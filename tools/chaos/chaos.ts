@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runReliability } from '../reliability/run.ts';
-import { chaosPlan, DEFAULT_RATES } from './plan.ts';
+import { CHAOS_ENVIRONMENTS_PER_FUNCTION, chaosPlan, DEFAULT_RATES } from './plan.ts';
 import { clientTable, faultTable, reliabilityDocument, violationCount } from './report.ts';
 
 const { values } = parseArgs({
@@ -70,6 +70,7 @@ const report = await runReliability({
   burstRefunds: 50,
   clientRetries: 10,
   faults: chaosPlan(seed, rates, number(values.rate, 1)),
+  maxEnvironmentsPerFunction: CHAOS_ENVIRONMENTS_PER_FUNCTION,
   cdkOut: process.env.PAYFLOW_CDK_OUT,
   logFile: resolve('.payflow/chaos-local.log'),
   progress: (line) => console.log(line),

@@ -19,6 +19,13 @@ export interface ChaosRates {
   freeze: { everyMs: number; forMs: number };
 }
 
+/**
+ * Chaos runs give each function Lambda's default 10 execution environments instead of the twin's cap (2× the cores):
+ * during a freeze or after a killed environment Lambda starts more, and with 4 a retried request could find its key
+ * still in progress until the client's retries ran out (409 idempotency_key_in_use, seen once in the test-sized run).
+ */
+export const CHAOS_ENVIRONMENTS_PER_FUNCTION = 10;
+
 export const DEFAULT_RATES: ChaosRates = {
   throttle: 0.02,
   serverError: 0.01,

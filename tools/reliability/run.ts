@@ -42,6 +42,8 @@ export interface ReliabilityOptions {
   clientRetries: number;
   /** Faults to inject (the runner's fault injection); none by default. */
   faults?: FaultPlan;
+  /** The twin's limit on each function's execution environments (the runner's default otherwise). */
+  maxEnvironmentsPerFunction?: number;
   cdkOut?: string;
   dynamodbEndpoint?: string;
   /** Where the functions' and the runner's logs go. */
@@ -154,6 +156,7 @@ const stack = await startLocalStack({
   port: 0,
   timeScale: TIME_SCALE,
   faults: options.faults,
+  ...(options.maxEnvironmentsPerFunction ? { maxEnvironmentsPerFunction: options.maxEnvironmentsPerFunction } : {}),
   // Where the runner writes, on stop, what each role was granted and used (npm run iam:report).
   ...(process.env.PAYFLOW_ACCESS_REPORT ? { accessReportFile: resolve(process.env.PAYFLOW_ACCESS_REPORT) } : {}),
   // The token mix fails about a third of all authorizations on purpose (tok_flaky, tok_timeout), which

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, inject, it } from 'vitest';
-import { chaosPlan, DEFAULT_RATES } from '../../../tools/chaos/plan.ts';
+import { CHAOS_ENVIRONMENTS_PER_FUNCTION, chaosPlan, DEFAULT_RATES } from '../../../tools/chaos/plan.ts';
 import { chaosTable, violationCount } from '../../../tools/chaos/report.ts';
 import { runReliability } from '../../../tools/reliability/run.ts';
 import { assemblyWithBreakerShut } from '../../support/breaker.ts';
@@ -32,6 +32,7 @@ it('40 payments with refunds under throttling, 5xx, latency, timeouts, lost resp
       seed: SEED,
       burstRefunds: 10,
       clientRetries: 10,
+      maxEnvironmentsPerFunction: CHAOS_ENVIRONMENTS_PER_FUNCTION,
       faults: chaosPlan(SEED, { ...DEFAULT_RATES, freeze: { everyMs: 20_000, forMs: 3_000 } }, 2),
       cdkOut,
       logFile: join(logDir, 'chaos.log'),
